@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # Source this (`. scripts/env.sh`) in the shell or subshell that cross-builds for Windows and runs
-# the Wine tests. It changes nothing on disk and adds no .cargo/config.toml entries, so a shell
-# that did NOT source it builds for the host with the rustup toolchain as usual.
+# the Wine tests. It only creates the repo's target/ dir (Wine refuses a prefix whose parent is
+# missing) and adds no .cargo/config.toml entries, so a shell that did NOT source it builds for
+# the host with the rustup toolchain as usual.
 #
-# Note: RUSTC=/usr/bin/rustc is exported, and plain `cargo` reads RUSTC too: in a shell that
+# Note: RUSTC=/usr/bin/rustc and RUSTC_BOOTSTRAP=1 are exported, and plain `cargo` reads them too: in a shell that
 # sourced this file, build the host crates in a subshell without it (or `env -u RUSTC cargo ...`).
 #
 # Cross build (Debian cargo 1.96 builds std from source; RUSTC_BOOTSTRAP allows -Z):
@@ -11,7 +12,12 @@
 # Run under Wine (the prefix is created on first use, a few seconds):
 #   wine path/to/host.exe
 
-_httpserv_env_root="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
+if [ -z "${BASH_VERSION:-}" ]; then
+    echo "scripts/env.sh: source it from bash" >&2
+    return 1 2>/dev/null || exit 1
+fi
+
+_httpserv_env_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # Debian's rustc/cargo, which can build a Windows std (the rustup one has no Windows std).
 export RUSTC=/usr/bin/rustc
@@ -34,5 +40,6 @@ export WIN_TARGET_DIR="$_httpserv_env_root/target/windows"
 export WINEPREFIX="$_httpserv_env_root/target/wineprefix"
 export WINEDEBUG=-all
 export WINEDLLOVERRIDES="mscoree,mshtml="
+mkdir -p "$_httpserv_env_root/target"
 
 unset _httpserv_env_root

@@ -144,6 +144,7 @@ fn read_class(entity: &Entity, name: &str) -> Result<Option<Class>, String> {
 
 fn read_method(entity: &Entity, is_destructor: bool) -> Result<Method, String> {
     let name = entity.get_name().ok_or("method without a name")?;
+    let name = if is_destructor { name } else { written_name(entity).unwrap_or(name) };
     let ret = match entity.get_result_type() {
         Some(ty) => ctype(&ty)?,
         None => CType::Void,
@@ -154,6 +155,20 @@ fn read_method(entity: &Entity, is_destructor: bool) -> Result<Method, String> {
         params.push(Param { name: arg.get_name().unwrap_or_else(|| format!("arg{index}")), ty: ctype(&ty)? });
     }
     Ok(Method { name, is_const: entity.is_const_method(), is_destructor, ret, params })
+}
+
+/// The name of a method as written in the header. windows.h's A/W macros rename some
+/// (`IHttpUser::GetUserName` becomes `GetUserNameA` or `GetUserNameW` depending on `UNICODE`);
+/// the bindings keep the header's name. The slot does not depend on the name.
+fn written_name(entity: &Entity) -> Option<String> {
+    let location = entity.get_location()?.get_expansion_location();
+    let text = location.file?.get_contents()?;
+    let name: String = text
+        .get(location.offset as usize..)?
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit())).then_some(name)
 }
 
 fn read_typedef(entity: &Entity, header: &mut Header) -> Result<(), String> {

@@ -722,8 +722,8 @@ impl IHttpUser {
 pub struct IHttpUser_Vtbl {
     /// slot 0: `PCWSTR GetRemoteUserName()`
     pub GetRemoteUserName: vmethod!((this: *mut IHttpUser) -> PCWSTR),
-    /// slot 1: `PCWSTR GetUserNameA()`
-    pub GetUserNameA: vmethod!((this: *mut IHttpUser) -> PCWSTR),
+    /// slot 1: `PCWSTR GetUserName()`
+    pub GetUserName: vmethod!((this: *mut IHttpUser) -> PCWSTR),
     /// slot 2: `PCWSTR GetAuthenticationType()`
     pub GetAuthenticationType: vmethod!((this: *mut IHttpUser) -> PCWSTR),
     /// slot 3: `PCWSTR GetPassword()`

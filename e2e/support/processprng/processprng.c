@@ -7,7 +7,10 @@
  * Build (x64):
  *   x86_64-w64-mingw32-gcc -O2 -shared -s -o bcryptprimitives.dll \
  *       processprng.c bcryptprimitives.def -ladvapi32
- * (x86: i686-w64-mingw32-gcc, same arguments.)
+ * x86: i686-w64-mingw32-gcc, same arguments plus -Wl,--enable-stdcall-fixup
+ * (maps the .def's undecorated ProcessPrng to _ProcessPrng@8 without a warning;
+ * the export stays undecorated, as Rust's import expects).
+ * Runs under Wine with advapi32's RtlGenRandom; not needed (nor wanted) on Windows.
  */
 #include <windows.h>
 

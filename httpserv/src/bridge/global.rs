@@ -1,0 +1,114 @@
+//! `CGlobalModule` for a user's `GlobalModule`.
+
+use core::marker::PhantomData;
+
+use httpserv_sys::*;
+
+use super::panic::{catch, trace_raw};
+use crate::module::{global_notifications, GlobalModule};
+use crate::providers::*;
+
+/// The global mask of a global module type, derived by `#[http_module]` from its handlers.
+pub trait GlobalHandlers {
+    const GLOBAL: u32;
+}
+
+/// The object IIS sees as a `CGlobalModule`, on the heap until `Terminate`.
+#[repr(C)]
+pub struct GlobalObject<G> {
+    vtbl: *const CGlobalModule_Vtbl,
+    server_trace: *mut IHttpTraceContext,
+    module: G,
+}
+
+struct VtableOf<G>(PhantomData<G>);
+
+/// # Safety
+/// `this` is a live `GlobalObject<G>`.
+unsafe fn dispatch<G: GlobalModule>(this: *mut CGlobalModule, handler: &str, f: impl FnOnce(&G) -> Option<crate::GlobalNotificationStatus>) -> GLOBAL_NOTIFICATION_STATUS {
+    // SAFETY: the caller's contract; global modules are shared (`Sync`), so `&G` suffices.
+    let object = unsafe { &*this.cast::<GlobalObject<G>>() };
+    match catch(|| f(&object.module)) {
+        Ok(status) => status.unwrap_or_default().to_raw(),
+        Err(message) => {
+            trace_raw(object.server_trace, &format!("httpserv: {handler} panicked: {message}"));
+            GL_NOTIFICATION_CONTINUE
+        }
+    }
+}
+
+macro_rules! global_thunks {
+    ($($slot:ident, $method:ident, $raw:ident, $provider:ident, $bit:ident;)*) => {
+        $(
+            member_fn! {
+                #[allow(non_snake_case)]
+                fn $slot<G: GlobalModule>(this: *mut CGlobalModule, provider: *mut $raw) -> GLOBAL_NOTIFICATION_STATUS {
+                    // SAFETY: IIS calls this slot on the GlobalObject<G> we registered, with the
+                    // live provider of the notification.
+                    unsafe {
+                        dispatch::<G>(this, concat!("GlobalModule::", stringify!($method)), |module| {
+                            Some(module.$method(&$provider::from_raw(provider)?))
+                        })
+                    }
+                }
+            }
+        )*
+
+        impl<G: GlobalModule> VtableOf<G> {
+            const VTABLE: CGlobalModule_Vtbl = CGlobalModule_Vtbl {
+                $($slot: $slot::<G>,)*
+                OnGlobalCacheCleanup: on_global_cache_cleanup::<G>,
+                OnGlobalHealthCheck: on_global_health_check::<G>,
+                OnSuspendProcess: on_suspend_process::<G>,
+                Terminate: terminate::<G>,
+            };
+        }
+    };
+}
+
+global_notifications!(global_thunks);
+
+member_fn! {
+    fn on_global_cache_cleanup<G: GlobalModule>(this: *mut CGlobalModule) -> GLOBAL_NOTIFICATION_STATUS {
+        // SAFETY: as for the other slots.
+        unsafe { dispatch::<G>(this, "GlobalModule::on_global_cache_cleanup", |m| Some(m.on_global_cache_cleanup())) }
+    }
+}
+
+member_fn! {
+    fn on_global_health_check<G: GlobalModule>(this: *mut CGlobalModule) -> GLOBAL_NOTIFICATION_STATUS {
+        // SAFETY: as for the other slots.
+        unsafe { dispatch::<G>(this, "GlobalModule::on_global_health_check", |m| Some(m.on_global_health_check())) }
+    }
+}
+
+member_fn! {
+    fn on_suspend_process<G: GlobalModule>(this: *mut CGlobalModule, callback: *mut *mut IGlobalSuspendProcessCallback) -> GLOBAL_NOTIFICATION_STATUS {
+        if !callback.is_null() {
+            // SAFETY: IIS passes a valid out pointer; this module offers no resume callback.
+            unsafe { *callback = core::ptr::null_mut() };
+        }
+        // SAFETY: as for the other slots.
+        unsafe { dispatch::<G>(this, "GlobalModule::on_suspend_process", |m| Some(m.on_suspend_process())) }
+    }
+}
+
+member_fn! {
+    fn terminate<G: GlobalModule>(this: *mut CGlobalModule) {
+        // SAFETY: IIS terminates the global module it was given once, at shutdown.
+        let _ = catch(|| unsafe { GlobalObject::<G>::free(this) });
+    }
+}
+
+impl<G: GlobalModule> GlobalObject<G> {
+    pub(crate) fn new(module: G, server_trace: *mut IHttpTraceContext) -> *mut CGlobalModule {
+        Box::into_raw(Box::new(GlobalObject { vtbl: &VtableOf::<G>::VTABLE, server_trace, module })).cast()
+    }
+
+    /// # Safety
+    /// `this` came from `new` and is not used afterwards.
+    pub(crate) unsafe fn free(this: *mut CGlobalModule) {
+        // SAFETY: the caller's contract.
+        drop(unsafe { Box::from_raw(this.cast::<GlobalObject<G>>()) });
+    }
+}

@@ -1,0 +1,20 @@
+//! The bridge from IIS's C++ vtables to Rust: how a notification travels.
+//!
+//! 1. `RegisterModule` (emitted by `#[http_module]`) calls [`register::register_module`], which
+//!    hands IIS a factory ([`module::Factory`]) and, optionally, a global module
+//!    ([`global::GlobalObject`]).
+//! 2. Per request IIS calls the factory's `GetHttpModule`: a [`module::ModuleObject`] (the
+//!    `CHttpModule` vtable pointer followed by the user's module) is placed in the request's
+//!    `IModuleAllocator` memory. No heap allocation.
+//! 3. IIS calls a `CHttpModule` slot; the thunk in [`module`] recovers the module from `this`,
+//!    wraps the raw pointers in safe handles and calls the user's `HttpModule` method inside
+//!    [`panic::catch`], so a panic becomes a 500 instead of unwinding into IIS.
+//! 4. `Dispose` drops the module in place; `Terminate` frees the factory and global module.
+
+#[macro_use]
+mod abi;
+pub mod global;
+pub mod module;
+pub(crate) mod panic;
+pub mod register;
+pub(crate) mod stored;

@@ -1,0 +1,197 @@
+//! `CHttpModule` and `IHttpModuleFactory` for a user's `HttpModule`.
+
+use core::marker::PhantomData;
+use core::mem::{align_of, size_of};
+
+use httpserv_sys::*;
+
+use super::panic::{catch, fail_request};
+use crate::module::{request_notifications, HttpModule};
+use crate::providers::*;
+use crate::HttpContext;
+
+/// The request and post-request masks of a module type, derived by `#[http_module]` from the
+/// handlers its `impl HttpModule` block defines.
+pub trait Handlers {
+    const REQUEST: u32;
+    const POST_REQUEST: u32;
+}
+
+/// The per-request object IIS sees as a `CHttpModule`: the vtable pointer first, as C++ lays
+/// it out, then what the thunks need.
+#[repr(C)]
+pub struct ModuleObject<M> {
+    vtbl: *const CHttpModule_Vtbl,
+    module_id: HTTP_MODULE_ID,
+    module: M,
+}
+
+struct VtableOf<M>(PhantomData<M>);
+
+/// Runs one handler of the module behind `this`.
+///
+/// # Safety
+/// `this` is a live `ModuleObject<M>` and `context` the live context of the notification.
+unsafe fn dispatch<M: HttpModule>(
+    this: *mut CHttpModule,
+    context: *mut IHttpContext,
+    handler: &str,
+    f: impl FnOnce(&mut M, &HttpContext<'_>) -> Option<crate::NotificationStatus>,
+) -> REQUEST_NOTIFICATION_STATUS {
+    let object = this.cast::<ModuleObject<M>>();
+    let result = catch(|| {
+        // SAFETY: the caller's contract; IIS never runs two notifications of one request at
+        // once, so this is the only reference to the module.
+        let object = unsafe { &mut *object };
+        // SAFETY: live context for the notification.
+        let context = unsafe { HttpContext::from_raw(context, object.module_id) }?;
+        f(&mut object.module, &context)
+    });
+    match result {
+        Ok(status) => status.unwrap_or_default().to_raw(),
+        Err(message) => fail_request(context, handler, &message),
+    }
+}
+
+macro_rules! request_thunks {
+    ($($slot:ident, $method:ident, $raw:ident, $provider:ident, $bit:ident, $post:literal;)*) => {
+        $(
+            member_fn! {
+                #[allow(non_snake_case)]
+                fn $slot<M: HttpModule>(this: *mut CHttpModule, context: *mut IHttpContext, provider: *mut $raw) -> REQUEST_NOTIFICATION_STATUS {
+                    // SAFETY: IIS calls this slot on the ModuleObject<M> our factory created,
+                    // with the live context and provider of the notification.
+                    unsafe {
+                        dispatch::<M>(this, context, concat!("HttpModule::", stringify!($method)), |module, context| {
+                            let provider = $provider::from_raw(provider)?;
+                            Some(module.$method(context, &provider))
+                        })
+                    }
+                }
+            }
+        )*
+
+        impl<M: HttpModule> VtableOf<M> {
+            const VTABLE: CHttpModule_Vtbl = CHttpModule_Vtbl {
+                $($slot: $slot::<M>,)*
+                OnAsyncCompletion: on_async_completion::<M>,
+                Dispose: dispose::<M>,
+                Destructor: destructor::<M>,
+            };
+        }
+    };
+}
+
+request_notifications!(request_thunks);
+
+member_fn! {
+    fn on_async_completion<M: HttpModule>(
+        this: *mut CHttpModule,
+        context: *mut IHttpContext,
+        notification: u32,
+        post_notification: windows_sys::core::BOOL,
+        provider: *mut IHttpEventProvider,
+        completion: *mut IHttpCompletionInfo,
+    ) -> REQUEST_NOTIFICATION_STATUS {
+        // SAFETY: as for the other slots.
+        unsafe {
+            dispatch::<M>(this, context, "HttpModule::on_async_completion", |module, context| {
+                let provider = EventProvider::from_raw(provider)?;
+                let completion = CompletionInfo::from_raw(completion)?;
+                Some(module.on_async_completion(context, notification, post_notification != 0, &provider, &completion))
+            })
+        }
+    }
+}
+
+member_fn! {
+    /// IIS is done with the module: drop it in place. The memory is the request's
+    /// (`IModuleAllocator`), which IIS frees itself.
+    fn dispose<M: HttpModule>(this: *mut CHttpModule) {
+        // SAFETY: IIS disposes each module object once, after its last notification.
+        let dropped = catch(|| unsafe { core::ptr::drop_in_place(&mut (*this.cast::<ModuleObject<M>>()).module) });
+        if let Err(message) = dropped {
+            // Nothing to answer any more; the memory is still released with the request.
+            let _ = message;
+        }
+    }
+}
+
+member_fn! {
+    /// The scalar deleting destructor: IIS never calls it on modules (it is protected in
+    /// C++), but the slot must be valid. Drops like `Dispose`; the memory is not ours to free.
+    fn destructor<M: HttpModule>(this: *mut CHttpModule, _flags: u32) -> *mut core::ffi::c_void {
+        // SAFETY: as in `dispose`: called at most once instead of it.
+        let _ = catch(|| unsafe { core::ptr::drop_in_place(&mut (*this.cast::<ModuleObject<M>>()).module) });
+        this.cast()
+    }
+}
+
+/// The `IHttpModuleFactory` registered for `M`.
+#[repr(C)]
+pub struct Factory<M> {
+    vtbl: *const IHttpModuleFactory_Vtbl,
+    module_id: HTTP_MODULE_ID,
+    _module: PhantomData<fn() -> M>,
+}
+
+struct FactoryVtableOf<M>(PhantomData<M>);
+
+impl<M: HttpModule + Default> FactoryVtableOf<M> {
+    const VTABLE: IHttpModuleFactory_Vtbl = IHttpModuleFactory_Vtbl { GetHttpModule: get_http_module::<M>, Terminate: terminate::<M> };
+}
+
+impl<M: HttpModule + Default> Factory<M> {
+    /// A factory on the heap, owned by IIS until `Terminate`.
+    pub(crate) fn new(module_id: HTTP_MODULE_ID) -> *mut IHttpModuleFactory {
+        Box::into_raw(Box::new(Factory::<M> { vtbl: &FactoryVtableOf::<M>::VTABLE, module_id, _module: PhantomData })).cast()
+    }
+
+    /// # Safety
+    /// `factory` came from `new` and IIS did not take it.
+    pub(crate) unsafe fn free(factory: *mut IHttpModuleFactory) {
+        // SAFETY: the caller's contract.
+        drop(unsafe { Box::from_raw(factory.cast::<Factory<M>>()) });
+    }
+}
+
+const E_OUTOFMEMORY: i32 = 0x8007_000E_u32 as i32;
+const E_UNEXPECTED: i32 = 0x8000_FFFF_u32 as i32;
+
+member_fn! {
+    /// One module per request, in the request's memory: no heap allocation.
+    fn get_http_module<M: HttpModule + Default>(this: *mut IHttpModuleFactory, module: *mut *mut CHttpModule, allocator: *mut IModuleAllocator) -> windows_sys::core::HRESULT {
+        // SAFETY: IIS calls this on the Factory<M> it was given.
+        let module_id = unsafe { (*this.cast::<Factory<M>>()).module_id };
+        let result = catch(|| {
+            // Over-allocate so the object can be aligned whatever IIS's allocator returns.
+            let size = size_of::<ModuleObject<M>>() + align_of::<ModuleObject<M>>() - 1;
+            let size = u32::try_from(size).ok()?;
+            // SAFETY: IIS passes a live allocator for this request.
+            let raw = unsafe { ((*(*allocator).lpVtbl).AllocateMemory)(allocator, size) }.cast::<u8>();
+            if raw.is_null() {
+                return None;
+            }
+            let object = raw.wrapping_add(raw.align_offset(align_of::<ModuleObject<M>>())).cast::<ModuleObject<M>>();
+            // SAFETY: `object` is aligned and has room for a ModuleObject<M> within `size`.
+            unsafe { object.write(ModuleObject { vtbl: &VtableOf::<M>::VTABLE, module_id, module: M::default() }) };
+            Some(object)
+        });
+        match result {
+            Ok(Some(object)) => {
+                // SAFETY: IIS passes a valid out pointer.
+                unsafe { *module = object.cast() };
+                0
+            }
+            Ok(None) => E_OUTOFMEMORY,
+            Err(_) => E_UNEXPECTED,
+        }
+    }
+}
+
+member_fn! {
+    fn terminate<M: HttpModule + Default>(this: *mut IHttpModuleFactory) {
+        // SAFETY: IIS terminates the factory it was given once, at shutdown.
+        let _ = catch(|| unsafe { Factory::<M>::free(this) });
+    }
+}

@@ -1,0 +1,141 @@
+//! `RegisterModule`'s work: hand IIS the factory, the global module and the priorities, and
+//! keep the server reachable from safe code.
+
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+
+use httpserv_sys::*;
+
+use super::global::{GlobalHandlers, GlobalObject};
+use super::module::{Factory, Handlers};
+use super::panic::catch;
+use crate::error::{check, invalid, Result};
+use crate::{GlobalModule, HttpModule, Server};
+
+static SERVER: AtomicPtr<IHttpServer> = AtomicPtr::new(core::ptr::null_mut());
+static VERSION: AtomicU32 = AtomicU32::new(0);
+static MODULE_ID: AtomicPtr<core::ffi::c_void> = AtomicPtr::new(core::ptr::null_mut());
+
+/// The server IIS passed to the DLL's `RegisterModule`, once it has run.
+pub fn server() -> Option<Server> {
+    // SAFETY: SERVER is null or the IHttpServer IIS passed to RegisterModule, which lives as
+    // long as the process.
+    unsafe { Server::from_raw(SERVER.load(Ordering::Acquire), VERSION.load(Ordering::Acquire)) }
+}
+
+/// The module id IIS gave the DLL's module in `RegisterModule`.
+pub fn module_id() -> HTTP_MODULE_ID {
+    MODULE_ID.load(Ordering::Acquire)
+}
+
+/// IIS's priority aliases for a notification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Priority {
+    First,
+    High,
+    Medium,
+    Low,
+    Last,
+}
+
+impl Priority {
+    fn alias(self) -> windows_sys::core::PCWSTR {
+        match self {
+            Self::First => PRIORITY_ALIAS_FIRST,
+            Self::High => PRIORITY_ALIAS_HIGH,
+            Self::Medium => PRIORITY_ALIAS_MEDIUM,
+            Self::Low => PRIORITY_ALIAS_LOW,
+            Self::Last => PRIORITY_ALIAS_LAST,
+        }
+    }
+}
+
+/// What `RegisterModule` registers, step by step.
+pub struct Registrar {
+    info: *mut IHttpModuleRegistrationInfo,
+    server: Server,
+    module_id: HTTP_MODULE_ID,
+}
+
+impl Registrar {
+    fn vtbl(&self) -> &IHttpModuleRegistrationInfo_Vtbl {
+        // SAFETY: `info` is the live registration info of this RegisterModule call.
+        unsafe { &*(*self.info).lpVtbl }
+    }
+
+    /// The server IIS passed to `RegisterModule`.
+    pub fn server(&self) -> Server {
+        self.server
+    }
+
+    /// Registers `M`'s factory for the notifications its handlers cover.
+    pub fn request_module<M: HttpModule + Handlers + Default>(&mut self) -> Result<()> {
+        if M::REQUEST == 0 && M::POST_REQUEST == 0 {
+            return Err(invalid("the module handles no request notification"));
+        }
+        let factory = Factory::<M>::new(self.module_id);
+        // SAFETY: live registration info; on success IIS owns the factory until Terminate.
+        let hr = unsafe { (self.vtbl().SetRequestNotifications)(self.info, factory, M::REQUEST, M::POST_REQUEST) };
+        if hr < 0 {
+            // SAFETY: IIS refused the factory, so it is still ours.
+            unsafe { Factory::<M>::free(factory) };
+        }
+        check(hr)
+    }
+
+    /// Sets the priority of a request notification (`RQ_*`).
+    pub fn request_priority(&mut self, notification: u32, priority: Priority) -> Result<()> {
+        // SAFETY: live registration info; the alias is a static string.
+        check(unsafe { (self.vtbl().SetPriorityForRequestNotification)(self.info, notification, priority.alias()) })
+    }
+
+    /// Registers a global module for the notifications its handlers cover.
+    pub fn global_module<G: GlobalModule + GlobalHandlers>(&mut self, module: G) -> Result<()> {
+        if G::GLOBAL == 0 {
+            return Err(invalid("the global module handles no global notification"));
+        }
+        let trace = self.server.trace().map_or(core::ptr::null_mut(), |t| t.as_raw());
+        let object = GlobalObject::new(module, trace);
+        // SAFETY: live registration info; on success IIS owns the object until Terminate.
+        let hr = unsafe { (self.vtbl().SetGlobalNotifications)(self.info, object, G::GLOBAL) };
+        if hr < 0 {
+            // SAFETY: IIS refused it, so it is still ours.
+            unsafe { GlobalObject::<G>::free(object) };
+        }
+        check(hr)
+    }
+
+    /// Sets the priority of a global notification (`GL_*`).
+    pub fn global_priority(&mut self, notification: u32, priority: Priority) -> Result<()> {
+        // SAFETY: live registration info; the alias is a static string.
+        check(unsafe { (self.vtbl().SetPriorityForGlobalNotification)(self.info, notification, priority.alias()) })
+    }
+}
+
+/// The body of every `RegisterModule`: records the server, runs `register`, and turns errors and
+/// panics into an `HRESULT` (a panic never unwinds into IIS).
+///
+/// # Safety
+/// The arguments are those IIS passes to `RegisterModule`.
+pub unsafe fn register_module(version: u32, info: *mut IHttpModuleRegistrationInfo, server: *mut IHttpServer, register: impl FnOnce(&mut Registrar) -> Result<()>) -> windows_sys::core::HRESULT {
+    const E_POINTER: i32 = 0x8000_4003_u32 as i32;
+    const E_UNEXPECTED: i32 = 0x8000_FFFF_u32 as i32;
+    // SAFETY: IIS passes its server, valid for the process, or null.
+    let Some(server_handle) = (unsafe { Server::from_raw(server, version) }) else { return E_POINTER };
+    if info.is_null() {
+        return E_POINTER;
+    }
+    SERVER.store(server, Ordering::Release);
+    VERSION.store(version, Ordering::Release);
+    // SAFETY: live registration info.
+    let module_id = unsafe { ((*(*info).lpVtbl).GetId)(info) };
+    MODULE_ID.store(module_id, Ordering::Release);
+    let mut registrar = Registrar { info, server: server_handle, module_id };
+    match catch(|| register(&mut registrar)) {
+        Ok(Ok(())) => 0,
+        Ok(Err(error)) => error.code().0,
+        Err(message) => {
+            super::panic::trace_raw(server_handle.trace().map_or(core::ptr::null_mut(), |t| t.as_raw()), &format!("httpserv: RegisterModule panicked: {message}"));
+            E_UNEXPECTED
+        }
+    }
+}

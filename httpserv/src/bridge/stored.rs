@@ -1,0 +1,54 @@
+//! Module-owned per-request state in IIS's module context container (`IHttpStoredContext`).
+
+use core::any::TypeId;
+
+use httpserv_sys::*;
+
+/// An `IHttpStoredContext` holding a `T`; IIS calls `CleanupStoredContext` at the end of the
+/// request, which drops it.
+#[repr(C)]
+pub(crate) struct StoredContext<T> {
+    vtbl: *const IHttpStoredContext_Vtbl,
+    type_id: TypeId,
+    value: T,
+}
+
+/// What can be stored: owned, sendable values (IIS may end the request on another thread).
+pub(crate) trait Storable: Send + 'static {}
+impl<T: Send + 'static> Storable for T {}
+
+struct VtableOf<T>(core::marker::PhantomData<T>);
+
+impl<T: Send + 'static> VtableOf<T> {
+    const VTABLE: IHttpStoredContext_Vtbl = IHttpStoredContext_Vtbl { CleanupStoredContext: cleanup::<T> };
+}
+
+member_fn! {
+    fn cleanup<T: Storable>(this: *mut IHttpStoredContext) {
+        // SAFETY: IIS calls this once, on a StoredContext<T> it received from `new`.
+        let _ = super::panic::catch(|| unsafe { StoredContext::<T>::free(this) });
+    }
+}
+
+impl<T: Send + 'static> StoredContext<T> {
+    pub(crate) fn new(value: T) -> *mut IHttpStoredContext {
+        let boxed = Box::new(StoredContext { vtbl: &VtableOf::<T>::VTABLE, type_id: TypeId::of::<T>(), value });
+        Box::into_raw(boxed).cast()
+    }
+
+    /// # Safety
+    /// `this` came from `new::<T>` and is not used afterwards.
+    pub(crate) unsafe fn free(this: *mut IHttpStoredContext) {
+        // SAFETY: the caller's contract.
+        drop(unsafe { Box::from_raw(this.cast::<StoredContext<T>>()) });
+    }
+
+    /// # Safety
+    /// `this` is null or a live stored context created by this crate for the calling module.
+    pub(crate) unsafe fn get<'a>(this: *mut IHttpStoredContext, expected: TypeId) -> Option<&'a T> {
+        // SAFETY: every context this module stores starts with the same header; the type id is
+        // compared before the value is read as a T.
+        let stored = unsafe { this.cast::<StoredContext<T>>().as_ref()? };
+        (stored.type_id == expected).then_some(&stored.value)
+    }
+}

@@ -1,0 +1,281 @@
+//! `HttpContext`: the request being processed, and everything a module reaches through it.
+
+use core::any::TypeId;
+
+use httpserv_sys::*;
+use windows_sys::core::{PCSTR, PCWSTR};
+
+use crate::descriptors::{Application, Connection, Site, TraceContext, User};
+use crate::error::{check, invalid, Result};
+use crate::handle::handle;
+use crate::strings::{with_c_str, with_wide_str, WideStr};
+use crate::{Request, Response, Server};
+
+handle! {
+    /// `IHttpContext`: one request, borrowed for the duration of a notification.
+    HttpContextRaw => IHttpContext, IHttpContext_Vtbl
+}
+
+/// The context of the request being processed (`IHttpContext`), borrowed for the duration of
+/// one notification.
+#[derive(Clone, Copy)]
+pub struct HttpContext<'a> {
+    raw: HttpContextRaw<'a>,
+    module_id: HTTP_MODULE_ID,
+}
+
+impl core::fmt::Debug for HttpContext<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.raw.fmt(f)
+    }
+}
+
+impl<'a> HttpContext<'a> {
+    /// # Safety
+    /// `raw` is null or a live `IHttpContext` valid for `'a`; `module_id` is the id IIS gave the
+    /// calling module (used as the key of its stored context).
+    pub unsafe fn from_raw(raw: *mut IHttpContext, module_id: HTTP_MODULE_ID) -> Option<Self> {
+        // SAFETY: forwarded from the caller.
+        unsafe { HttpContextRaw::from_raw(raw) }.map(|raw| Self { raw, module_id })
+    }
+
+    /// The raw `IHttpContext`.
+    pub fn as_raw(&self) -> *mut IHttpContext {
+        self.raw.as_raw()
+    }
+
+    fn vtbl(&self) -> &'a IHttpContext_Vtbl {
+        self.raw.vtbl()
+    }
+
+    /// The request (`IHttpContext::GetRequest`).
+    pub fn request(&self) -> Request<'a> {
+        // SAFETY: the context is live for 'a; IIS returns its request object, which lives as
+        // long as the context (never null for a context handed to a module).
+        let raw = unsafe { (self.vtbl().GetRequest)(self.as_raw()) };
+        // SAFETY: as above.
+        unsafe { Request::from_raw(raw, self.as_raw()) }.expect("IIS returned no request")
+    }
+
+    /// The response (`IHttpContext::GetResponse`).
+    pub fn response(&self) -> Response<'a> {
+        // SAFETY: as in `request`.
+        let raw = unsafe { (self.vtbl().GetResponse)(self.as_raw()) };
+        // SAFETY: as in `request`.
+        unsafe { Response::from_raw(raw, self.as_raw()) }.expect("IIS returned no response")
+    }
+
+    /// Cancels any pending send or receive operations with the client.
+    ///
+    /// If the module is reading the request entity body, the pending read is cancelled. This
+    /// differs from [`Response::reset_connection`], which resets the connection at once, and
+    /// [`Response::set_need_disconnect`], which closes it after the response is sent.
+    ///
+    /// # Errors
+    /// `ERROR_INVALID_HANDLE` (as an `HRESULT`) when IIS could not retrieve and lock the
+    /// asynchronous handle of the operation.
+    pub fn cancel_io(&self) -> Result<()> {
+        // SAFETY: live context for 'a; CancelIo takes no arguments.
+        check(unsafe { (self.vtbl().CancelIo)(self.as_raw()) })
+    }
+
+    /// `true` once the response headers have been sent to the client.
+    pub fn response_headers_sent(&self) -> bool {
+        // SAFETY: live context for 'a.
+        unsafe { (self.vtbl().GetResponseHeadersSent)(self.as_raw()) != 0 }
+    }
+
+    /// The authenticated user, if any.
+    pub fn user(&self) -> Option<User<'a>> {
+        // SAFETY: live context for 'a; the user object lives as long as the request.
+        unsafe { User::from_raw((self.vtbl().GetUser)(self.as_raw())) }
+    }
+
+    /// The site that received the request.
+    pub fn site(&self) -> Option<Site<'a>> {
+        // SAFETY: live context for 'a; the site outlives the request.
+        unsafe { Site::from_raw((self.vtbl().GetSite)(self.as_raw())) }
+    }
+
+    /// The application the request belongs to.
+    pub fn application(&self) -> Option<Application<'a>> {
+        // SAFETY: live context for 'a; the application outlives the request.
+        unsafe { Application::from_raw((self.vtbl().GetApplication)(self.as_raw())) }
+    }
+
+    /// The client connection.
+    pub fn connection(&self) -> Option<Connection<'a>> {
+        // SAFETY: live context for 'a; the connection outlives the request.
+        unsafe { Connection::from_raw((self.vtbl().GetConnection)(self.as_raw())) }
+    }
+
+    /// The request's trace context, for `IHttpTraceContext` events.
+    pub fn trace(&self) -> Option<TraceContext<'a>> {
+        // SAFETY: live context for 'a; the trace context lives as long as the request.
+        unsafe { TraceContext::from_raw((self.vtbl().GetTraceContext)(self.as_raw())) }
+    }
+
+    /// A server variable as IIS stores it in 8-bit form (`GetServerVariable(PCSTR, PCSTR*)`);
+    /// `Ok(None)` when IIS does not know the variable.
+    pub fn server_variable(&self, name: &str) -> Result<Option<&'a [u8]>> {
+        let mut value: PCSTR = core::ptr::null();
+        let mut len = 0u32;
+        // SAFETY: live context; `name` is NUL-terminated by with_c_str; out pointers are ours.
+        let hr = with_c_str("server variable name", name.as_bytes(), |name| unsafe {
+            (self.vtbl().GetServerVariable_2)(self.as_raw(), name, &mut value, &mut len)
+        })?;
+        if hr == ERROR_INVALID_INDEX_HRESULT {
+            return Ok(None);
+        }
+        check(hr)?;
+        // SAFETY: IIS returns `len` bytes valid for the rest of the request.
+        Ok(unsafe { crate::strings::bytes(value, len as usize) })
+    }
+
+    /// A server variable in UTF-16 (`GetServerVariable(PCSTR, PCWSTR*)`); `Ok(None)` when IIS
+    /// does not know the variable.
+    pub fn server_variable_wide(&self, name: &str) -> Result<Option<WideStr<'a>>> {
+        let mut value: PCWSTR = core::ptr::null();
+        let mut len = 0u32;
+        // SAFETY: as in `server_variable`.
+        let hr = with_c_str("server variable name", name.as_bytes(), |name| unsafe {
+            (self.vtbl().GetServerVariable)(self.as_raw(), name, &mut value, &mut len)
+        })?;
+        if hr == ERROR_INVALID_INDEX_HRESULT {
+            return Ok(None);
+        }
+        check(hr)?;
+        // SAFETY: IIS returns `len` UTF-16 units valid for the rest of the request.
+        Ok(unsafe { WideStr::from_raw_parts(value, len as usize) })
+    }
+
+    /// Sets a server variable for the rest of the request.
+    pub fn set_server_variable(&self, name: &str, value: &str) -> Result<()> {
+        let hr = with_c_str("server variable name", name.as_bytes(), |name| {
+            with_wide_str("server variable value", value, |value, _| {
+                // SAFETY: live context; both strings NUL-terminated and live during the call.
+                unsafe { (self.vtbl().SetServerVariable)(self.as_raw(), name, value) }
+            })
+        })??;
+        check(hr)
+    }
+
+    /// Maps a URL to a physical path (`IHttpContext::MapPath`); raises `RQ_MAP_PATH`.
+    pub fn map_path(&self, url: &str) -> Result<String> {
+        let mut buffer = [0u16; 260];
+        let mut bytes = core::mem::size_of_val(&buffer) as u32;
+        let hr = with_wide_str("URL", url, |url, _| {
+            // SAFETY: live context; `buffer` holds `bytes` bytes; IIS writes at most that.
+            unsafe { (self.vtbl().MapPath)(self.as_raw(), url, buffer.as_mut_ptr(), &mut bytes) }
+        })?;
+        if hr == ERROR_INSUFFICIENT_BUFFER_HRESULT {
+            let mut large = vec![0u16; (bytes as usize).div_ceil(2)];
+            let hr = with_wide_str("URL", url, |url, _| {
+                // SAFETY: as above with the buffer of the size IIS asked for.
+                unsafe { (self.vtbl().MapPath)(self.as_raw(), url, large.as_mut_ptr(), &mut bytes) }
+            })?;
+            check(hr)?;
+            return Ok(until_nul(&large));
+        }
+        check(hr)?;
+        Ok(until_nul(&buffer))
+    }
+
+    /// The script name of the request (`GetScriptName`), e.g. `/app/default.aspx`.
+    pub fn script_name(&self) -> Option<WideStr<'a>> {
+        let mut len = 0u32;
+        // SAFETY: live context; IIS returns a string of `len` units valid for the request.
+        unsafe { WideStr::from_raw_parts((self.vtbl().GetScriptName)(self.as_raw(), &mut len), len as usize) }
+    }
+
+    /// The physical path of the request (`GetPhysicalPath`).
+    pub fn physical_path(&self) -> Option<WideStr<'a>> {
+        let mut len = 0u32;
+        // SAFETY: as in `script_name`.
+        unsafe { WideStr::from_raw_parts((self.vtbl().GetPhysicalPath)(self.as_raw(), &mut len), len as usize) }
+    }
+
+    /// `len` zeroed bytes of request memory (`AllocateRequestMemory`), freed by IIS when the
+    /// request ends: no heap allocation, no free.
+    pub fn allocate_request_memory(&self, len: usize) -> Result<&'a mut [u8]> {
+        let size = u32::try_from(len).map_err(|_| invalid("request memory larger than 4 GiB"))?;
+        // SAFETY: live context; IIS returns `size` writable bytes or null.
+        let ptr = unsafe { (self.vtbl().AllocateRequestMemory)(self.as_raw(), size) }.cast::<u8>();
+        if ptr.is_null() {
+            return Err(crate::error::Error::from_hresult(crate::error::HRESULT(E_OUTOFMEMORY)));
+        }
+        // SAFETY: IIS handed out `len` bytes for this request only; zero them before exposing.
+        unsafe {
+            ptr.write_bytes(0, len);
+            Ok(core::slice::from_raw_parts_mut(ptr, len))
+        }
+    }
+
+    /// Stores the module's per-request state in the context's module context container. IIS
+    /// calls `CleanupStoredContext` when the request ends, which drops `value`. One value per
+    /// module and request: a second call fails with IIS's error.
+    pub fn set_stored_context<T: Send + 'static>(&self, value: T) -> Result<()> {
+        let container = self.module_context_container()?;
+        let stored = crate::bridge::stored::StoredContext::new(value);
+        // SAFETY: `container` is live for the request; on success IIS owns `stored` and will
+        // call CleanupStoredContext exactly once; on failure we still own it.
+        let hr = unsafe { ((*(*container).lpVtbl).SetModuleContext)(container, stored, self.module_id) };
+        if hr < 0 {
+            // SAFETY: IIS refused it, so we still own `stored`.
+            unsafe { crate::bridge::stored::StoredContext::<T>::free(stored) };
+        }
+        check(hr)
+    }
+
+    /// The state stored by [`set_stored_context`](Self::set_stored_context) for this module,
+    /// if any and if it is a `T`.
+    pub fn stored_context<T: Send + 'static>(&self) -> Option<&'a T> {
+        let container = self.module_context_container().ok()?;
+        // SAFETY: live container; returns what this module stored or null.
+        let stored = unsafe { ((*(*container).lpVtbl).GetModuleContext)(container, self.module_id) };
+        // SAFETY: everything this module stores under its id is a StoredContext made by
+        // `set_stored_context`; the type is checked before the value is exposed. It lives
+        // until IIS calls CleanupStoredContext at the end of the request.
+        unsafe { crate::bridge::stored::StoredContext::<T>::get(stored, TypeId::of::<T>()) }
+    }
+
+    fn module_context_container(&self) -> Result<*mut IHttpModuleContextContainer> {
+        // SAFETY: live context for 'a.
+        let container = unsafe { (self.vtbl().GetModuleContextContainer)(self.as_raw()) };
+        if container.is_null() {
+            return Err(invalid("IIS returned no module context container"));
+        }
+        Ok(container)
+    }
+
+    /// The extension interface `T` of this context (`IHttpContext2`..`IHttpContext4`), through
+    /// `IHttpServer2::GetExtendedInterface` as `HttpGetExtendedInterface` does.
+    pub fn extended<T: crate::server::Extension<IHttpContext>>(&self, server: &Server) -> Result<*mut T> {
+        server.extended_interface::<IHttpContext, T>(self.as_raw())
+    }
+
+    /// The module id the context was handed out with.
+    pub fn module_id(&self) -> HTTP_MODULE_ID {
+        self.module_id
+    }
+
+    /// Marks the request as handled (`SetRequestHandled`).
+    pub fn set_request_handled(&self) {
+        // SAFETY: live context for 'a.
+        unsafe { (self.vtbl().SetRequestHandled)(self.as_raw()) }
+    }
+
+    /// The server this context belongs to, if the module registered through this crate.
+    pub fn server(&self) -> Option<Server> {
+        crate::bridge::register::server()
+    }
+}
+
+const ERROR_INVALID_INDEX_HRESULT: i32 = 0x8007_0585_u32 as i32;
+const ERROR_INSUFFICIENT_BUFFER_HRESULT: i32 = 0x8007_007A_u32 as i32;
+const E_OUTOFMEMORY: i32 = 0x8007_000E_u32 as i32;
+
+fn until_nul(units: &[u16]) -> String {
+    let end = units.iter().position(|&u| u == 0).unwrap_or(units.len());
+    String::from_utf16_lossy(&units[..end])
+}

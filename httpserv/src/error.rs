@@ -1,0 +1,51 @@
+//! Errors: IIS's `HRESULT`s as `windows_result::Error`, and the checks that refuse bad input
+//! before it reaches IIS.
+
+pub use windows_result::{Error, Result, HRESULT};
+
+/// `E_INVALIDARG`: what every refused input returns, with a message saying why.
+pub const E_INVALIDARG: HRESULT = HRESULT(0x8007_0057_u32 as i32);
+
+/// Turns an IIS `HRESULT` into a `Result`.
+pub(crate) fn check(hr: windows_sys::core::HRESULT) -> Result<()> {
+    HRESULT(hr).ok()
+}
+
+pub(crate) fn invalid(message: &str) -> Error {
+    Error::new(E_INVALIDARG, message)
+}
+
+/// A header name: a non-empty HTTP token (no CR, LF, NUL, space, tab or `:`).
+pub(crate) fn check_header_name(name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(invalid("header name is empty"));
+    }
+    if let Some(c) = name.bytes().find(|b| matches!(b, b'\r' | b'\n' | 0 | b' ' | b'\t' | b':')) {
+        return Err(invalid(&format!("header name {name:?} contains the forbidden byte {c:#04x}")));
+    }
+    Ok(())
+}
+
+/// A header value: no CR, LF or NUL (response splitting) and at most `u16::MAX` bytes, the
+/// length IIS takes; longer values are refused, never truncated.
+pub(crate) fn check_header_value(value: &[u8]) -> Result<u16> {
+    check_no_line_breaks("header value", value)?;
+    u16::try_from(value.len()).map_err(|_| invalid(&format!("header value is {} bytes; IIS takes at most {}", value.len(), u16::MAX)))
+}
+
+/// Text that ends up in the status line or a header: no CR, LF or NUL.
+pub(crate) fn check_no_line_breaks(what: &str, text: &[u8]) -> Result<()> {
+    match text.iter().position(|b| matches!(b, b'\r' | b'\n' | 0)) {
+        Some(at) => Err(invalid(&format!("{what} contains CR, LF or NUL at byte {at}"))),
+        None => Ok(()),
+    }
+}
+
+/// An HTTP status code IIS accepts: 100..=999.
+pub(crate) fn check_status(code: u16) -> Result<()> {
+    if (100..=999).contains(&code) {
+        Ok(())
+    } else {
+        Err(invalid(&format!("status code {code} is outside 100..=999")))
+    }
+}

@@ -1,0 +1,75 @@
+//! Write IIS native modules in safe Rust.
+//!
+//! A module is a Rust type implementing [`HttpModule`] (request notifications) and optionally
+//! a [`GlobalModule`]; `#[http_module]` turns it into a DLL IIS loads:
+//!
+//! ```ignore
+//! use httpserv::prelude::*;
+//!
+//! #[http_module]
+//! #[derive(Default)]
+//! struct CancelIo;
+//!
+//! #[http_module]
+//! impl HttpModule for CancelIo {
+//!     fn on_send_response(&mut self, context: &HttpContext<'_>, _: &SendResponseProvider<'_>) -> NotificationStatus {
+//!         let _ = context.cancel_io();
+//!         NotificationStatus::Continue
+//!     }
+//! }
+//! ```
+//!
+//! How a notification travels from the C++ vtable to the method above: `bridge` (start with
+//! `bridge/mod.rs`). The handles ([`HttpContext`], [`Request`], [`Response`], [`Server`], ...)
+//! borrow IIS objects for one notification. [`testing`] (feature `testing`) runs modules in an
+//! in-process IIS simulator, on any OS.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod bridge;
+mod context;
+mod descriptors;
+mod error;
+mod handle;
+mod module;
+mod providers;
+mod request;
+mod response;
+mod server;
+mod sockaddr;
+mod strings;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use bridge::register::Priority;
+pub use context::HttpContext;
+pub use descriptors::{Application, Connection, Site, TraceContext, TraceLevel, User};
+pub use error::{Error, Result, E_INVALIDARG, HRESULT};
+pub use httpserv_macros::http_module;
+pub use module::{request_masks, global_masks, GlobalModule, GlobalNotificationStatus, HttpModule, NotificationStatus};
+pub use providers::*;
+pub use request::{Request, KNOWN_REQUEST_HEADERS};
+pub use response::{CurrentStatus, Response, Status};
+pub use server::{Extension, Server};
+pub use strings::WideStr;
+
+/// The raw bindings, for calls the safe API does not cover.
+pub use httpserv_sys as sys;
+
+/// What a module file needs.
+pub mod prelude {
+    pub use crate::{
+        http_module, AuthenticationProvider, CustomNotificationProvider, EventProvider, GlobalModule, GlobalNotificationStatus, HttpContext,
+        HttpModule, MapPathProvider, NotificationStatus, ReadEntityProvider, Request, Response, SendResponseProvider, Server,
+    };
+}
+
+/// Used by the code `#[http_module]` generates; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::bridge::global::GlobalHandlers;
+    pub use crate::bridge::module::Handlers;
+    pub use crate::bridge::register::{register_module, Registrar};
+    pub use httpserv_sys::{IHttpModuleRegistrationInfo, IHttpServer};
+    pub use windows_sys::core::HRESULT;
+}

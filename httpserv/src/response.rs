@@ -1,0 +1,202 @@
+//! `Response`: status, headers and body (`IHttpResponse`).
+
+use httpserv_sys::*;
+use windows_sys::Win32::Networking::HttpServer::{HTTP_DATA_CHUNK, HTTP_DATA_CHUNK_0, HTTP_DATA_CHUNK_0_0, HTTP_HEADER_ID, HttpDataChunkFromMemory, HttpHeaderResponseMaximum};
+
+use crate::error::{check, check_header_name, check_header_value, check_no_line_breaks, check_status, invalid, Result};
+use crate::handle::handle;
+use crate::strings::{bytes, with_c_str};
+
+handle! {
+    /// `IHttpResponse`.
+    ResponseRaw => IHttpResponse, IHttpResponse_Vtbl
+}
+
+/// The response (`IHttpResponse`), borrowed for the duration of a notification.
+#[derive(Clone, Copy, Debug)]
+pub struct Response<'a> {
+    raw: ResponseRaw<'a>,
+}
+
+/// A status to set with [`Response::set_status_with`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status<'s> {
+    /// 100..=999.
+    pub code: u16,
+    /// The reason phrase; no CR, LF or NUL.
+    pub reason: &'s str,
+    /// IIS's substatus (the `.3` of 404.3).
+    pub substatus: u16,
+    /// Asks IIS not to replace the body with a custom error page.
+    pub try_skip_custom_errors: bool,
+}
+
+/// The status as IIS has it now ([`Response::status`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CurrentStatus<'a> {
+    pub code: u16,
+    pub substatus: u16,
+    pub reason: &'a [u8],
+}
+
+impl<'a> Response<'a> {
+    /// # Safety
+    /// `raw` is null or the live response of the live context `_context`, valid for `'a`.
+    pub unsafe fn from_raw(raw: *mut IHttpResponse, _context: *mut IHttpContext) -> Option<Self> {
+        // SAFETY: forwarded from the caller.
+        unsafe { ResponseRaw::from_raw(raw) }.map(|raw| Self { raw })
+    }
+
+    /// The raw `IHttpResponse`.
+    pub fn as_raw(&self) -> *mut IHttpResponse {
+        self.raw.as_raw()
+    }
+
+    fn vtbl(&self) -> &'a IHttpResponse_Vtbl {
+        self.raw.vtbl()
+    }
+
+    /// Sets the status code and reason phrase.
+    pub fn set_status(&self, code: u16, reason: &str) -> Result<()> {
+        self.set_status_with(Status { code, reason, substatus: 0, try_skip_custom_errors: false })
+    }
+
+    /// Sets the status with IIS's substatus and custom-error choice.
+    pub fn set_status_with(&self, status: Status<'_>) -> Result<()> {
+        check_status(status.code)?;
+        check_no_line_breaks("reason phrase", status.reason.as_bytes())?;
+        // SAFETY: live response; the reason is NUL-terminated during the call.
+        check(with_c_str("reason phrase", status.reason.as_bytes(), |reason| unsafe {
+            (self.vtbl().SetStatus)(self.as_raw(), status.code, reason, status.substatus, 0, core::ptr::null_mut(), status.try_skip_custom_errors.into())
+        })?)
+    }
+
+    /// The status as IIS has it now.
+    pub fn status(&self) -> CurrentStatus<'a> {
+        let (mut code, mut substatus, mut reason, mut reason_len) = (0u16, 0u16, core::ptr::null(), 0u16);
+        use core::ptr::null_mut as null;
+        // SAFETY: live response; every out pointer is ours or null (all optional but the code).
+        unsafe { (self.vtbl().GetStatus)(self.as_raw(), &mut code, &mut substatus, &mut reason, &mut reason_len, null(), null(), null(), null(), null()) };
+        // SAFETY: IIS returned `reason_len` bytes valid for the request.
+        let reason = unsafe { bytes(reason, reason_len as usize) }.unwrap_or_default();
+        CurrentStatus { code, substatus, reason }
+    }
+
+    /// A response header by name.
+    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
+        let mut len = 0u16;
+        // SAFETY: live response; name NUL-terminated during the call; value valid for the request.
+        let value = with_c_str("header name", name.as_bytes(), |n| unsafe { (self.vtbl().GetHeader)(self.as_raw(), n, &mut len) }).ok()?;
+        // SAFETY: IIS returned `len` bytes.
+        unsafe { bytes(value.cast(), len as usize) }
+    }
+
+    /// A known response header by its HTTP Server API id (`HttpHeaderContentType`, ...).
+    pub fn known_header(&self, id: HTTP_HEADER_ID) -> Option<&'a [u8]> {
+        if !(0..HttpHeaderResponseMaximum).contains(&id) {
+            return None;
+        }
+        let mut len = 0u16;
+        // SAFETY: live response; `id` is a valid response header id.
+        let value = unsafe { (self.vtbl().GetHeader_2)(self.as_raw(), id, &mut len) };
+        // SAFETY: IIS returned `len` bytes.
+        unsafe { bytes(value.cast(), len as usize) }
+    }
+
+    /// Sets a response header, replacing any value.
+    pub fn set_header(&self, name: &str, value: &str) -> Result<()> {
+        self.put_header(name, value.as_bytes(), true)
+    }
+
+    /// Adds a response header line, keeping existing ones (`Set-Cookie`).
+    pub fn append_header(&self, name: &str, value: &str) -> Result<()> {
+        self.put_header(name, value.as_bytes(), false)
+    }
+
+    fn put_header(&self, name: &str, value: &[u8], replace: bool) -> Result<()> {
+        check_header_name(name)?;
+        let len = check_header_value(value)?;
+        // SAFETY: live response; name NUL-terminated, value read for `len` bytes.
+        check(with_c_str("header name", name.as_bytes(), |n| unsafe {
+            (self.vtbl().SetHeader)(self.as_raw(), n, value.as_ptr(), len, replace.into())
+        })?)
+    }
+
+    /// Removes a response header.
+    pub fn delete_header(&self, name: &str) -> Result<()> {
+        check_header_name(name)?;
+        // SAFETY: live response; name NUL-terminated during the call.
+        check(with_c_str("header name", name.as_bytes(), |n| unsafe { (self.vtbl().DeleteHeader)(self.as_raw(), n) })?)
+    }
+
+    /// Removes every response header.
+    pub fn clear_headers(&self) {
+        // SAFETY: live response.
+        unsafe { (self.vtbl().ClearHeaders)(self.as_raw()) }
+    }
+
+    /// Clears the buffered body and headers.
+    pub fn clear(&self) {
+        // SAFETY: live response.
+        unsafe { (self.vtbl().Clear)(self.as_raw()) }
+    }
+
+    /// Appends `body` to the response entity (`WriteEntityChunks`, synchronous; IIS copies
+    /// memory chunks, so `body` need not outlive the call).
+    pub fn write(&self, body: &[u8]) -> Result<()> {
+        let len = u32::try_from(body.len()).map_err(|_| invalid("body chunk larger than 4 GiB"))?;
+        let mut chunk = HTTP_DATA_CHUNK {
+            DataChunkType: HttpDataChunkFromMemory,
+            Anonymous: HTTP_DATA_CHUNK_0 { FromMemory: HTTP_DATA_CHUNK_0_0 { pBuffer: body.as_ptr() as *mut _, BufferLength: len } },
+        };
+        let (mut sent, mut pending) = (0u32, 0);
+        // SAFETY: live response; one memory chunk that IIS only reads during the call.
+        check(unsafe { (self.vtbl().WriteEntityChunks)(self.as_raw(), &mut chunk, 1, 0, 1, &mut sent, &mut pending) })
+    }
+
+    /// Sends what is buffered so far (synchronously).
+    pub fn flush(&self) -> Result<()> {
+        let (mut sent, mut pending) = (0u32, 0);
+        // SAFETY: live response; out pointers are ours.
+        check(unsafe { (self.vtbl().Flush)(self.as_raw(), 0, 1, &mut sent, &mut pending) })
+    }
+
+    /// Redirects the client to `url` (302 unless `reset_status` is false).
+    pub fn redirect(&self, url: &str, reset_status: bool, include_parameters: bool) -> Result<()> {
+        check_no_line_breaks("redirect URL", url.as_bytes())?;
+        // SAFETY: live response; URL NUL-terminated during the call.
+        check(with_c_str("redirect URL", url.as_bytes(), |u| unsafe {
+            (self.vtbl().Redirect)(self.as_raw(), u, reset_status.into(), include_parameters.into())
+        })?)
+    }
+
+    /// Sends the body as it is written instead of buffering it.
+    pub fn disable_buffering(&self) {
+        // SAFETY: live response.
+        unsafe { (self.vtbl().DisableBuffering)(self.as_raw()) }
+    }
+
+    /// Keeps this response out of the kernel (HTTP.sys) cache.
+    pub fn disable_kernel_cache(&self) {
+        // SAFETY: live response; 9 is the reason code the SDK uses by default.
+        unsafe { (self.vtbl().DisableKernelCache)(self.as_raw(), 9) }
+    }
+
+    /// Closes the connection after the response is sent.
+    pub fn set_need_disconnect(&self) {
+        // SAFETY: live response.
+        unsafe { (self.vtbl().SetNeedDisconnect)(self.as_raw()) }
+    }
+
+    /// Resets the connection at once.
+    pub fn reset_connection(&self) {
+        // SAFETY: live response.
+        unsafe { (self.vtbl().ResetConnection)(self.as_raw()) }
+    }
+
+    /// Closes the connection (`CloseConnection`).
+    pub fn close_connection(&self) {
+        // SAFETY: live response.
+        unsafe { (self.vtbl().CloseConnection)(self.as_raw()) }
+    }
+}

@@ -1,0 +1,131 @@
+//! `Server`: the process-wide IIS services handed to `RegisterModule` (`IHttpServer`).
+
+use core::ptr::NonNull;
+
+use httpserv_sys::*;
+use windows_sys::core::GUID;
+
+use crate::descriptors::TraceContext;
+use crate::error::{check, invalid, Result};
+use crate::strings::{with_wide_str, WideStr};
+
+/// The IIS server (`IHttpServer`). It lives as long as the worker process, so the handle is
+/// `'static`, `Copy`, `Send` and `Sync`.
+#[derive(Clone, Copy, Debug)]
+pub struct Server {
+    raw: NonNull<IHttpServer>,
+    version: u32,
+}
+
+// SAFETY: IHttpServer is process-wide and IIS calls it from any worker thread.
+unsafe impl Send for Server {}
+// SAFETY: as above; the handle holds no Rust state.
+unsafe impl Sync for Server {}
+
+/// An extension interface (`IHttpContext3`, `IHttpResponse2`, ...) of the IIS object type
+/// `Base`, reachable through `IHttpServer2::GetExtendedInterface`.
+///
+/// # Safety
+/// `BASE_IID` and `IID` are the uuids of `Base` and `Self` in httpserv.h, and `Self` extends
+/// `Base`.
+pub unsafe trait Extension<Base> {
+    const BASE_IID: GUID;
+    const IID: GUID;
+}
+
+macro_rules! extensions {
+    ($($base:ident => $($ext:ident),+;)*) => {$($(
+        // SAFETY: the uuids are the header's, and httpserv.h derives $ext from $base.
+        unsafe impl Extension<$base> for $ext {
+            const BASE_IID: GUID = $base::IID;
+            const IID: GUID = $ext::IID;
+        }
+    )+)*};
+}
+
+extensions! {
+    IHttpContext => IHttpContext2, IHttpContext3, IHttpContext4;
+    IHttpRequest => IHttpRequest2, IHttpRequest3, IHttpRequest4;
+    IHttpResponse => IHttpResponse2, IHttpResponse3, IHttpResponse4;
+    IHttpApplication => IHttpApplication2;
+    IHttpCachePolicy => IHttpCachePolicy2;
+    IHttpCompletionInfo => IHttpCompletionInfo2;
+    IHttpModuleRegistrationInfo => IHttpModuleRegistrationInfo2;
+}
+
+impl Server {
+    /// # Safety
+    /// `raw` is null or the `IHttpServer` IIS passed to `RegisterModule`.
+    pub unsafe fn from_raw(raw: *mut IHttpServer, version: u32) -> Option<Self> {
+        NonNull::new(raw).map(|raw| Self { raw, version })
+    }
+
+    /// The raw `IHttpServer`.
+    pub fn as_raw(&self) -> *mut IHttpServer {
+        self.raw.as_ptr()
+    }
+
+    fn vtbl(&self) -> &'static IHttpServer_Vtbl {
+        // SAFETY: the server lives as long as the process; its first field is the vtable.
+        unsafe { &*(*self.raw.as_ptr()).lpVtbl }
+    }
+
+    /// The `dwServerVersion` IIS passed to `RegisterModule` (7 for IIS 7.0 and later).
+    pub fn iis_version(&self) -> u32 {
+        self.version
+    }
+
+    /// The application pool's name.
+    pub fn app_pool_name(&self) -> Option<WideStr<'static>> {
+        // SAFETY: IIS returns a NUL-terminated string that lives as long as the process.
+        unsafe { WideStr::from_pcwstr((self.vtbl().GetAppPoolName)(self.as_raw())) }
+    }
+
+    /// `true` when the worker process was started from a command line (hwc, IIS Express).
+    pub fn is_command_line_launch(&self) -> bool {
+        // SAFETY: live server.
+        unsafe { (self.vtbl().IsCommandLineLaunch)(self.as_raw()) != 0 }
+    }
+
+    /// Tells WAS that the worker process is unhealthy, with a reason, so it gets recycled.
+    pub fn report_unhealthy(&self, reason: &str, error: crate::HRESULT) -> Result<()> {
+        // SAFETY: live server; the reason is NUL-terminated during the call.
+        with_wide_str("reason", reason, |reason, _| unsafe { (self.vtbl().ReportUnhealthy)(self.as_raw(), reason, error.0) })
+    }
+
+    /// Asks WAS to recycle the worker process.
+    pub fn recycle_process(&self, reason: &str) -> Result<()> {
+        // SAFETY: live server; the reason is NUL-terminated during the call.
+        with_wide_str("reason", reason, |reason, _| unsafe { (self.vtbl().RecycleProcess)(self.as_raw(), reason) })
+    }
+
+    /// The server's trace context, for events outside a request.
+    pub fn trace(&self) -> Option<TraceContext<'static>> {
+        // SAFETY: the server's trace context lives as long as the process.
+        unsafe { TraceContext::from_raw((self.vtbl().GetTraceContext)(self.as_raw())) }
+    }
+
+    /// `IHttpServer2`, through `GetExtendedInterface(HTTP_SERVER_INTERFACE_V2)`.
+    pub fn server2(&self) -> Result<*mut IHttpServer2> {
+        let mut out = core::ptr::null_mut();
+        // SAFETY: live server; `out` is ours.
+        check(unsafe { (self.vtbl().GetExtendedInterface)(self.as_raw(), HTTP_SERVER_INTERFACE_V2, &mut out) })?;
+        if out.is_null() {
+            return Err(invalid("IIS returned no IHttpServer2"));
+        }
+        Ok(out.cast())
+    }
+
+    /// The extension `T` of the IIS object `input` of type `Base` (what the SDK's
+    /// `HttpGetExtendedInterface` does).
+    pub fn extended_interface<Base, T: Extension<Base>>(&self, input: *mut Base) -> Result<*mut T> {
+        let server2 = self.server2()?;
+        let mut out = core::ptr::null_mut();
+        // SAFETY: `server2` is live; GetExtendedInterface reads the two uuids and writes `out`.
+        check(unsafe { ((*(*server2).lpVtbl).GetExtendedInterface)(server2, &T::BASE_IID, input.cast(), &T::IID, &mut out) })?;
+        if out.is_null() {
+            return Err(invalid("IIS returned no extension interface"));
+        }
+        Ok(out.cast())
+    }
+}
