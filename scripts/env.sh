@@ -4,8 +4,9 @@
 # missing) and adds no .cargo/config.toml entries, so a shell that did NOT source it builds for
 # the host with the rustup toolchain as usual.
 #
-# Note: RUSTC=/usr/bin/rustc and RUSTC_BOOTSTRAP=1 are exported, and plain `cargo` reads them too: in a shell that
-# sourced this file, build the host crates in a subshell without it (or `env -u RUSTC cargo ...`).
+# Note: RUSTC=/usr/bin/rustc and RUSTC_BOOTSTRAP=1 are exported, and plain `cargo` reads them
+# too: in a shell that sourced this file, build the host crates in a subshell without them
+# (or `env -u RUSTC -u RUSTC_BOOTSTRAP cargo ...`).
 #
 # Cross build (Debian cargo 1.96 builds std from source; RUSTC_BOOTSTRAP allows -Z):
 #   "$WIN_CARGO" build --release $WIN_BUILD_STD --target "$WIN_TARGET" --target-dir "$WIN_TARGET_DIR"

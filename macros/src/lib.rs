@@ -1,3 +1,41 @@
+//! `#[http_module]`: turns a Rust type into an IIS native module.
+//!
+//! On the module **struct** it emits the DLL's exported `RegisterModule`, which registers the
+//! module's factory, priorities, optional global module and shared state:
+//!
+//! ```ignore
+//! #[http_module(name = "CancelIo", priority = High, global = Lifecycle, state = Config)]
+//! #[derive(Default)]
+//! struct CancelIo;
+//! ```
+//!
+//! On the module's **`impl HttpModule` (or `impl GlobalModule`) block** it derives the
+//! notification masks from the handlers the block defines. The mask is therefore never written
+//! by hand and cannot disagree with the handlers: a handler is registered exactly when it is
+//! implemented.
+//!
+//! Arguments on the struct (all optional): `name = "..."` (the name to install the module
+//! under, checked here), `priority = First|High|Medium|Low|Last` (every request notification),
+//! `global = Type` (a `GlobalModule + Default`), `global_priority = ...`, `state = Type` (a
+//! `Default + Send + Sync` value created once in `RegisterModule`, reachable as
+//! `YourModule::state()`).
+
+mod ast;
+mod expand;
+
 use proc_macro::TokenStream;
+
 #[proc_macro_attribute]
-pub fn http_module(_a: TokenStream, item: TokenStream) -> TokenStream { item }
+pub fn http_module(args: TokenStream, input: TokenStream) -> TokenStream {
+    let args = proc_macro2::TokenStream::from(args);
+    let input = proc_macro2::TokenStream::from(input);
+    match ast::parse(args, input.clone()).and_then(|item| expand::expand(&item)) {
+        Ok(tokens) => tokens.into(),
+        // Keep the user's item so one error is reported, not a cascade of missing items.
+        Err(error) => {
+            let mut tokens = error.to_compile_error();
+            tokens.extend(input);
+            tokens.into()
+        }
+    }
+}

@@ -4,6 +4,10 @@
 // not clash with libstdc++ if a Rust or mingw program links these objects in.
 #include "sim.h"
 
+// Only when building against mingw-w64 (clang for the MSVC ABI, or a Rust *-windows-gnu
+// program): a build with the real MSVC toolchain has its runtime, which defines all of these.
+#if defined(__MINGW64_VERSION_MAJOR)
+
 void* operator new(size_t n)
 {
     void* p = malloc(n ? n : 1);
@@ -54,3 +58,5 @@ extern "C" int _purecall()
 // clang emits a reference to _fltused in MSVC-ABI objects that use floating point (the
 // benchmark's requests/s); the MSVC CRT defines it, mingw-w64 does not.
 extern "C" int _fltused = 0;
+
+#endif

@@ -1,0 +1,794 @@
+//! An in-process IIS simulator for `cargo test`, on any OS (feature `testing`).
+//!
+//! [`TestServer`] plays the server side of `httpserv.h`: it calls a module's `RegisterModule`
+//! with its own `IHttpModuleRegistrationInfo` and `IHttpServer`, then runs each [`TestRequest`]
+//! through the IIS request pipeline, calling the module's `CHttpModule` handlers in IIS's order
+//! with real `IHttpContext`, `IHttpRequest`, `IHttpResponse`, ... objects whose vtables are
+//! implemented in Rust. Every call the module makes on them is recorded as a [`Call`], so a test
+//! can assert both the HTTP result and the transcript:
+//!
+//! ```ignore
+//! use httpserv::testing::{Notification, TestRequest, TestServer};
+//!
+//! let mut server = TestServer::new(my_module::RegisterModule).expect("RegisterModule failed");
+//! let response = server.send(TestRequest::get("/hello?name=iis").header("User-Agent", "test"));
+//! assert_eq!(response.status, 200);
+//! assert_eq!(response.header("content-type"), Some("text/plain"));
+//! assert_eq!(response.body_str(), "hello, iis");
+//! assert_eq!(response.called_during("IHttpContext::CancelIo", Notification::SendResponse), 1);
+//! let report = server.shutdown();
+//! assert_eq!(report.modules_created, report.modules_disposed);
+//! ```
+//!
+//! # What is simulated
+//!
+//! - **Registration**: `RegisterModule` gets [`SERVER_VERSION`], an
+//!   `IHttpModuleRegistrationInfo2` (name [`DEFAULT_MODULE_NAME`] or the one given to
+//!   [`TestServer::with_name`]) and an `IHttpServer` that is also `IHttpServer2`/`3` through
+//!   `GetExtendedInterface`. Masks, priorities, the factory and the global module are recorded.
+//!   A global module registered for `GL_APPLICATION_START` gets it right after registration.
+//! - **Requests**: one `IHttpModuleFactory::GetHttpModule` per request, then the deterministic
+//!   notifications the module registered, each followed by its post-notification:
+//!   `BeginRequest`, `AuthenticateRequest`, `AuthorizeRequest`, `ResolveRequestCache`,
+//!   `MapRequestHandler`, `AcquireRequestState`, `PreExecuteRequestHandler`,
+//!   `ExecuteRequestHandler`, `ReleaseRequestState`, `UpdateRequestCache`, `LogRequest`,
+//!   `EndRequest`; then `CleanupStoredContext` on every stored context of the request (and
+//!   `NotifyDisconnect` + `CleanupStoredContext` for its connection), then
+//!   `CHttpModule::Dispose`, then the request memory is freed.
+//! - **Sending**: `RQ_SEND_RESPONSE` fires once per request, when the response headers are sent:
+//!   at the first `IHttpResponse::Flush` (or write with buffering disabled), when a handler
+//!   returns `RQ_NOTIFICATION_FINISH_REQUEST`, or otherwise right after the
+//!   `ExecuteRequestHandler` stage (before `ReleaseRequestState`). The status and headers in the
+//!   [`TestResponse`] are those in effect when `OnSendResponse` returned.
+//! - **Statuses**: `RQ_NOTIFICATION_CONTINUE` goes on; `RQ_NOTIFICATION_FINISH_REQUEST` sends
+//!   the response and skips to `LogRequest` and `EndRequest` (the post-notification of the
+//!   finishing stage is skipped too); `RQ_NOTIFICATION_PENDING` is recorded and resolved at once:
+//!   by `OnAsyncCompletion` if the module called `IHttpContext::PostCompletion`, else by the
+//!   status given to `IHttpContext::IndicateCompletion`, else as if `IndicateCompletion(
+//!   RQ_NOTIFICATION_CONTINUE)` had been called.
+//! - **Non-deterministic notifications**: `RQ_MAP_PATH` from `IHttpContext::MapPath`,
+//!   `RQ_READ_ENTITY` from `IHttpRequest::ReadEntityBody`, `RQ_CUSTOM_NOTIFICATION` from
+//!   `IHttpContext::NotifyCustomNotification`; global `GL_CUSTOM_NOTIFICATION`,
+//!   `GL_CONFIGURATION_CHANGE` and `GL_FILE_CHANGE` from the matching `IHttpServer` methods,
+//!   `GL_PRE_BEGIN_REQUEST` before each request, and `GL_STOP_LISTENING` then
+//!   `GL_APPLICATION_STOP` at [`TestServer::shutdown`].
+//! - **Defaults**: a request nobody answers gets `200 OK` with an empty body (IIS's static file
+//!   handler would answer `404`; a simulator without files answers what the module left). The
+//!   simulator adds no response headers of its own (no `Server`, `Date` or `Content-Length`).
+//!   Requests get a `Host` header (`localhost`, or the host of an absolute URL) and a
+//!   `Content-Length` for a body, unless the test set them.
+//! - **Site and application**: [`SITE_NAME`] (id [`SITE_ID`]), application [`APPLICATION_ID`] at
+//!   [`APPLICATION_PHYSICAL_PATH`], application pool [`APP_POOL_NAME`]. `IHttpContext::MapPath`
+//!   maps `/a/b.txt` to `C:\inetpub\wwwroot\a\b.txt`.
+//!
+//! All I/O is synchronous: asynchronous reads, writes and flushes complete at once and report
+//! `*pfCompletionPending = FALSE` (which IIS also does when it can), so completion callbacks are
+//! never called. Strings and structures returned to the module stay valid until the request ends.
+//! Methods the simulator does not implement return `E_NOTIMPL` (or `NULL`, `FALSE`, `0`) and are
+//! recorded like the others.
+//!
+//! # Transcripts
+//!
+//! [`TestResponse::calls`] lists, in order, what happened during the request: the simulator's
+//! calls into the module (`"IHttpModuleFactory::GetHttpModule"`, `"CHttpModule::OnBeginRequest"`
+//! with the returned status as detail, `"IHttpStoredContext::CleanupStoredContext"`,
+//! `"CHttpModule::Dispose"`) and the module's calls into the simulator
+//! (`"IHttpResponse::SetHeader"`, ...), each tagged with the [`Notification`] it happened in.
+//! Calls on server-level objects are also kept in [`TestServer::server_calls`].
+//!
+//! # Calling convention
+//!
+//! The simulator's vtables hold `extern "thiscall"` functions on x86 (MSVC passes `this` in ECX)
+//! and `extern "system"` ones elsewhere, exactly the types `httpserv_sys` declares, so the same
+//! tests run for 32- and 64-bit targets.
+//!
+//! # Threads, lifetimes and panics
+//!
+//! A request runs on the thread that calls [`TestServer::send`], and its objects must be used on
+//! that thread; they (and every string or structure the request handed out) are freed when
+//! `send` returns. The server-level objects (`IHttpServer`, the site and application containers)
+//! may be called from any thread. A panic inside the simulator never unwinds into the module:
+//! it is caught at the vtable boundary and re-raised by `send` (or `new`, `shutdown`) when the
+//! module returns. A [`TestServer`] dropped without [`TestServer::shutdown`] shuts down in `Drop`
+//! (unless the thread is already panicking).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::SocketAddr;
+
+use windows_sys::core::HRESULT;
+
+mod containers;
+mod context;
+mod pipeline;
+mod providers;
+mod request;
+mod response;
+mod server;
+mod sockaddr;
+mod strings;
+mod thunk;
+
+#[cfg(test)]
+mod tests;
+
+use server::ServerShared;
+use thunk::Pinned;
+
+/// The signature of a module's exported `RegisterModule` function.
+pub type RegisterModuleFn = unsafe extern "system" fn(
+    u32,
+    *mut httpserv_sys::IHttpModuleRegistrationInfo,
+    *mut httpserv_sys::IHttpServer,
+) -> HRESULT;
+
+/// The `dwServerVersion` passed to `RegisterModule`: IIS 10 as major version in the high word
+/// and minor in the low word (Microsoft does not document the value; this is the convention of
+/// the project's C++ simulator too).
+pub const SERVER_VERSION: u32 = 0x000A_0000;
+/// The module name reported by `IHttpModuleRegistrationInfo::GetName` unless
+/// [`TestServer::with_name`] gives another.
+pub const DEFAULT_MODULE_NAME: &str = "TestModule";
+/// `IHttpServer::GetAppPoolName` and the `APP_POOL_ID` server variable.
+pub const APP_POOL_NAME: &str = "DefaultAppPool";
+/// `IHttpSite::GetSiteName`.
+pub const SITE_NAME: &str = "Default Web Site";
+/// `IHttpSite::GetSiteId` and `IHttpRequest::GetSiteId`.
+pub const SITE_ID: u32 = 1;
+/// `IHttpApplication::GetApplicationId` and the `APPL_MD_PATH` server variable.
+pub const APPLICATION_ID: &str = "/LM/W3SVC/1/ROOT";
+/// `IHttpApplication::GetApplicationPhysicalPath`; the root of `IHttpContext::MapPath`.
+pub const APPLICATION_PHYSICAL_PATH: &str = "C:\\inetpub\\wwwroot\\";
+
+/// A notification (event) of the IIS pipeline, the context of a [`Call`].
+///
+/// Post-notifications are not separate variants: a [`Call`] made during `OnPostBeginRequest`
+/// has `notification: Some(Notification::BeginRequest)` and `post: true`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Notification {
+    /// `RQ_BEGIN_REQUEST`.
+    BeginRequest,
+    /// `RQ_AUTHENTICATE_REQUEST`.
+    AuthenticateRequest,
+    /// `RQ_AUTHORIZE_REQUEST`.
+    AuthorizeRequest,
+    /// `RQ_RESOLVE_REQUEST_CACHE`.
+    ResolveRequestCache,
+    /// `RQ_MAP_REQUEST_HANDLER`.
+    MapRequestHandler,
+    /// `RQ_ACQUIRE_REQUEST_STATE`.
+    AcquireRequestState,
+    /// `RQ_PRE_EXECUTE_REQUEST_HANDLER`.
+    PreExecuteRequestHandler,
+    /// `RQ_EXECUTE_REQUEST_HANDLER`.
+    ExecuteRequestHandler,
+    /// `RQ_RELEASE_REQUEST_STATE`.
+    ReleaseRequestState,
+    /// `RQ_UPDATE_REQUEST_CACHE`.
+    UpdateRequestCache,
+    /// `RQ_LOG_REQUEST`.
+    LogRequest,
+    /// `RQ_END_REQUEST`.
+    EndRequest,
+    /// `RQ_SEND_RESPONSE`.
+    SendResponse,
+    /// `RQ_MAP_PATH`.
+    MapPath,
+    /// `RQ_READ_ENTITY`.
+    ReadEntity,
+    /// `RQ_CUSTOM_NOTIFICATION`.
+    CustomRequestNotification,
+    /// `CHttpModule::OnAsyncCompletion` (after `IHttpContext::PostCompletion`).
+    AsyncCompletion,
+    /// `GL_PRE_BEGIN_REQUEST`.
+    GlobalPreBeginRequest,
+    /// `GL_APPLICATION_START`.
+    GlobalApplicationStart,
+    /// `GL_APPLICATION_STOP`.
+    GlobalApplicationStop,
+    /// `GL_STOP_LISTENING`.
+    GlobalStopListening,
+    /// `GL_CONFIGURATION_CHANGE`.
+    GlobalConfigurationChange,
+    /// `GL_FILE_CHANGE`.
+    GlobalFileChange,
+    /// `GL_CUSTOM_NOTIFICATION`.
+    GlobalCustomNotification,
+}
+
+impl Notification {
+    /// The deterministic request notifications, in pipeline order.
+    pub const PIPELINE: [Notification; 12] = [
+        Notification::BeginRequest,
+        Notification::AuthenticateRequest,
+        Notification::AuthorizeRequest,
+        Notification::ResolveRequestCache,
+        Notification::MapRequestHandler,
+        Notification::AcquireRequestState,
+        Notification::PreExecuteRequestHandler,
+        Notification::ExecuteRequestHandler,
+        Notification::ReleaseRequestState,
+        Notification::UpdateRequestCache,
+        Notification::LogRequest,
+        Notification::EndRequest,
+    ];
+
+    /// The `RQ_*` or `GL_*` flag of the notification (`0` for [`Notification::AsyncCompletion`]).
+    pub fn flag(self) -> u32 {
+        use httpserv_sys::*;
+        use Notification::*;
+        match self {
+            BeginRequest => RQ_BEGIN_REQUEST,
+            AuthenticateRequest => RQ_AUTHENTICATE_REQUEST,
+            AuthorizeRequest => RQ_AUTHORIZE_REQUEST,
+            ResolveRequestCache => RQ_RESOLVE_REQUEST_CACHE,
+            MapRequestHandler => RQ_MAP_REQUEST_HANDLER,
+            AcquireRequestState => RQ_ACQUIRE_REQUEST_STATE,
+            PreExecuteRequestHandler => RQ_PRE_EXECUTE_REQUEST_HANDLER,
+            ExecuteRequestHandler => RQ_EXECUTE_REQUEST_HANDLER,
+            ReleaseRequestState => RQ_RELEASE_REQUEST_STATE,
+            UpdateRequestCache => RQ_UPDATE_REQUEST_CACHE,
+            LogRequest => RQ_LOG_REQUEST,
+            EndRequest => RQ_END_REQUEST,
+            SendResponse => RQ_SEND_RESPONSE,
+            MapPath => RQ_MAP_PATH,
+            ReadEntity => RQ_READ_ENTITY,
+            CustomRequestNotification => RQ_CUSTOM_NOTIFICATION,
+            AsyncCompletion => 0,
+            GlobalPreBeginRequest => GL_PRE_BEGIN_REQUEST,
+            GlobalApplicationStart => GL_APPLICATION_START,
+            GlobalApplicationStop => GL_APPLICATION_STOP,
+            GlobalStopListening => GL_STOP_LISTENING,
+            GlobalConfigurationChange => GL_CONFIGURATION_CHANGE,
+            GlobalFileChange => GL_FILE_CHANGE,
+            GlobalCustomNotification => GL_CUSTOM_NOTIFICATION,
+        }
+    }
+
+    /// Whether this is a global (`GL_*`) notification, delivered to the `CGlobalModule`.
+    pub fn is_global(self) -> bool {
+        use Notification::*;
+        matches!(
+            self,
+            GlobalPreBeginRequest
+                | GlobalApplicationStart
+                | GlobalApplicationStop
+                | GlobalStopListening
+                | GlobalConfigurationChange
+                | GlobalFileChange
+                | GlobalCustomNotification
+        )
+    }
+
+    /// The name of the module method that handles it, as recorded in the transcript:
+    /// `"CHttpModule::OnBeginRequest"`, `"CHttpModule::OnPostBeginRequest"` (`post`),
+    /// `"CGlobalModule::OnGlobalStopListening"`, ...
+    pub fn handler(self, post: bool) -> &'static str {
+        use Notification::*;
+        match (self, post) {
+            (BeginRequest, false) => "CHttpModule::OnBeginRequest",
+            (BeginRequest, true) => "CHttpModule::OnPostBeginRequest",
+            (AuthenticateRequest, false) => "CHttpModule::OnAuthenticateRequest",
+            (AuthenticateRequest, true) => "CHttpModule::OnPostAuthenticateRequest",
+            (AuthorizeRequest, false) => "CHttpModule::OnAuthorizeRequest",
+            (AuthorizeRequest, true) => "CHttpModule::OnPostAuthorizeRequest",
+            (ResolveRequestCache, false) => "CHttpModule::OnResolveRequestCache",
+            (ResolveRequestCache, true) => "CHttpModule::OnPostResolveRequestCache",
+            (MapRequestHandler, false) => "CHttpModule::OnMapRequestHandler",
+            (MapRequestHandler, true) => "CHttpModule::OnPostMapRequestHandler",
+            (AcquireRequestState, false) => "CHttpModule::OnAcquireRequestState",
+            (AcquireRequestState, true) => "CHttpModule::OnPostAcquireRequestState",
+            (PreExecuteRequestHandler, false) => "CHttpModule::OnPreExecuteRequestHandler",
+            (PreExecuteRequestHandler, true) => "CHttpModule::OnPostPreExecuteRequestHandler",
+            (ExecuteRequestHandler, false) => "CHttpModule::OnExecuteRequestHandler",
+            (ExecuteRequestHandler, true) => "CHttpModule::OnPostExecuteRequestHandler",
+            (ReleaseRequestState, false) => "CHttpModule::OnReleaseRequestState",
+            (ReleaseRequestState, true) => "CHttpModule::OnPostReleaseRequestState",
+            (UpdateRequestCache, false) => "CHttpModule::OnUpdateRequestCache",
+            (UpdateRequestCache, true) => "CHttpModule::OnPostUpdateRequestCache",
+            (LogRequest, false) => "CHttpModule::OnLogRequest",
+            (LogRequest, true) => "CHttpModule::OnPostLogRequest",
+            (EndRequest, false) => "CHttpModule::OnEndRequest",
+            (EndRequest, true) => "CHttpModule::OnPostEndRequest",
+            (SendResponse, _) => "CHttpModule::OnSendResponse",
+            (MapPath, _) => "CHttpModule::OnMapPath",
+            (ReadEntity, _) => "CHttpModule::OnReadEntity",
+            (CustomRequestNotification, _) => "CHttpModule::OnCustomRequestNotification",
+            (AsyncCompletion, _) => "CHttpModule::OnAsyncCompletion",
+            (GlobalPreBeginRequest, _) => "CGlobalModule::OnGlobalPreBeginRequest",
+            (GlobalApplicationStart, _) => "CGlobalModule::OnGlobalApplicationStart",
+            (GlobalApplicationStop, _) => "CGlobalModule::OnGlobalApplicationStop",
+            (GlobalStopListening, _) => "CGlobalModule::OnGlobalStopListening",
+            (GlobalConfigurationChange, _) => "CGlobalModule::OnGlobalConfigurationChange",
+            (GlobalFileChange, _) => "CGlobalModule::OnGlobalFileChange",
+            (GlobalCustomNotification, _) => "CGlobalModule::OnGlobalCustomNotification",
+        }
+    }
+}
+
+impl fmt::Display for Notification {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// One recorded call: a method the module called on a simulator object (`"IHttpContext::CancelIo"`),
+/// or a method the simulator called on the module (`"CHttpModule::OnSendResponse"`,
+/// `"IHttpModuleFactory::GetHttpModule"`, `"IHttpStoredContext::CleanupStoredContext"`, ...).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Call {
+    /// `Interface::Method`, with the C++ names (overloads share a name).
+    pub method: &'static str,
+    /// The notification being processed when the call was made, if any.
+    pub notification: Option<Notification>,
+    /// Whether that was the post-notification (`OnPost...`).
+    pub post: bool,
+    /// Arguments and result, in a readable form (e.g. `"X-Test: 1 (replace) -> 0x00000000"`).
+    pub detail: String,
+}
+
+impl Call {
+    /// Whether this call was made during `notification` (the notification itself, not its post).
+    pub fn during(&self, notification: Notification) -> bool {
+        self.notification == Some(notification) && !self.post
+    }
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.notification {
+            Some(n) if self.post => write!(f, "[Post{n}] ")?,
+            Some(n) => write!(f, "[{n}] ")?,
+            None => {}
+        }
+        f.write_str(self.method)?;
+        if !self.detail.is_empty() {
+            write!(f, ": {}", self.detail)?;
+        }
+        Ok(())
+    }
+}
+
+/// What happened to the client connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Disconnect {
+    /// The connection stays open (keep-alive).
+    #[default]
+    None,
+    /// `IHttpResponse::SetNeedDisconnect`: closed after the response.
+    AfterResponse,
+    /// `IHttpResponse::ResetConnection`: reset (RST) at once.
+    Reset,
+    /// `IHttpResponse::CloseConnection`: closed.
+    Closed,
+}
+
+/// A request to run through [`TestServer::send`], built like
+/// `TestRequest::get("/path?q=1").header("Accept", "text/html")`.
+#[derive(Clone, Debug)]
+pub struct TestRequest {
+    pub(crate) method: String,
+    pub(crate) url: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+    pub(crate) remote: SocketAddr,
+    pub(crate) local: SocketAddr,
+    pub(crate) version: (u16, u16),
+    pub(crate) user: Option<(String, String)>,
+}
+
+impl TestRequest {
+    /// A request with any method (`"PROPFIND"`, ...) for `url`: a path with an optional query
+    /// (`"/a/b?x=1"`), or an absolute `http://host[:port]/...` URL whose host becomes the `Host`
+    /// header.
+    pub fn new(method: impl Into<String>, url: impl Into<String>) -> Self {
+        TestRequest {
+            method: method.into(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            remote: SocketAddr::from(([127, 0, 0, 1], 50000)),
+            local: SocketAddr::from(([127, 0, 0, 1], 80)),
+            version: (1, 1),
+            user: None,
+        }
+    }
+
+    /// A `GET` request.
+    pub fn get(url: impl Into<String>) -> Self {
+        Self::new("GET", url)
+    }
+
+    /// A `POST` request with an entity body.
+    pub fn post(url: impl Into<String>, body: impl Into<Vec<u8>>) -> Self {
+        Self::new("POST", url).body(body)
+    }
+
+    /// Adds a request header (repeat a name to send it twice).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the entity body, which the module reads with `IHttpRequest::ReadEntityBody`.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The client's address (default `127.0.0.1:50000`).
+    pub fn remote_addr(mut self, addr: SocketAddr) -> Self {
+        self.remote = addr;
+        self
+    }
+
+    /// The server's address the request came in on (default `127.0.0.1:80`).
+    pub fn local_addr(mut self, addr: SocketAddr) -> Self {
+        self.local = addr;
+        self
+    }
+
+    /// The HTTP version (default 1.1).
+    pub fn http_version(mut self, major: u16, minor: u16) -> Self {
+        self.version = (major, minor);
+        self
+    }
+
+    /// Makes the request authenticated as `name` (authentication type `Basic`): then
+    /// `IHttpContext::GetUser` returns an `IHttpUser`, which it does not by default.
+    pub fn user(self, name: impl Into<String>) -> Self {
+        self.user_with_auth_type(name, "Basic")
+    }
+
+    /// Like [`TestRequest::user`] with another authentication type (`"Negotiate"`, ...).
+    pub fn user_with_auth_type(
+        mut self,
+        name: impl Into<String>,
+        auth_type: impl Into<String>,
+    ) -> Self {
+        self.user = Some((name.into(), auth_type.into()));
+        self
+    }
+}
+
+/// The result of [`TestServer::send`]: what the client received, and the transcript.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct TestResponse {
+    /// The status code sent (default 200).
+    pub status: u16,
+    /// The IIS substatus (`SetStatus`'s `uSubStatus`), not sent on the wire.
+    pub substatus: u16,
+    /// The reason phrase sent.
+    pub reason: String,
+    /// The response headers sent, in order; a header set twice without replacing appears twice.
+    /// Empty if the module called `IHttpResponse::SuppressHeaders`.
+    pub headers: Vec<(String, String)>,
+    /// Trailers set with `IHttpResponse4::SetTrailer`.
+    pub trailers: Vec<(String, String)>,
+    /// The entity body sent.
+    pub body: Vec<u8>,
+    /// Every call made during the request, in order.
+    pub calls: Vec<Call>,
+    /// What happened to the connection.
+    pub disconnected: Disconnect,
+    /// The server variables the module set with `SetServerVariable`, with their final values.
+    pub server_variables_set: Vec<(String, String)>,
+    /// `hrErrorToReport` of the last `SetStatus` (0 if none).
+    pub error: HRESULT,
+    /// `fTrySkipCustomErrors` of the last `SetStatus`.
+    pub try_skip_custom_errors: bool,
+    /// The description given to `IHttpResponse::SetErrorDescription`.
+    pub error_description: Option<String>,
+    /// Whether `IHttpResponse::SuppressHeaders` was called.
+    pub headers_suppressed: bool,
+    /// Whether `IHttpResponse::DisableBuffering` was called.
+    pub buffering_disabled: bool,
+    /// The reasons given to `IHttpResponse::DisableKernelCache`, in order.
+    pub kernel_cache_disabled: Vec<u32>,
+    /// Whether `IHttpContext::SetRequestHandled` was called.
+    pub request_handled: bool,
+    /// The method at the end of the request (after any `SetHttpMethod`).
+    pub method: String,
+    /// The URL (path and query) at the end of the request (after any `SetUrl`).
+    pub url: String,
+    /// The request headers at the end of the request (after any `SetHeader`/`DeleteHeader`).
+    pub request_headers: Vec<(String, String)>,
+    /// Bytes of request memory (`AllocateRequestMemory`, `IModuleAllocator`) handed out.
+    pub request_memory_bytes: usize,
+    /// Stored contexts cleaned up at the end of the request (request, connection and named
+    /// containers).
+    pub stored_contexts_cleaned: usize,
+}
+
+impl TestResponse {
+    /// The value of a response header (case-insensitive). For a header set several times, the
+    /// first one; see [`TestResponse::header_values`] for all.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a response header (case-insensitive), one per header line.
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The body as text (invalid UTF-8 replaced by U+FFFD).
+    pub fn body_str(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+
+    /// How many times `method` (`"IHttpContext::CancelIo"`) was called.
+    pub fn called(&self, method: &str) -> usize {
+        self.calls.iter().filter(|c| c.method == method).count()
+    }
+
+    /// How many times `method` was called during `notification` (not its post-notification).
+    pub fn called_during(&self, method: &str, notification: Notification) -> usize {
+        self.calls
+            .iter()
+            .filter(|c| c.method == method && c.during(notification))
+            .count()
+    }
+
+    /// How many times `method` was called during the post-notification of `notification`.
+    pub fn called_during_post(&self, method: &str, notification: Notification) -> usize {
+        self.calls
+            .iter()
+            .filter(|c| c.method == method && c.notification == Some(notification) && c.post)
+            .count()
+    }
+
+    /// The calls to `method`, in order.
+    pub fn calls_to<'a>(&'a self, method: &'a str) -> impl Iterator<Item = &'a Call> + 'a {
+        self.calls.iter().filter(move |c| c.method == method)
+    }
+
+    /// The module handlers the pipeline called, in order, as `(notification, post)`.
+    pub fn notifications(&self) -> Vec<(Notification, bool)> {
+        self.calls
+            .iter()
+            .filter(|c| {
+                c.method.starts_with("CHttpModule::On") || c.method.starts_with("CGlobalModule::On")
+            })
+            .filter_map(|c| c.notification.map(|n| (n, c.post)))
+            .collect()
+    }
+
+    /// The transcript, one call per line (handy in assertion messages).
+    pub fn transcript(&self) -> String {
+        self.calls.iter().map(|c| format!("{c}\n")).collect()
+    }
+}
+
+/// `RegisterModule` failed.
+#[derive(Clone, Debug)]
+pub struct RegistrationError {
+    /// What `RegisterModule` returned.
+    pub hresult: HRESULT,
+    /// The calls it made before failing.
+    pub calls: Vec<Call>,
+}
+
+impl fmt::Display for RegistrationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "RegisterModule failed with HRESULT {:#010x}",
+            self.hresult as u32
+        )
+    }
+}
+
+impl std::error::Error for RegistrationError {}
+
+/// The priorities a module asked for during registration, as `(notification flag, alias)` with
+/// aliases like `"FIRST"`, `"HIGH"`, `"MEDIUM"`, `"LOW"`, `"LAST"` (`PRIORITY_ALIAS_*`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Priorities {
+    /// `SetPriorityForRequestNotification`.
+    pub request: Vec<(u32, String)>,
+    /// `IHttpModuleRegistrationInfo2::SetPriorityForPostRequestNotification`.
+    pub post_request: Vec<(u32, String)>,
+    /// `SetPriorityForGlobalNotification`.
+    pub global: Vec<(u32, String)>,
+}
+
+/// What [`TestServer::shutdown`] observed, for leak checks.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// Requests run.
+    pub requests: usize,
+    /// `CHttpModule`s the factory created.
+    pub modules_created: usize,
+    /// `CHttpModule::Dispose` calls.
+    pub modules_disposed: usize,
+    /// Whether `IHttpModuleFactory::Terminate` was called.
+    pub factory_terminated: bool,
+    /// Whether `CGlobalModule::Terminate` was called.
+    pub global_terminated: bool,
+    /// `CleanupStoredContext` calls over the server's life: requests, connections, site,
+    /// application and dispensed containers.
+    pub stored_contexts_cleaned: usize,
+    /// Bytes of request memory handed out over all requests.
+    pub request_memory_bytes: usize,
+    /// The calls made during shutdown (global notifications, cleanups, `Terminate`).
+    pub calls: Vec<Call>,
+}
+
+impl ShutdownReport {
+    /// How many times `method` was called during shutdown.
+    pub fn called(&self, method: &str) -> usize {
+        self.calls.iter().filter(|c| c.method == method).count()
+    }
+}
+
+/// An in-process IIS that runs one module: see the [module documentation](self).
+pub struct TestServer {
+    shared: Pinned<ServerShared>,
+    registration: server::Registration,
+    server_calls: Vec<Call>,
+    shut_down: bool,
+}
+
+impl TestServer {
+    /// Loads a module: calls `register` (its `RegisterModule`) with the simulator's
+    /// registration info and server, under the name [`DEFAULT_MODULE_NAME`].
+    ///
+    /// Fails with the `HRESULT` if `RegisterModule` fails (after calling `Terminate` on a
+    /// factory or global module it registered before failing).
+    pub fn new(register: RegisterModuleFn) -> Result<TestServer, RegistrationError> {
+        Self::with_name(DEFAULT_MODULE_NAME, register)
+    }
+
+    /// Like [`TestServer::new`], with the name `IHttpModuleRegistrationInfo::GetName` returns.
+    pub fn with_name(
+        name: &str,
+        register: RegisterModuleFn,
+    ) -> Result<TestServer, RegistrationError> {
+        let shared = ServerShared::create(name);
+        // SAFETY: `shared` was just created and lives as long as the returned server.
+        let state = unsafe { &*shared.as_ptr() };
+        match state.register(register) {
+            Ok(registration) => {
+                let mut server = TestServer {
+                    shared,
+                    registration,
+                    server_calls: Vec::new(),
+                    shut_down: false,
+                };
+                server.state().application_start();
+                server.sync();
+                Ok(server)
+            }
+            Err(hresult) => {
+                let calls = state.drain_calls();
+                // Nothing was registered that still needs the simulator; free it.
+                drop(shared);
+                Err(RegistrationError { hresult, calls })
+            }
+        }
+    }
+
+    fn state(&self) -> &ServerShared {
+        // SAFETY: the shared state lives as long as `self`.
+        unsafe { &*self.shared.as_ptr() }
+    }
+
+    /// Moves calls recorded on the server objects into `server_calls`.
+    fn sync(&mut self) {
+        let calls = self.state().drain_calls();
+        self.server_calls.extend(calls);
+    }
+
+    /// The module's name, as given to [`TestServer::with_name`].
+    pub fn module_name(&self) -> &str {
+        &self.state().name
+    }
+
+    /// The `dwRequestNotifications` the module registered (`RQ_*` flags).
+    pub fn request_notifications(&self) -> u32 {
+        self.registration.request_mask
+    }
+
+    /// The `dwPostRequestNotifications` the module registered.
+    pub fn post_request_notifications(&self) -> u32 {
+        self.registration.post_mask
+    }
+
+    /// The `dwGlobalNotifications` the module registered (`GL_*` flags).
+    pub fn global_notifications(&self) -> u32 {
+        self.registration.global_mask
+    }
+
+    /// The priorities the module set.
+    pub fn priorities(&self) -> &Priorities {
+        &self.registration.priorities
+    }
+
+    /// Whether the module registered an `IHttpModuleFactory`.
+    pub fn has_factory(&self) -> bool {
+        !self.registration.factory.is_null()
+    }
+
+    /// Whether the module registered a `CGlobalModule`.
+    pub fn has_global_module(&self) -> bool {
+        !self.registration.global.is_null()
+    }
+
+    /// Runs one request through the pipeline and returns what the client would receive.
+    pub fn send(&mut self, request: TestRequest) -> TestResponse {
+        assert!(!self.shut_down, "TestServer::send after shutdown");
+        let response = pipeline::run(self.state(), &self.registration, request);
+        self.sync();
+        response
+    }
+
+    /// The calls made on the server-level objects so far (`IHttpServer`,
+    /// `IHttpModuleRegistrationInfo`, global notifications, site and application containers),
+    /// including those made during requests (which also appear in their transcripts).
+    pub fn server_calls(&self) -> &[Call] {
+        &self.server_calls
+    }
+
+    /// How many times `method` was called on the server-level objects.
+    pub fn server_called(&self, method: &str) -> usize {
+        self.server_calls
+            .iter()
+            .filter(|c| c.method == method)
+            .count()
+    }
+
+    /// Stops the server: `GL_STOP_LISTENING` then `GL_APPLICATION_STOP` to the global module (if
+    /// it registered them), cleanup of the site, application and dispensed containers,
+    /// `IHttpModuleFactory::Terminate`, `CGlobalModule::Terminate`.
+    pub fn shutdown(mut self) -> ShutdownReport {
+        self.shutdown_now()
+    }
+
+    fn shutdown_now(&mut self) -> ShutdownReport {
+        self.shut_down = true;
+        self.sync();
+        let mut report = self.state().shutdown(&self.registration);
+        report.calls = self.state().drain_calls();
+        self.server_calls.extend(report.calls.iter().cloned());
+        report
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if !self.shut_down && !std::thread::panicking() {
+            self.shutdown_now();
+        }
+    }
+}
+
+impl fmt::Debug for TestServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestServer")
+            .field("module", &self.module_name())
+            .field(
+                "request_notifications",
+                &strings::request_mask_names(self.registration.request_mask),
+            )
+            .field(
+                "post_request_notifications",
+                &strings::request_mask_names(self.registration.post_mask),
+            )
+            .field(
+                "global_notifications",
+                &strings::global_mask_names(self.registration.global_mask),
+            )
+            .finish_non_exhaustive()
+    }
+}

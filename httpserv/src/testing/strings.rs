@@ -1,0 +1,489 @@
+//! String and table helpers: C strings in and out, per-request storage, HRESULTs, header ids.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::ffi::{c_void, CStr};
+
+use windows_sys::core::{HRESULT, PCSTR, PCWSTR};
+use windows_sys::Win32::Networking::HttpServer::*;
+
+use super::thunk::Pinned;
+
+/// `E_NOTIMPL`.
+pub(crate) const E_NOTIMPL: HRESULT = windows_sys::Win32::Foundation::E_NOTIMPL;
+/// `E_INVALIDARG`.
+pub(crate) const E_INVALIDARG: HRESULT = windows_sys::Win32::Foundation::E_INVALIDARG;
+/// `E_NOINTERFACE`.
+pub(crate) const E_NOINTERFACE: HRESULT = windows_sys::Win32::Foundation::E_NOINTERFACE;
+/// `S_OK`.
+pub(crate) const S_OK: HRESULT = windows_sys::Win32::Foundation::S_OK;
+
+/// `HRESULT_FROM_WIN32(code)`.
+pub(crate) const fn hresult_from_win32(code: u32) -> HRESULT {
+    if code == 0 {
+        0
+    } else {
+        ((code & 0xffff) | 0x8007_0000) as HRESULT
+    }
+}
+
+/// `HRESULT_FROM_WIN32(ERROR_HANDLE_EOF)`: no entity body left.
+pub(crate) const HR_HANDLE_EOF: HRESULT =
+    hresult_from_win32(windows_sys::Win32::Foundation::ERROR_HANDLE_EOF);
+/// `HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER)`.
+pub(crate) const HR_INSUFFICIENT_BUFFER: HRESULT =
+    hresult_from_win32(windows_sys::Win32::Foundation::ERROR_INSUFFICIENT_BUFFER);
+/// `HRESULT_FROM_WIN32(ERROR_INVALID_INDEX)`: unknown server variable.
+pub(crate) const HR_INVALID_INDEX: HRESULT =
+    hresult_from_win32(windows_sys::Win32::Foundation::ERROR_INVALID_INDEX);
+/// `HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER)`.
+pub(crate) const HR_INVALID_PARAMETER: HRESULT =
+    hresult_from_win32(windows_sys::Win32::Foundation::ERROR_INVALID_PARAMETER);
+/// `HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED)`: a stored context is already set.
+pub(crate) const HR_ALREADY_ASSIGNED: HRESULT =
+    hresult_from_win32(windows_sys::Win32::Foundation::ERROR_ALREADY_ASSIGNED);
+/// `HRESULT_FROM_WIN32(ERROR_NOT_FOUND)`.
+pub(crate) const HR_NOT_FOUND: HRESULT =
+    hresult_from_win32(windows_sys::Win32::Foundation::ERROR_NOT_FOUND);
+
+/// `0x80004001`-style display of an HRESULT.
+pub(crate) fn hr_str(hr: HRESULT) -> String {
+    format!("{:#010x}", hr as u32)
+}
+
+/// Reads a NUL-terminated ANSI string (lossy UTF-8); `None` for a null pointer.
+///
+/// # Safety
+///
+/// `p` must be null or point to a NUL-terminated string.
+pub(crate) unsafe fn from_pcstr(p: PCSTR) -> Option<String> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: non-null and NUL-terminated per the contract.
+    let bytes = unsafe { CStr::from_ptr(p.cast()) }.to_bytes();
+    Some(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// Reads a NUL-terminated UTF-16 string (lossy); `None` for a null pointer.
+///
+/// # Safety
+///
+/// `p` must be null or point to a NUL-terminated UTF-16 string.
+pub(crate) unsafe fn from_pcwstr(p: PCWSTR) -> Option<String> {
+    if p.is_null() {
+        return None;
+    }
+    let mut len = 0;
+    // SAFETY: the string is NUL-terminated, so every unit up to the NUL is readable.
+    while unsafe { *p.add(len) } != 0 {
+        len += 1;
+    }
+    // SAFETY: the `len` units before the NUL were just read.
+    let units = unsafe { std::slice::from_raw_parts(p, len) };
+    Some(String::from_utf16_lossy(units))
+}
+
+/// Reads `len` bytes at `p` (lossy UTF-8); empty for a null pointer or zero length.
+///
+/// # Safety
+///
+/// `p` must be null or valid for reading `len` bytes.
+pub(crate) unsafe fn from_pcstr_len(p: PCSTR, len: usize) -> String {
+    if p.is_null() || len == 0 {
+        return String::new();
+    }
+    // SAFETY: valid for `len` bytes per the contract.
+    let bytes = unsafe { std::slice::from_raw_parts(p, len) };
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Reads `len` UTF-16 units at `p` (lossy); empty for a null pointer or zero length.
+///
+/// # Safety
+///
+/// `p` must be null or valid for reading `len` units.
+pub(crate) unsafe fn from_pcwstr_len(p: PCWSTR, len: usize) -> String {
+    if p.is_null() || len == 0 {
+        return String::new();
+    }
+    // SAFETY: valid for `len` units per the contract.
+    let units = unsafe { std::slice::from_raw_parts(p, len) };
+    String::from_utf16_lossy(units)
+}
+
+/// `s` as NUL-terminated UTF-16.
+pub(crate) fn wide(s: &str) -> Vec<u16> {
+    s.encode_utf16().chain(std::iter::once(0)).collect()
+}
+
+/// Writes `value` through `out` if `out` is not null.
+///
+/// # Safety
+///
+/// `out` must be null or valid for writing a `T`.
+pub(crate) unsafe fn put<T>(out: *mut T, value: T) {
+    if !out.is_null() {
+        // SAFETY: non-null and writable per the contract.
+        unsafe { out.write(value) }
+    }
+}
+
+/// Storage that keeps what is handed to a module (strings, structures, memory) alive and at a
+/// fixed address until the owner (a request, or the server) ends.
+#[derive(Default)]
+pub(crate) struct Keep {
+    items: RefCell<Vec<Box<dyn Any>>>,
+}
+
+impl Keep {
+    /// Keeps `value` alive and returns its address.
+    pub(crate) fn keep<T: ?Sized + 'static>(&self, value: Box<T>) -> *mut T {
+        let pinned = Pinned::new(value);
+        let ptr = pinned.as_ptr();
+        self.items.borrow_mut().push(Box::new(pinned));
+        ptr
+    }
+
+    /// A NUL-terminated copy of `bytes`, valid as long as this storage.
+    pub(crate) fn cstr(&self, bytes: &[u8]) -> PCSTR {
+        let mut buf = Vec::with_capacity(bytes.len() + 1);
+        buf.extend_from_slice(bytes);
+        buf.push(0);
+        self.keep(buf.into_boxed_slice()) as *mut u8 as PCSTR
+    }
+
+    /// A NUL-terminated UTF-16 copy of `s` and its length in characters (without the NUL).
+    pub(crate) fn wstr(&self, s: &str) -> (PCWSTR, u32) {
+        let buf = wide(s);
+        let len = (buf.len() - 1) as u32;
+        (self.keep(buf.into_boxed_slice()) as *mut u16 as PCWSTR, len)
+    }
+}
+
+/// One 16-byte, 16-aligned unit of [`Arena`] memory.
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+struct Block([u8; 16]);
+
+/// Request memory (`AllocateRequestMemory`, `IModuleAllocator`): zeroed, 16-byte aligned, freed
+/// when the request ends.
+#[derive(Default)]
+pub(crate) struct Arena {
+    keep: Keep,
+    bytes: Cell<usize>,
+}
+
+impl Arena {
+    /// `cb` bytes of zeroed memory, 16-byte aligned (a zero-byte request gets a distinct block).
+    pub(crate) fn allocate(&self, cb: u32) -> *mut c_void {
+        let blocks = (cb as usize).div_ceil(16).max(1);
+        self.bytes.set(self.bytes.get() + cb as usize);
+        self.keep
+            .keep(vec![Block([0; 16]); blocks].into_boxed_slice()) as *mut Block
+            as *mut c_void
+    }
+
+    /// The bytes requested so far.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes.get()
+    }
+}
+
+/// Request header names by `HTTP_HEADER_ID` (`HttpHeaderCacheControl` = 0 ...
+/// `HttpHeaderUserAgent` = 40).
+pub(crate) const REQUEST_HEADERS: [(HTTP_HEADER_ID, &str); 41] = [
+    (HttpHeaderCacheControl, "Cache-Control"),
+    (HttpHeaderConnection, "Connection"),
+    (HttpHeaderDate, "Date"),
+    (HttpHeaderKeepAlive, "Keep-Alive"),
+    (HttpHeaderPragma, "Pragma"),
+    (HttpHeaderTrailer, "Trailer"),
+    (HttpHeaderTransferEncoding, "Transfer-Encoding"),
+    (HttpHeaderUpgrade, "Upgrade"),
+    (HttpHeaderVia, "Via"),
+    (HttpHeaderWarning, "Warning"),
+    (HttpHeaderAllow, "Allow"),
+    (HttpHeaderContentLength, "Content-Length"),
+    (HttpHeaderContentType, "Content-Type"),
+    (HttpHeaderContentEncoding, "Content-Encoding"),
+    (HttpHeaderContentLanguage, "Content-Language"),
+    (HttpHeaderContentLocation, "Content-Location"),
+    (HttpHeaderContentMd5, "Content-MD5"),
+    (HttpHeaderContentRange, "Content-Range"),
+    (HttpHeaderExpires, "Expires"),
+    (HttpHeaderLastModified, "Last-Modified"),
+    (HttpHeaderAccept, "Accept"),
+    (HttpHeaderAcceptCharset, "Accept-Charset"),
+    (HttpHeaderAcceptEncoding, "Accept-Encoding"),
+    (HttpHeaderAcceptLanguage, "Accept-Language"),
+    (HttpHeaderAuthorization, "Authorization"),
+    (HttpHeaderCookie, "Cookie"),
+    (HttpHeaderExpect, "Expect"),
+    (HttpHeaderFrom, "From"),
+    (HttpHeaderHost, "Host"),
+    (HttpHeaderIfMatch, "If-Match"),
+    (HttpHeaderIfModifiedSince, "If-Modified-Since"),
+    (HttpHeaderIfNoneMatch, "If-None-Match"),
+    (HttpHeaderIfRange, "If-Range"),
+    (HttpHeaderIfUnmodifiedSince, "If-Unmodified-Since"),
+    (HttpHeaderMaxForwards, "Max-Forwards"),
+    (HttpHeaderProxyAuthorization, "Proxy-Authorization"),
+    (HttpHeaderReferer, "Referer"),
+    (HttpHeaderRange, "Range"),
+    (HttpHeaderTe, "TE"),
+    (HttpHeaderTranslate, "Translate"),
+    (HttpHeaderUserAgent, "User-Agent"),
+];
+
+/// Response header names by `HTTP_HEADER_ID`: 0..20 as for requests, then
+/// `HttpHeaderAcceptRanges` = 20 ... `HttpHeaderWwwAuthenticate` = 29.
+pub(crate) const RESPONSE_HEADERS: [(HTTP_HEADER_ID, &str); 30] = {
+    let mut table = [(0, ""); 30];
+    let mut i = 0;
+    while i < 20 {
+        table[i] = REQUEST_HEADERS[i];
+        i += 1;
+    }
+    table[20] = (HttpHeaderAcceptRanges, "Accept-Ranges");
+    table[21] = (HttpHeaderAge, "Age");
+    table[22] = (HttpHeaderEtag, "ETag");
+    table[23] = (HttpHeaderLocation, "Location");
+    table[24] = (HttpHeaderProxyAuthenticate, "Proxy-Authenticate");
+    table[25] = (HttpHeaderRetryAfter, "Retry-After");
+    table[26] = (HttpHeaderServer, "Server");
+    table[27] = (HttpHeaderSetCookie, "Set-Cookie");
+    table[28] = (HttpHeaderVary, "Vary");
+    table[29] = (HttpHeaderWwwAuthenticate, "WWW-Authenticate");
+    table
+};
+
+/// The name of a known header in `table`, or `None` for an id out of range.
+pub(crate) fn header_name(
+    table: &[(HTTP_HEADER_ID, &'static str)],
+    id: HTTP_HEADER_ID,
+) -> Option<&'static str> {
+    usize::try_from(id)
+        .ok()
+        .and_then(|i| table.get(i))
+        .map(|&(_, name)| name)
+}
+
+/// The id of a known header in `table`.
+pub(crate) fn header_id(table: &[(HTTP_HEADER_ID, &str)], name: &str) -> Option<HTTP_HEADER_ID> {
+    table
+        .iter()
+        .find(|(_, n)| n.eq_ignore_ascii_case(name))
+        .map(|&(id, _)| id)
+}
+
+/// An ordered, case-insensitive header list.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Headers(pub(crate) Vec<(String, String)>);
+
+impl Headers {
+    /// All values of `name` joined with `", "`, or `None`.
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
+        let values: Vec<&str> = self
+            .0
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        (!values.is_empty()).then(|| values.join(", "))
+    }
+
+    /// Replaces every `name` entry with one `value` (kept at the first one's position).
+    pub(crate) fn replace(&mut self, name: &str, value: String) {
+        match self
+            .0
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some(first) => {
+                self.0[first].1 = value;
+                let mut i = 0;
+                self.0.retain(|(n, _)| {
+                    let keep = i <= first || !n.eq_ignore_ascii_case(name);
+                    i += 1;
+                    keep
+                });
+            }
+            None => self.0.push((name.to_owned(), value)),
+        }
+    }
+
+    /// Appends `value` to the existing `name` entry as `"old, value"` (request headers).
+    pub(crate) fn combine(&mut self, name: &str, value: String) {
+        match self
+            .0
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some((_, v)) if !v.is_empty() => {
+                v.push_str(", ");
+                v.push_str(&value);
+            }
+            Some((_, v)) => *v = value,
+            None => self.0.push((name.to_owned(), value)),
+        }
+    }
+
+    /// Adds another `name` entry (response headers: a second header line).
+    pub(crate) fn add(&mut self, name: &str, value: String) {
+        self.0.push((name.to_owned(), value));
+    }
+
+    /// Removes every `name` entry; whether there was one.
+    pub(crate) fn delete(&mut self, name: &str) -> bool {
+        let before = self.0.len();
+        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.0.len() != before
+    }
+}
+
+/// The standard reason phrase of an HTTP status code (IIS's spelling where it differs).
+pub(crate) fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non-Authoritative Information",
+        204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Redirect",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Request Entity Too Large",
+        414 => "Request-URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Requested Range Not Satisfiable",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => "",
+    }
+}
+
+/// `"RQ_BEGIN_REQUEST | RQ_SEND_RESPONSE"` for a request-notification mask (`"0"` if empty).
+pub(crate) fn request_mask_names(mask: u32) -> String {
+    use httpserv_sys::*;
+    const NAMES: [(u32, &str); 17] = [
+        (RQ_BEGIN_REQUEST, "RQ_BEGIN_REQUEST"),
+        (RQ_AUTHENTICATE_REQUEST, "RQ_AUTHENTICATE_REQUEST"),
+        (RQ_AUTHORIZE_REQUEST, "RQ_AUTHORIZE_REQUEST"),
+        (RQ_RESOLVE_REQUEST_CACHE, "RQ_RESOLVE_REQUEST_CACHE"),
+        (RQ_MAP_REQUEST_HANDLER, "RQ_MAP_REQUEST_HANDLER"),
+        (RQ_ACQUIRE_REQUEST_STATE, "RQ_ACQUIRE_REQUEST_STATE"),
+        (
+            RQ_PRE_EXECUTE_REQUEST_HANDLER,
+            "RQ_PRE_EXECUTE_REQUEST_HANDLER",
+        ),
+        (RQ_EXECUTE_REQUEST_HANDLER, "RQ_EXECUTE_REQUEST_HANDLER"),
+        (RQ_RELEASE_REQUEST_STATE, "RQ_RELEASE_REQUEST_STATE"),
+        (RQ_UPDATE_REQUEST_CACHE, "RQ_UPDATE_REQUEST_CACHE"),
+        (RQ_LOG_REQUEST, "RQ_LOG_REQUEST"),
+        (RQ_END_REQUEST, "RQ_END_REQUEST"),
+        (
+            RQ_SEND_RESPONSE_STATUS_AND_HEADERS,
+            "RQ_SEND_RESPONSE_STATUS_AND_HEADERS",
+        ),
+        (RQ_CUSTOM_NOTIFICATION, "RQ_CUSTOM_NOTIFICATION"),
+        (RQ_SEND_RESPONSE, "RQ_SEND_RESPONSE"),
+        (RQ_READ_ENTITY, "RQ_READ_ENTITY"),
+        (RQ_MAP_PATH, "RQ_MAP_PATH"),
+    ];
+    mask_names(mask, &NAMES)
+}
+
+/// `"GL_APPLICATION_START | GL_STOP_LISTENING"` for a global-notification mask.
+pub(crate) fn global_mask_names(mask: u32) -> String {
+    use httpserv_sys::*;
+    const NAMES: [(u32, &str); 16] = [
+        (GL_STOP_LISTENING, "GL_STOP_LISTENING"),
+        (GL_CACHE_CLEANUP, "GL_CACHE_CLEANUP"),
+        (GL_CACHE_OPERATION, "GL_CACHE_OPERATION"),
+        (GL_HEALTH_CHECK, "GL_HEALTH_CHECK"),
+        (GL_CONFIGURATION_CHANGE, "GL_CONFIGURATION_CHANGE"),
+        (GL_FILE_CHANGE, "GL_FILE_CHANGE"),
+        (GL_PRE_BEGIN_REQUEST, "GL_PRE_BEGIN_REQUEST"),
+        (GL_APPLICATION_START, "GL_APPLICATION_START"),
+        (
+            GL_APPLICATION_RESOLVE_MODULES,
+            "GL_APPLICATION_RESOLVE_MODULES",
+        ),
+        (GL_APPLICATION_STOP, "GL_APPLICATION_STOP"),
+        (GL_RSCA_QUERY, "GL_RSCA_QUERY"),
+        (GL_TRACE_EVENT, "GL_TRACE_EVENT"),
+        (GL_CUSTOM_NOTIFICATION, "GL_CUSTOM_NOTIFICATION"),
+        (GL_THREAD_CLEANUP, "GL_THREAD_CLEANUP"),
+        (GL_APPLICATION_PRELOAD, "GL_APPLICATION_PRELOAD"),
+        (GL_SUSPEND_PROCESS, "GL_SUSPEND_PROCESS"),
+    ];
+    mask_names(mask, &NAMES)
+}
+
+fn mask_names(mask: u32, names: &[(u32, &str)]) -> String {
+    if mask == 0 {
+        return "0".to_owned();
+    }
+    let mut parts: Vec<String> = names
+        .iter()
+        .filter(|(bit, _)| mask & bit != 0)
+        .map(|(_, n)| (*n).to_owned())
+        .collect();
+    let known = names.iter().fold(0, |acc, (bit, _)| acc | bit);
+    if mask & !known != 0 {
+        parts.push(format!("{:#x}", mask & !known));
+    }
+    parts.join(" | ")
+}
+
+/// `"RQ_NOTIFICATION_CONTINUE"` etc.
+pub(crate) fn status_name(status: httpserv_sys::REQUEST_NOTIFICATION_STATUS) -> String {
+    match status {
+        httpserv_sys::RQ_NOTIFICATION_CONTINUE => "RQ_NOTIFICATION_CONTINUE".to_owned(),
+        httpserv_sys::RQ_NOTIFICATION_PENDING => "RQ_NOTIFICATION_PENDING".to_owned(),
+        httpserv_sys::RQ_NOTIFICATION_FINISH_REQUEST => "RQ_NOTIFICATION_FINISH_REQUEST".to_owned(),
+        other => format!("REQUEST_NOTIFICATION_STATUS({other})"),
+    }
+}
+
+/// `"GL_NOTIFICATION_CONTINUE"` etc.
+pub(crate) fn global_status_name(status: httpserv_sys::GLOBAL_NOTIFICATION_STATUS) -> String {
+    match status {
+        httpserv_sys::GL_NOTIFICATION_CONTINUE => "GL_NOTIFICATION_CONTINUE".to_owned(),
+        httpserv_sys::GL_NOTIFICATION_HANDLED => "GL_NOTIFICATION_HANDLED".to_owned(),
+        other => format!("GLOBAL_NOTIFICATION_STATUS({other})"),
+    }
+}
+
+/// Splits `"/path?query"` into `("/path", "query")`.
+pub(crate) fn split_query(url: &str) -> (&str, &str) {
+    match url.split_once('?') {
+        Some((path, query)) => (path, query),
+        None => (url, ""),
+    }
+}

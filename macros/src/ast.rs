@@ -1,0 +1,127 @@
+//! Parses and checks what `#[http_module]` is applied to.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Expr, Ident, ItemImpl, ItemStruct, LitStr, Meta, Token, Type};
+
+pub enum Item {
+    Module(Module),
+    Handlers(Handlers),
+}
+
+/// `#[http_module(...)] struct X;`
+pub struct Module {
+    pub item: ItemStruct,
+    pub name: Option<LitStr>,
+    pub priority: Option<Ident>,
+    pub global: Option<Type>,
+    pub global_priority: Option<Ident>,
+    pub state: Option<Type>,
+}
+
+/// `#[http_module] impl HttpModule for X { ... }` or `impl GlobalModule for X`.
+pub struct Handlers {
+    pub item: ItemImpl,
+    pub global: bool,
+    pub handlers: Vec<Ident>,
+}
+
+const PRIORITIES: &[&str] = &["First", "High", "Medium", "Low", "Last"];
+
+pub fn parse(args: TokenStream, input: TokenStream) -> syn::Result<Item> {
+    let item: syn::Item = syn::parse2(input)?;
+    match item {
+        syn::Item::Struct(item) => parse_module(args, item).map(Item::Module),
+        syn::Item::Impl(item) => parse_handlers(args, item).map(Item::Handlers),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "#[http_module] goes on the module struct, or on its `impl HttpModule` / `impl GlobalModule` block",
+        )),
+    }
+}
+
+fn parse_module(args: TokenStream, item: ItemStruct) -> syn::Result<Module> {
+    if !item.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(&item.generics, "an IIS module type cannot be generic: RegisterModule registers one concrete type"));
+    }
+    let mut module = Module { item, name: None, priority: None, global: None, global_priority: None, state: None };
+    let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;
+    for meta in metas {
+        let Meta::NameValue(nv) = &meta else {
+            return Err(syn::Error::new_spanned(meta, "expected `key = value`: name, priority, global, global_priority or state"));
+        };
+        let key = nv.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+        match key.as_str() {
+            "name" => module.name = Some(module_name(&nv.value)?),
+            "priority" => module.priority = Some(priority(&nv.value)?),
+            "global_priority" => module.global_priority = Some(priority(&nv.value)?),
+            "global" => module.global = Some(type_of(&nv.value)?),
+            "state" => module.state = Some(type_of(&nv.value)?),
+            _ => return Err(syn::Error::new_spanned(&nv.path, format!("unknown argument `{key}`: expected name, priority, global, global_priority or state"))),
+        }
+    }
+    if module.global_priority.is_some() && module.global.is_none() {
+        return Err(syn::Error::new(Span::call_site(), "`global_priority` needs a `global = Type` module"));
+    }
+    Ok(module)
+}
+
+fn parse_handlers(args: TokenStream, item: ItemImpl) -> syn::Result<Handlers> {
+    if !args.is_empty() {
+        return Err(syn::Error::new_spanned(args, "#[http_module] on an impl block takes no arguments; put them on the module struct"));
+    }
+    let Some((_, trait_path, _)) = &item.trait_ else {
+        return Err(syn::Error::new_spanned(&item.self_ty, "#[http_module] goes on `impl HttpModule for ...` or `impl GlobalModule for ...`, not on an inherent impl"));
+    };
+    let trait_name = trait_path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+    let global = match trait_name.as_str() {
+        "HttpModule" => false,
+        "GlobalModule" => true,
+        _ => return Err(syn::Error::new_spanned(trait_path, "#[http_module] goes on `impl HttpModule for ...` or `impl GlobalModule for ...`")),
+    };
+    let handlers: Vec<Ident> = item
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            syn::ImplItem::Fn(f) => Some(f.sig.ident.clone()),
+            _ => None,
+        })
+        .collect();
+    if handlers.is_empty() {
+        return Err(syn::Error::new_spanned(&item.self_ty, "this module handles no notification: implement at least one handler, e.g. `fn on_begin_request`"));
+    }
+    Ok(Handlers { item, global, handlers })
+}
+
+/// A module name as IIS configuration takes it: 1 to 256 characters, letters, digits, `_`,
+/// `-`, `.` and spaces, not starting or ending with a space.
+fn module_name(value: &Expr) -> syn::Result<LitStr> {
+    let Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. }) = value else {
+        return Err(syn::Error::new_spanned(value, "`name` takes a string literal"));
+    };
+    let name = lit.value();
+    let ok_chars = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ' '));
+    if name.is_empty() || name.len() > 256 || !ok_chars || name.starts_with(' ') || name.ends_with(' ') {
+        return Err(syn::Error::new_spanned(lit, format!("invalid module name {name:?}: use 1 to 256 letters, digits, `_`, `-`, `.` or inner spaces")));
+    }
+    Ok(lit.clone())
+}
+
+fn priority(value: &Expr) -> syn::Result<Ident> {
+    let ident = match value {
+        Expr::Path(p) => p.path.get_ident().cloned(),
+        _ => None,
+    };
+    match ident {
+        Some(ident) if PRIORITIES.contains(&ident.to_string().as_str()) => Ok(ident),
+        _ => Err(syn::Error::new_spanned(value, "unknown priority: expected First, High, Medium, Low or Last")),
+    }
+}
+
+fn type_of(value: &Expr) -> syn::Result<Type> {
+    match value {
+        Expr::Path(p) => Ok(Type::Path(syn::TypePath { qself: p.qself.clone(), path: p.path.clone() })),
+        _ => Err(syn::Error::new_spanned(value, "expected a type name")),
+    }
+}

@@ -1,0 +1,16 @@
+use httpserv::prelude::*;
+
+const NAME: &str = "Module";
+
+#[http_module(name = NAME)]
+#[derive(Default)]
+pub struct Module;
+
+#[http_module]
+impl HttpModule for Module {
+    fn on_begin_request(&mut self, _: &HttpContext<'_>, _: &EventProvider<'_>) -> NotificationStatus {
+        NotificationStatus::Continue
+    }
+}
+
+fn main() {}

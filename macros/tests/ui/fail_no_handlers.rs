@@ -1,0 +1,10 @@
+use httpserv::prelude::*;
+
+#[http_module]
+#[derive(Default)]
+pub struct Module;
+
+#[http_module]
+impl HttpModule for Module {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use httpserv::http_module;
+
+#[http_module]
+fn handler() {}
+
+fn main() {}

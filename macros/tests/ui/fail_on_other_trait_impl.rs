@@ -1,0 +1,12 @@
+use httpserv::http_module;
+
+pub struct Module;
+
+#[http_module]
+impl Default for Module {
+    fn default() -> Self {
+        Module
+    }
+}
+
+fn main() {}

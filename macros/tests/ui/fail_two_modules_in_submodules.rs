@@ -1,0 +1,33 @@
+// Two `#[http_module]` structs in different modules of one crate: their `RegisterModule`
+// functions do not clash by path, but a DLL can export only one.
+mod first {
+    use httpserv::prelude::*;
+
+    #[http_module(name = "First")]
+    #[derive(Default)]
+    pub struct First;
+
+    #[http_module]
+    impl HttpModule for First {
+        fn on_begin_request(&mut self, _: &HttpContext<'_>, _: &EventProvider<'_>) -> NotificationStatus {
+            NotificationStatus::Continue
+        }
+    }
+}
+
+mod second {
+    use httpserv::prelude::*;
+
+    #[http_module(name = "Second")]
+    #[derive(Default)]
+    pub struct Second;
+
+    #[http_module]
+    impl HttpModule for Second {
+        fn on_end_request(&mut self, _: &HttpContext<'_>, _: &EventProvider<'_>) -> NotificationStatus {
+            NotificationStatus::Continue
+        }
+    }
+}
+
+fn main() {}
