@@ -44,6 +44,10 @@ fn main() {
         // cc would pass the archive to the mingw linker; the objects are plain COFF.
         assert!(Path::new(&include).join("windows.h").exists(), "mingw-w64 headers not found at {include}: run scripts/install-toolchain.sh");
     }
-    build.compile("iis_simulator");
+    // Linked by src/bin/iis-simulator.rs's #[link] (cc's default would bundle the archive into
+    // the library crate, which the binary does not use).
+    build.cargo_metadata(false).compile("iis_simulator");
+    println!("cargo:rustc-link-search=native={}", std::env::var("OUT_DIR").unwrap());
+    println!("cargo:rustc-link-lib=shell32");
     println!("cargo:rustc-cfg=iis_simulator");
 }

@@ -4,6 +4,7 @@
 
 #[cfg(iis_simulator)]
 fn main() {
+    #[link(name = "iis_simulator", kind = "static")]
     extern "C" {
         fn iis_simulator_main(argc: i32, argv: *mut *mut u16) -> i32;
     }
