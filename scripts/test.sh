@@ -20,10 +20,13 @@ fi
 # Windows type checks (the Debian compiler builds std from source; no linking needed).
 (
     . scripts/env.sh
+    packages=(-p httpserv-sys -p httpserv)
+    for manifest in examples/*/Cargo.toml; do
+        packages+=(-p "$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1)")
+    done
     for target in x86_64-pc-windows-gnu i686-pc-windows-gnu; do
         echo "== cargo check --target $target"
-        "$WIN_CARGO" check $WIN_BUILD_STD --target "$target" --target-dir "$WIN_TARGET_DIR" \
-            -p httpserv-sys -p httpserv -p cancel-io -p cancel-io-raw
+        "$WIN_CARGO" check $WIN_BUILD_STD --target "$target" --target-dir "$WIN_TARGET_DIR" "${packages[@]}"
     done
 )
 echo "scripts/test.sh: all passed"

@@ -17,7 +17,7 @@ fn module_tokens(module: &Module) -> TokenStream {
     let item = &module.item;
     let ty = &item.ident;
     let span = ty.span();
-    let mut steps = vec![quote! { registrar.request_module::<#ty>()?; }];
+    let mut steps = vec![quote_spanned! {span=> registrar.request_module::<#ty>()?; }];
     if let Some(priority) = &module.priority {
         steps.push(quote! {
             for bit in 0..32 {
@@ -31,20 +31,12 @@ fn module_tokens(module: &Module) -> TokenStream {
     let mut checks = vec![quote_spanned! {span=>
         const _: fn() = || {
             fn module_type_must_be_send<T: ::core::marker::Send>() {}
-            fn module_type_must_implement_http_module<T: ::httpserv::HttpModule + ::httpserv::__private::Handlers + ::core::default::Default>() {}
             module_type_must_be_send::<#ty>();
-            module_type_must_implement_http_module::<#ty>();
         };
     }];
     if let Some(global) = &module.global {
         let gspan = global.span();
-        checks.push(quote_spanned! {gspan=>
-            const _: fn() = || {
-                fn global_module_must_implement_global_module<T: ::httpserv::GlobalModule + ::httpserv::__private::GlobalHandlers + ::core::default::Default>() {}
-                global_module_must_implement_global_module::<#global>();
-            };
-        });
-        steps.push(quote! { registrar.global_module(<#global as ::core::default::Default>::default())?; });
+        steps.push(quote_spanned! {gspan=> registrar.global_module(<#global as ::core::default::Default>::default())?; });
         if let Some(priority) = &module.global_priority {
             steps.push(quote! {
                 for bit in 0..32 {

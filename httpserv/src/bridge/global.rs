@@ -9,6 +9,11 @@ use crate::module::{global_notifications, GlobalModule};
 use crate::providers::*;
 
 /// The global mask of a global module type, derived by `#[http_module]` from its handlers.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no `#[http_module] impl GlobalModule for {Self}` block",
+    label = "no `#[http_module] impl GlobalModule` for this type",
+    note = "`global = {Self}` needs `#[http_module] impl GlobalModule for {Self}`: the attribute registers the global handlers the block defines"
+)]
 pub trait GlobalHandlers {
     const GLOBAL: u32;
 }

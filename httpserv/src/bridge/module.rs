@@ -12,6 +12,11 @@ use crate::HttpContext;
 
 /// The request and post-request masks of a module type, derived by `#[http_module]` from the
 /// handlers its `impl HttpModule` block defines.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no `#[http_module] impl HttpModule for {Self}` block",
+    label = "no `#[http_module] impl HttpModule` for this type",
+    note = "implement `HttpModule` for `{Self}` and put `#[http_module]` on that impl block: it registers the handlers the block defines"
+)]
 pub trait Handlers {
     const REQUEST: u32;
     const POST_REQUEST: u32;
