@@ -1,0 +1,23 @@
+//! The seed scenario through the in-process test server: cancel_io runs during send response.
+
+use httpserv::testing::{Notification, TestRequest, TestServer};
+
+#[test]
+fn registers_only_send_response() {
+    let server = TestServer::new(cancel_io::RegisterModule).unwrap();
+    assert_eq!(server.request_notifications(), httpserv::sys::RQ_SEND_RESPONSE);
+    assert_eq!(server.post_request_notifications(), 0);
+    assert_eq!(server.global_notifications(), 0);
+}
+
+#[test]
+fn cancels_io_during_send_response() {
+    let mut server = TestServer::new(cancel_io::RegisterModule).unwrap();
+    let response = server.send(TestRequest::get("/index.html"));
+    assert_eq!(response.status, 200);
+    assert_eq!(response.called_during("IHttpContext::CancelIo", Notification::SendResponse), 1);
+    assert_eq!(response.called("IHttpContext::CancelIo"), 1);
+    let report = server.shutdown();
+    assert_eq!((report.modules_created, report.modules_disposed), (1, 1));
+    assert!(report.factory_terminated);
+}
