@@ -1,0 +1,224 @@
+//! Measurements behind the "zero-cost" claims of httpserv (not published):
+//!
+//! - `src/bin/calls.rs`: instruction counts (under callgrind) of safe calls such as
+//!   `HttpContext::cancel_io` and `Request::header` against the raw vtable calls they wrap.
+//! - `tests/no_alloc.rs`: heap allocations made by our code per request (asserts exactly 0).
+//! - `scripts/bench.sh`: runs both, then the macro-built, raw and C++ CancelIo modules side by
+//!   side in the C++ simulator under Wine.
+//!
+//! This library holds what they share: [`fake`], minimal hand-made IIS objects whose vtable slots
+//! are trivial functions (so the server side costs nothing and allocates nothing), and
+//! [`cancel_io_raw`], a linkable copy of `examples/cancel_io_raw` (see `build.rs`).
+
+/// `examples/cancel_io_raw/src/lib.rs` as is, minus its `#[no_mangle]` (build.rs): the raw-ABI
+/// baseline, linkable next to the macro-built `cancel-io` whose `RegisterModule` is exported.
+#[allow(non_snake_case, dead_code, clippy::all)]
+pub mod cancel_io_raw {
+    include!(concat!(env!("OUT_DIR"), "/cancel_io_raw.rs"));
+}
+
+pub mod fake {
+    //! Hand-made IIS objects for measurements. Every vtable slot not set here traps (prints and
+    //! aborts), so a measurement cannot silently go through an unexpected path. Building them
+    //! allocates (the vtables are leaked); using them does not.
+
+    use core::ffi::c_void;
+    use core::mem::size_of;
+    use core::ptr::{addr_of_mut, null, null_mut};
+
+    use httpserv_sys::*;
+    use windows_sys::core::{HRESULT, PCSTR};
+    use windows_sys::Win32::Networking::HttpServer::{HttpHeaderUserAgent, HTTP_HEADER_ID};
+
+    /// The value of the fake request's `User-Agent` header.
+    pub const USER_AGENT: &[u8] = b"httpserv-bench/1.0";
+    const USER_AGENT_Z: &[u8] = b"httpserv-bench/1.0\0";
+
+    unsafe extern "system" fn trap() {
+        eprintln!("httpserv-bench: a fake IIS object's unexpected vtable slot was called");
+        std::process::abort();
+    }
+
+    /// A leaked vtable of type `V` (a `#[repr(C)]` struct of function pointers) whose every slot
+    /// traps; the caller then writes the slots it needs.
+    fn trap_vtable<V>() -> *mut V {
+        assert_eq!(size_of::<V>() % size_of::<usize>(), 0);
+        let slots = vec![trap as unsafe extern "system" fn() as usize; size_of::<V>() / size_of::<usize>()];
+        Box::leak(slots.into_boxed_slice()).as_mut_ptr().cast::<V>()
+    }
+
+    fn object<T>(vtbl: *const c_void) -> *mut T {
+        // Every IIS object is, for its callers, a pointer to its vtable pointer.
+        Box::leak(Box::new(vtbl)) as *mut *const c_void as *mut T
+    }
+
+    // --- the server side: the one function behind both the raw and the safe call -------------
+
+    /// `IHttpContext::CancelIo`: nothing is pending, `S_OK`.
+    ///
+    /// # Safety
+    /// A vtable slot: called as IIS's would be.
+    #[inline(never)]
+    pub unsafe extern "system" fn server_cancel_io(_this: *mut IHttpContext) -> HRESULT {
+        0
+    }
+
+    /// `IHttpRequest::GetHeader(PCSTR)`: a case-insensitive match of the NUL-terminated name
+    /// against `User-Agent` (as IIS's lookup by name does), then the value and its length.
+    ///
+    /// # Safety
+    /// `name` is NUL-terminated and `len` writable.
+    #[inline(never)]
+    pub unsafe extern "system" fn server_get_header(_this: *mut IHttpRequest, name: PCSTR, len: *mut u16) -> PCSTR {
+        const NAME: &[u8] = b"user-agent";
+        let mut i = 0;
+        loop {
+            // SAFETY: `name` is NUL-terminated (the caller's contract); we stop at the NUL.
+            let c = unsafe { *name.add(i) };
+            if i == NAME.len() {
+                if c == 0 {
+                    // SAFETY: `len` is the caller's out pointer.
+                    unsafe { *len = USER_AGENT.len() as u16 };
+                    return USER_AGENT_Z.as_ptr();
+                }
+                break;
+            }
+            if c.to_ascii_lowercase() != NAME[i] {
+                break;
+            }
+            i += 1;
+        }
+        // SAFETY: as above.
+        unsafe { *len = 0 };
+        null()
+    }
+
+    /// `IHttpRequest::GetHeader(HTTP_HEADER_ID)`.
+    ///
+    /// # Safety
+    /// `len` is writable.
+    #[inline(never)]
+    pub unsafe extern "system" fn server_get_known_header(_this: *mut IHttpRequest, id: HTTP_HEADER_ID, len: *mut u16) -> PCSTR {
+        if id == HttpHeaderUserAgent {
+            // SAFETY: `len` is the caller's out pointer.
+            unsafe { *len = USER_AGENT.len() as u16 };
+            USER_AGENT_Z.as_ptr()
+        } else {
+            // SAFETY: as above.
+            unsafe { *len = 0 };
+            null()
+        }
+    }
+
+    static REQUEST: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+    /// A request whose only slots are the two `GetHeader`s.
+    pub fn request() -> *mut IHttpRequest {
+        *REQUEST.get_or_init(|| {
+            let vtbl = trap_vtable::<IHttpRequest_Vtbl>();
+            // SAFETY: `vtbl` is a writable IHttpRequest_Vtbl (every slot a valid fn pointer).
+            unsafe {
+                addr_of_mut!((*vtbl).GetHeader).write(server_get_header);
+                addr_of_mut!((*vtbl).GetHeader_2).write(server_get_known_header);
+            }
+            object::<IHttpRequest>(vtbl.cast()) as usize
+        }) as *mut IHttpRequest
+    }
+
+    unsafe extern "system" fn server_get_request(_this: *mut IHttpContext) -> *mut IHttpRequest {
+        request()
+    }
+
+    /// A context with `CancelIo` and `GetRequest`.
+    pub fn context() -> *mut IHttpContext {
+        let vtbl = trap_vtable::<IHttpContext_Vtbl>();
+        // SAFETY: as in `request`.
+        unsafe {
+            addr_of_mut!((*vtbl).CancelIo).write(server_cancel_io);
+            addr_of_mut!((*vtbl).GetRequest).write(server_get_request);
+        }
+        object::<IHttpContext>(vtbl.cast())
+    }
+
+    /// Any provider: a module that does not use its provider never calls it.
+    pub fn provider<T>() -> *mut T {
+        object::<T>(trap_vtable::<[usize; 32]>().cast())
+    }
+
+    /// `IModuleAllocator` over a fixed buffer (IIS's request memory), reset per request.
+    #[repr(C)]
+    pub struct Allocator {
+        vtbl: *const IModuleAllocator_Vtbl,
+        used: usize,
+        buffer: [u64; 64],
+    }
+
+    unsafe extern "system" fn allocate_memory(this: *mut IModuleAllocator, size: u32) -> *mut c_void {
+        // SAFETY: `this` is an Allocator (the only object with this vtable).
+        let this = unsafe { &mut *this.cast::<Allocator>() };
+        let words = (size as usize).div_ceil(8);
+        if this.used + words > this.buffer.len() {
+            return null_mut();
+        }
+        let p = this.buffer[this.used..].as_mut_ptr();
+        this.used += words;
+        p.cast()
+    }
+
+    static ALLOCATOR_VTABLE: IModuleAllocator_Vtbl = IModuleAllocator_Vtbl { AllocateMemory: allocate_memory };
+
+    impl Allocator {
+        pub fn new() -> Box<Allocator> {
+            Box::new(Allocator { vtbl: &ALLOCATOR_VTABLE, used: 0, buffer: [0; 64] })
+        }
+
+        /// The request ended: its memory is free again.
+        pub fn reset(&mut self) {
+            self.used = 0;
+        }
+
+        pub fn as_raw(&mut self) -> *mut IModuleAllocator {
+            (self as *mut Allocator).cast()
+        }
+    }
+
+    /// What a module's `RegisterModule` registered with [`register`].
+    #[repr(C)]
+    pub struct Registration {
+        vtbl: *const IHttpModuleRegistrationInfo_Vtbl,
+        pub factory: *mut IHttpModuleFactory,
+        pub request: u32,
+        pub post_request: u32,
+    }
+
+    unsafe extern "system" fn get_id(_this: *mut IHttpModuleRegistrationInfo) -> HTTP_MODULE_ID {
+        0x1d as HTTP_MODULE_ID
+    }
+
+    unsafe extern "system" fn set_request_notifications(this: *mut IHttpModuleRegistrationInfo, factory: *mut IHttpModuleFactory, request: u32, post: u32) -> HRESULT {
+        // SAFETY: `this` is a Registration (the only object with this vtable).
+        let this = unsafe { &mut *this.cast::<Registration>() };
+        this.factory = factory;
+        this.request = request;
+        this.post_request = post;
+        0
+    }
+
+    /// Calls a module's `RegisterModule` with a fake registration info and server (all of whose
+    /// other slots trap) and returns what it registered.
+    pub fn register(register_module: unsafe extern "system" fn(u32, *mut IHttpModuleRegistrationInfo, *mut IHttpServer) -> HRESULT) -> Box<Registration> {
+        let vtbl = trap_vtable::<IHttpModuleRegistrationInfo_Vtbl>();
+        // SAFETY: as in `request`.
+        unsafe {
+            addr_of_mut!((*vtbl).GetId).write(get_id);
+            addr_of_mut!((*vtbl).SetRequestNotifications).write(set_request_notifications);
+        }
+        let mut info = Box::new(Registration { vtbl, factory: null_mut(), request: 0, post_request: 0 });
+        let server = object::<IHttpServer>(trap_vtable::<IHttpServer_Vtbl>().cast());
+        // SAFETY: live fake objects, as IIS would pass them.
+        let hr = unsafe { register_module(0x000A_0000, (&mut *info as *mut Registration).cast(), server) };
+        assert_eq!(hr, 0, "RegisterModule failed");
+        assert!(!info.factory.is_null(), "RegisterModule registered no factory");
+        info
+    }
+}

@@ -1,0 +1,209 @@
+//! "A request through a module allocates nothing on the heap in our code": counted with a
+//! counting global allocator, on the current thread only (tests run in parallel), between
+//! `counted(|| ...)`'s start and end. Allocation counts are exact, so these are correctness
+//! assertions (`== 0`), not timing thresholds. Run with `-- --nocapture` to see the figures
+//! (`scripts/bench.sh alloc` does).
+//!
+//! 1. `bridge_and_safe_calls_allocate_nothing`: the macro-built `cancel-io` module driven by
+//!    hand-made IIS objects that allocate nothing themselves (`httpserv_bench::fake`):
+//!    `GetHttpModule` + `OnSendResponse` (whose handler calls `HttpContext::cancel_io`) +
+//!    `Dispose`, as IIS does per request. Every allocation counted is ours. Same for the raw
+//!    baseline, and for the safe calls `cancel_io`, `request().header()`, `known_header()`.
+//! 2. `test_server_request_allocates_the_same_with_the_macro_and_the_raw_module`: whole requests
+//!    through the in-process test server (which allocates: transcripts, buffers). Allocations per
+//!    request with the macro module minus those with the raw module (same process, same request
+//!    sequence) must be 0, and the two transcripts must list the same calls.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use httpserv::sys::*;
+use httpserv::testing::{TestRequest, TestServer};
+use httpserv::{HttpContext, Request};
+use httpserv_bench::{cancel_io_raw, fake};
+use windows_sys::Win32::Networking::HttpServer::HttpHeaderUserAgent;
+
+struct Counting;
+
+thread_local! {
+    static ON: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    static BYTES: Cell<u64> = const { Cell::new(0) };
+}
+
+fn note(size: usize) {
+    // try_with: the allocator also runs while thread-locals are being torn down.
+    let _ = ON.try_with(|on| {
+        if on.get() {
+            ALLOCATIONS.with(|a| a.set(a.get() + 1));
+            BYTES.with(|b| b.set(b.get() + size as u64));
+        }
+    });
+}
+
+// SAFETY: forwards to System; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note(layout.size());
+        // SAFETY: forwarded.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note(layout.size());
+        // SAFETY: forwarded.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note(new_size);
+        // SAFETY: forwarded.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Heap allocations (alloc, alloc_zeroed and realloc calls) on this thread, and bytes asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Counts {
+    allocations: u64,
+    bytes: u64,
+}
+
+fn counted<R>(f: impl FnOnce() -> R) -> (R, Counts) {
+    ALLOCATIONS.with(|a| a.set(0));
+    BYTES.with(|b| b.set(0));
+    ON.with(|on| on.set(true));
+    let result = f();
+    ON.with(|on| on.set(false));
+    (result, Counts { allocations: ALLOCATIONS.with(Cell::get), bytes: BYTES.with(Cell::get) })
+}
+
+#[test]
+fn the_counter_counts() {
+    let (v, counts) = counted(|| std::hint::black_box(vec![0u8; 100]));
+    drop(v);
+    assert_eq!(counts, Counts { allocations: 1, bytes: 100 });
+}
+
+type RegisterModuleFn = unsafe extern "system" fn(u32, *mut IHttpModuleRegistrationInfo, *mut IHttpServer) -> windows_sys::core::HRESULT;
+
+const REQUESTS: usize = 1000;
+
+/// IIS's per-request calls into a module registered for RQ_SEND_RESPONSE, on fake objects.
+fn requests_on_fake_objects(register: RegisterModuleFn) -> Counts {
+    let registration = fake::register(register);
+    assert_eq!(registration.request, RQ_SEND_RESPONSE);
+    let factory = registration.factory;
+    let context = fake::context();
+    let provider = fake::provider::<ISendResponseProvider>();
+    let mut allocator = fake::Allocator::new();
+    let mut total = Counts::default();
+    for _ in 0..REQUESTS {
+        allocator.reset();
+        let allocator = allocator.as_raw();
+        let ((), counts) = counted(|| {
+            // SAFETY: the live factory the module registered and live fake objects, called in
+            // IIS's order: GetHttpModule, the notification, Dispose.
+            unsafe {
+                let mut module: *mut CHttpModule = core::ptr::null_mut();
+                assert_eq!(((*(*factory).lpVtbl).GetHttpModule)(factory, &mut module, allocator), 0);
+                let status = ((*(*module).lpVtbl).OnSendResponse)(module, context, provider);
+                assert_eq!(status, RQ_NOTIFICATION_CONTINUE);
+                ((*(*module).lpVtbl).Dispose)(module);
+            }
+        });
+        total.allocations += counts.allocations;
+        total.bytes += counts.bytes;
+    }
+    total
+}
+
+#[test]
+fn bridge_and_safe_calls_allocate_nothing() {
+    let safe = requests_on_fake_objects(cancel_io::RegisterModule);
+    let raw = requests_on_fake_objects(cancel_io_raw::RegisterModule);
+    println!("no_alloc: fake IIS objects, {REQUESTS} requests (GetHttpModule + OnSendResponse + Dispose):");
+    println!("no_alloc:   macro-built cancel-io: {} allocations, {} bytes", safe.allocations, safe.bytes);
+    println!("no_alloc:   raw cancel-io-raw:     {} allocations, {} bytes", raw.allocations, raw.bytes);
+
+    let raw_context = fake::context();
+    // SAFETY: live fake objects for the rest of the test; a module id is only carried.
+    let context = unsafe { HttpContext::from_raw(raw_context, core::ptr::null_mut()) }.unwrap();
+    // SAFETY: as above.
+    let request = unsafe { Request::from_raw(fake::request(), raw_context) }.unwrap();
+    let (ok, cancel) = counted(|| (0..REQUESTS).all(|_| context.cancel_io().is_ok()));
+    assert!(ok);
+    let (found, header) = counted(|| (0..REQUESTS).all(|_| context.request().header("User-Agent") == Some(fake::USER_AGENT)));
+    assert!(found);
+    let (found, known) = counted(|| (0..REQUESTS).all(|_| request.known_header(HttpHeaderUserAgent) == Some(fake::USER_AGENT)));
+    assert!(found);
+    println!("no_alloc:   {REQUESTS} x HttpContext::cancel_io: {} allocations", cancel.allocations);
+    println!("no_alloc:   {REQUESTS} x request().header(\"User-Agent\"): {} allocations", header.allocations);
+    println!("no_alloc:   {REQUESTS} x known_header(HttpHeaderUserAgent): {} allocations", known.allocations);
+
+    assert_eq!(safe, Counts::default(), "the macro-built module allocated on the heap");
+    assert_eq!(raw, Counts::default(), "the raw module allocated on the heap");
+    assert_eq!((cancel.allocations, header.allocations, known.allocations), (0, 0, 0));
+}
+
+/// Per-request heap allocations of whole requests through the in-process test server.
+/// A call of the transcript: (notification, post, method) and its detail.
+type TranscriptCall = (String, String);
+
+fn requests_through_test_server(register: RegisterModuleFn) -> (Vec<Counts>, Vec<TranscriptCall>) {
+    let mut server = TestServer::new(register).expect("RegisterModule failed");
+    // Warm-up: the first requests grow the server's buffers.
+    for _ in 0..10 {
+        drop(server.send(TestRequest::get("/index.html").header("User-Agent", "httpserv-bench")));
+    }
+    let mut per_request = Vec::with_capacity(REQUESTS);
+    let mut transcript = Vec::new();
+    for i in 0..REQUESTS {
+        let request = TestRequest::get("/index.html").header("User-Agent", "httpserv-bench");
+        let (response, counts) = counted(|| server.send(request));
+        assert_eq!(response.status, 200);
+        assert_eq!(response.called("IHttpContext::CancelIo"), 1, "{}", response.transcript());
+        if i == 0 {
+            transcript = response.calls.iter().map(|c| (format!("{:?} post={} {}", c.notification, c.post, c.method), c.detail.clone())).collect();
+        }
+        drop(response);
+        per_request.push(counts);
+    }
+    let report = server.shutdown();
+    assert_eq!(report.modules_created, report.modules_disposed);
+    (per_request, transcript)
+}
+
+#[test]
+fn test_server_request_allocates_the_same_with_the_macro_and_the_raw_module() {
+    let (safe, safe_calls) = requests_through_test_server(cancel_io::RegisterModule);
+    let (raw, raw_calls) = requests_through_test_server(cancel_io_raw::RegisterModule);
+    let sum = |v: &[Counts]| v.iter().fold(Counts::default(), |a, c| Counts { allocations: a.allocations + c.allocations, bytes: a.bytes + c.bytes });
+    let (s, r) = (sum(&safe), sum(&raw));
+    let n = REQUESTS as f64;
+    println!("no_alloc: in-process test server, {REQUESTS} GET requests each, same process:");
+    println!("no_alloc:   macro-built cancel-io: {} allocations ({:.2}/request), {} bytes ({:.1}/request)", s.allocations, s.allocations as f64 / n, s.bytes, s.bytes as f64 / n);
+    println!("no_alloc:   raw cancel-io-raw:     {} allocations ({:.2}/request), {} bytes ({:.1}/request)", r.allocations, r.allocations as f64 / n, r.bytes, r.bytes as f64 / n);
+    println!(
+        "no_alloc:   macro minus raw: {} allocations ({:.2}/request), {} bytes",
+        s.allocations as i64 - r.allocations as i64,
+        (s.allocations as f64 - r.allocations as f64) / n,
+        s.bytes as i64 - r.bytes as i64
+    );
+    for ((call, safe), (_, raw)) in safe_calls.iter().zip(&raw_calls) {
+        if safe != raw {
+            println!("no_alloc:   transcripts differ in a detail: {call}: macro `{safe}`, raw `{raw}`");
+        }
+    }
+    // The server does the same work for both (same calls, in the same order), so any
+    // difference in allocations would be the module's.
+    let methods = |calls: &[TranscriptCall]| calls.iter().map(|(call, _)| call.clone()).collect::<Vec<_>>();
+    assert_eq!(methods(&safe_calls), methods(&raw_calls), "the two modules made different calls");
+    let per_request_allocations = |v: &[Counts]| v.iter().map(|c| c.allocations).collect::<Vec<_>>();
+    assert_eq!(per_request_allocations(&safe), per_request_allocations(&raw), "allocations per request differ");
+}

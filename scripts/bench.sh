@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# bench.sh: the measurements behind "safe costs the same as raw" (bench/, crate httpserv-bench).
+#
+#   scripts/bench.sh [all|calls|alloc|sim]      (default: all)
+#
+#   calls  instructions per call (valgrind --tool=callgrind) of HttpContext::cancel_io,
+#          Request::header and Request::known_header against the raw vtable calls they wrap,
+#          from bench/src/bin/calls.rs: built with the workspace release profile (as module DLLs
+#          are) and again with fat LTO + codegen-units=1. Prints Ir/call and safe/raw ratios.
+#   alloc  heap allocations per request (bench/tests/no_alloc.rs, a counting global allocator):
+#          asserts our code allocates nothing, prints the figures.
+#   sim    the C++ simulator under Wine, side by side: the macro-built cancel-io DLL, the raw
+#          cancel-io-raw DLL and the C++ cancel_io_cpp.dll, `--requests N` each, runs alternated;
+#          prints every run's requests/s, the medians and the ratios.
+#
+# Environment: BENCH_OUT (default target/bench), BENCH_CALLS (loop iterations, default
+# 1000000), BENCH_REQUESTS (default 200000), BENCH_RUNS (runs per module, default 3),
+# HOST_CARGO (default cargo: the host toolchain, run without env.sh's RUSTC/RUSTC_BOOTSTRAP).
+# Every command run is printed with a leading "+". Figures are instruction counts and
+# allocation counts (exact) and requests/s (wall clock: noisy on a shared machine; compare
+# the ratios of runs made in the same invocation, never absolute numbers across machines).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+out="${BENCH_OUT:-$root/target/bench}"
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+calls_n="${BENCH_CALLS:-1000000}"
+requests="${BENCH_REQUESTS:-200000}"
+runs="${BENCH_RUNS:-3}"
+HOST_CARGO="${HOST_CARGO:-cargo}"
+
+run() {
+    echo "+ $*" >&2
+    "$@"
+}
+
+# run_to OUT ERR cmd...: as run, with stdout and stderr to files (the "+" line still shown).
+run_to() {
+    local stdout="$1" stderr="$2"
+    shift 2
+    echo "+ $* >$stdout 2>$stderr" >&2
+    "$@" >"$stdout" 2>"$stderr"
+}
+
+# The host toolchain, whatever the calling shell exported for the Windows build.
+host_cargo() {
+    run env -u RUSTC -u RUSTC_BOOTSTRAP "$HOST_CARGO" "$@"
+}
+
+# Inclusive Ir of one function in a callgrind_annotate --inclusive=yes listing.
+ir_of() {
+    awk -v f="$2" 'index($0, ":" f " [") > 0 { v = $1; gsub(",", "", v); print v; exit }' "$1"
+}
+
+calls_variant() {
+    local variant="$1" bin
+    case "$variant" in
+        release)
+            host_cargo build --release -p httpserv-bench --bin calls
+            bin="$root/target/release/calls"
+            ;;
+        lto)
+            run env CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
+                env -u RUSTC -u RUSTC_BOOTSTRAP "$HOST_CARGO" build --release -p httpserv-bench --bin calls \
+                --target-dir "$out/lto-target"
+            bin="$out/lto-target/release/calls"
+            ;;
+    esac
+    local data="$out/callgrind.$variant.out" listing="$out/callgrind.$variant.txt"
+    run_to "$out/calls.$variant.stdout" "$out/callgrind.$variant.log" valgrind --tool=callgrind --callgrind-out-file="$data" "$bin" "$calls_n"
+    run_to "$listing" "$out/callgrind.$variant.annotate.err" callgrind_annotate --inclusive=yes --threshold=100 "$data"
+    echo
+    echo "calls ($variant profile): inclusive instructions per call, N=$calls_n, from $listing"
+    printf '  %-36s %12s %12s %9s %12s %14s\n' "call" "raw Ir/call" "safe Ir/call" "safe/raw" "safe-raw" "server Ir/call"
+    local row name raw safe server r s v
+    for row in "cancel_io:raw_cancel_io:safe_cancel_io:server_cancel_io" \
+               "header(\"User-Agent\"):raw_header:safe_header:server_get_header" \
+               "known_header(HttpHeaderUserAgent):raw_known_header:safe_known_header:server_get_known_header"; do
+        IFS=: read -r name raw safe server <<<"$row"
+        r="$(ir_of "$listing" "calls::$raw")"
+        s="$(ir_of "$listing" "calls::$safe")"
+        v="$(ir_of "$listing" "httpserv_bench::fake::$server")"
+        # The server function runs for both loops (plus one sanity call in main): 2N + small.
+        awk -v name="$name" -v r="$r" -v s="$s" -v v="$v" -v n="$calls_n" 'BEGIN {
+            d = (s - r) / n; if (d > -0.005 && d < 0.005) d = 0
+            printf "  %-36s %12.2f %12.2f %9.3f %+12.2f %14.2f\n", name, r / n, s / n, s / r, d, v / (2 * n)
+        }'
+    done
+}
+
+do_calls() {
+    command -v valgrind >/dev/null || { echo "bench.sh: valgrind not found" >&2; exit 1; }
+    calls_variant release
+    calls_variant lto
+    echo
+    echo "  (raw/safe Ir/call: the whole loop iteration, i.e. black_box + the call as written + the"
+    echo "   server function, which is the same function for both; safe-raw: what the safe layer adds)"
+}
+
+do_alloc() {
+    host_cargo test --release -p httpserv-bench --test no_alloc -- --nocapture --test-threads=1 \
+        | tee "$out/no_alloc.txt" | grep -E '^no_alloc:|^test result|FAILED|panicked'
+}
+
+median() {
+    sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+do_sim() (
+    # shellcheck source=scripts/env.sh
+    . "$root/scripts/env.sh"
+    # shellcheck disable=SC2086 # WIN_BUILD_STD is a flag list
+    run "$WIN_CARGO" build --release $WIN_BUILD_STD --target "$WIN_TARGET" --target-dir "$WIN_TARGET_DIR" -p cancel-io -p cancel-io-raw
+    run "$root/simulator/build.sh" "$out/simulator" >&2
+    local mods="$out/modules"
+    mkdir -p "$mods"
+    run x86_64-w64-mingw32-gcc -O2 -shared -s -o "$mods/bcryptprimitives.dll" \
+        "$root/e2e/support/processprng/processprng.c" "$root/e2e/support/processprng/bcryptprimitives.def" -ladvapi32
+    run cp "$WIN_TARGET_DIR/$WIN_TARGET/release/cancel_io.dll" "$WIN_TARGET_DIR/$WIN_TARGET/release/cancel_io_raw.dll" \
+        "$out/simulator/cancel_io_cpp.dll" "$mods/"
+    # The workload: the seed's one GET (as simulator/tests/get.txt), fixed here.
+    cat >"$out/get.txt" <<'EOF'
+REQUEST GET /index.html HTTP/1.1
+HEADER User-Agent: httpserv-rs-simulator
+END
+EOF
+    local sim="$out/simulator/sim.exe" m rc
+    local modules=(cancel_io cancel_io_raw cancel_io_cpp)
+    # Sanity: one transcript run each; every module must cancel I/O in OnSendResponse.
+    for m in "${modules[@]}"; do
+        rc=0
+        run_to "$out/sim.$m.transcript" "$out/sim.$m.err" wine "$sim" "$mods/$m.dll" "$out/get.txt" || rc=$?
+        if [ "$rc" != 0 ] || ! grep -q 'IHttpContext::CancelIo' "$out/sim.$m.transcript"; then
+            echo "bench.sh: $m: exit $rc or no CancelIo call; see $out/sim.$m.transcript" >&2
+            exit 1
+        fi
+    done
+    local i
+    for ((i = 1; i <= runs; i++)); do
+        for m in "${modules[@]}"; do
+            rc=0
+            run_to "$out/sim.$m.$i.out" "$out/sim.$m.$i.err" wine "$sim" --requests "$requests" "$mods/$m.dll" "$out/get.txt" || rc=$?
+            if [ "$rc" != 0 ] || ! grep -q '^result: ok' "$out/sim.$m.$i.out"; then
+                echo "bench.sh: $m run $i: exit $rc; see $out/sim.$m.$i.out" >&2
+                exit 1
+            fi
+            grep '^bench:' "$out/sim.$m.$i.out" | sed "s/^/  $m run $i: /" >&2
+        done
+    done
+    echo
+    echo "sim: $requests requests per run, $runs runs per module alternated, requests/s (from 'bench:' lines)"
+    declare -A med
+    for m in "${modules[@]}"; do
+        local values=()
+        for ((i = 1; i <= runs; i++)); do
+            values+=("$(sed -n 's/^bench: .* ms, \([0-9.]*\) requests\/s$/\1/p' "$out/sim.$m.$i.out")")
+        done
+        med[$m]="$(printf '%s\n' "${values[@]}" | median)"
+        printf '  %-14s runs: %s   median: %s\n' "$m" "${values[*]}" "${med[$m]}"
+    done
+    awk -v rust="${med[cancel_io]}" -v raw="${med[cancel_io_raw]}" -v cpp="${med[cancel_io_cpp]}" 'BEGIN {
+        printf "  ratio macro-built rust / cpp = %.3f   raw rust / cpp = %.3f   macro / raw = %.3f\n", rust / cpp, raw / cpp, rust / raw
+    }'
+)
+
+case "${1:-all}" in
+    calls) do_calls ;;
+    alloc) do_alloc ;;
+    sim) do_sim ;;
+    all)
+        do_calls
+        echo
+        do_alloc
+        echo
+        do_sim
+        ;;
+    *)
+        echo "usage: scripts/bench.sh [all|calls|alloc|sim]" >&2
+        exit 1
+        ;;
+esac
