@@ -251,7 +251,8 @@ impl<'a> HttpContext<'a> {
     /// The extension interface `T` of this context (`IHttpContext2`..`IHttpContext4`), through
     /// `IHttpServer2::GetExtendedInterface` as `HttpGetExtendedInterface` does.
     pub fn extended<T: crate::server::Extension<IHttpContext>>(&self, server: &Server) -> Result<*mut T> {
-        server.extended_interface::<IHttpContext, T>(self.as_raw())
+        // SAFETY: this context is a live IHttpContext for 'a.
+        unsafe { server.extended_interface::<IHttpContext, T>(self.as_raw()) }
     }
 
     /// The module id the context was handed out with.

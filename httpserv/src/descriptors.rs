@@ -107,8 +107,13 @@ impl TraceContext<'_> {
     }
 
     /// Raises an `HTTP_TRACE_EVENT` (`RaiseTraceEvent`).
-    pub fn raise_trace_event(&self, event: &mut windows_sys::Win32::System::Iis::HTTP_TRACE_EVENT) -> Result<()> {
-        // SAFETY: live trace context; `event` is valid during the call.
+    ///
+    /// # Safety
+    /// Every pointer in `event` (provider GUID, event name, items and the item names, values
+    /// and descriptions) is null or valid as `HTTP_TRACE_EVENT` documents: IIS reads them.
+    pub unsafe fn raise_trace_event(&self, event: &mut windows_sys::Win32::System::Iis::HTTP_TRACE_EVENT) -> Result<()> {
+        // SAFETY: live trace context; `event` and what it points to are valid during the call
+        // per the caller's contract.
         check(unsafe { (self.vtbl().RaiseTraceEvent)(self.as_raw(), event) })
     }
 }

@@ -185,11 +185,12 @@ impl StopListeningProvider<'_> {
 }
 
 impl<'a> PreBeginRequestProvider<'a> {
-    /// The context of the request about to begin. Stored contexts of a global module are not
-    /// keyed by module, so the returned context has no module id.
+    /// The context of the request about to begin. Its stored contexts are keyed by the id IIS
+    /// gave this DLL's module in `RegisterModule` (IIS has no null module id), so the request
+    /// module of the same DLL sees what the global module stores here.
     pub fn http_context(&self) -> Option<HttpContext<'a>> {
         // SAFETY: live provider; the context lives for the notification.
-        unsafe { HttpContext::from_raw((self.vtbl().GetHttpContext)(self.as_raw()), core::ptr::null_mut()) }
+        unsafe { HttpContext::from_raw((self.vtbl().GetHttpContext)(self.as_raw()), crate::bridge::register::module_id()) }
     }
 }
 

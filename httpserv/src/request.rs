@@ -97,9 +97,13 @@ impl<'a> Request<'a> {
     /// Rewrites the URL (`SetUrl`); `reset_query` drops the query string.
     pub fn set_url(&self, url: &str, reset_query: bool) -> Result<()> {
         crate::error::check_no_line_breaks("URL", url.as_bytes())?;
+        // A length of 0 tells IIS to read up to a NUL, and an empty `&str` has no readable byte.
+        if url.is_empty() {
+            return Err(invalid("URL is empty"));
+        }
         let len = u32::try_from(url.len()).map_err(|_| invalid("URL is too long"))?;
-        // SAFETY: live request; the PCSTR overload reads `len` bytes of `url`.
-        check(unsafe { (self.vtbl().SetUrl_2)(self.as_raw(), url.as_ptr(), len, reset_query.into()) })
+        // SAFETY: live request; the PCSTR overload reads `len` bytes of the NUL-terminated copy.
+        check(with_c_str("URL", url.as_bytes(), |u| unsafe { (self.vtbl().SetUrl_2)(self.as_raw(), u, len, reset_query.into()) })?)
     }
 
     /// A request header by name, as sent.

@@ -118,10 +118,14 @@ impl Server {
 
     /// The extension `T` of the IIS object `input` of type `Base` (what the SDK's
     /// `HttpGetExtendedInterface` does).
-    pub fn extended_interface<Base, T: Extension<Base>>(&self, input: *mut Base) -> Result<*mut T> {
+    ///
+    /// # Safety
+    /// `input` is a live IIS object of type `Base`: IIS dereferences it.
+    pub unsafe fn extended_interface<Base, T: Extension<Base>>(&self, input: *mut Base) -> Result<*mut T> {
         let server2 = self.server2()?;
         let mut out = core::ptr::null_mut();
-        // SAFETY: `server2` is live; GetExtendedInterface reads the two uuids and writes `out`.
+        // SAFETY: `server2` is live; GetExtendedInterface reads the two uuids and writes `out`;
+        // `input` is a live `Base` per the caller's contract.
         check(unsafe { ((*(*server2).lpVtbl).GetExtendedInterface)(server2, &T::BASE_IID, input.cast(), &T::IID, &mut out) })?;
         if out.is_null() {
             return Err(invalid("IIS returned no extension interface"));

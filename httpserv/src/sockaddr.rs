@@ -22,7 +22,9 @@ pub(crate) unsafe fn to_socket_addr(addr: *const SOCKADDR) -> Option<SocketAddr>
         let ip = Ipv6Addr::from(unsafe { v6.sin6_addr.u.Byte });
         // SAFETY: both variants of the scope union are a plain u32.
         let scope = unsafe { v6.Anonymous.sin6_scope_id };
-        Some(SocketAddr::V6(SocketAddrV6::new(ip, u16::from_be(v6.sin6_port), v6.sin6_flowinfo, scope)))
+        // Port and flow information are in network byte order (RFC 2553, section 3.3); the
+        // scope id is in host order.
+        Some(SocketAddr::V6(SocketAddrV6::new(ip, u16::from_be(v6.sin6_port), u32::from_be(v6.sin6_flowinfo), scope)))
     } else {
         None
     }

@@ -1,0 +1,368 @@
+//! Bad input is refused with `E_INVALIDARG` before it reaches IIS: each case checks the error
+//! code and that the transcript has no call carrying it.
+
+mod common;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use common::*;
+use httpserv::prelude::*;
+use httpserv::testing::{TestRequest, TestResponse};
+use httpserv::{Status, TraceLevel, HRESULT};
+
+type Outcome = Vec<(&'static str, httpserv::Result<()>)>;
+
+#[track_caller]
+fn assert_all_invalid(outcome: Outcome) {
+    assert!(!outcome.is_empty());
+    for (what, result) in outcome {
+        match result {
+            Err(error) => assert_eq!(error.code(), httpserv::E_INVALIDARG, "{what}: {error:?}"),
+            Ok(()) => panic!("{what}: bad input was accepted"),
+        }
+    }
+}
+
+#[track_caller]
+fn assert_not_called(response: &TestResponse, methods: &[&str]) {
+    for method in methods {
+        assert_eq!(response.called(method), 0, "{method} reached IIS:\n{}", response.transcript());
+    }
+}
+
+const HEADER_WRITES: [&str; 4] = ["IHttpResponse::SetHeader", "IHttpResponse::DeleteHeader", "IHttpRequest::SetHeader", "IHttpRequest::DeleteHeader"];
+
+/// Every header write with `name` is refused and nothing reaches IIS.
+fn header_name_refused(name: &'static str) {
+    let ran = in_handler(move |context| -> Outcome {
+        let (response, request) = (context.response(), context.request());
+        vec![
+            ("Response::set_header", response.set_header(name, "v")),
+            ("Response::append_header", response.append_header(name, "v")),
+            ("Response::delete_header", response.delete_header(name)),
+            ("Request::set_header", request.set_header(name, "v")),
+            ("Request::append_header", request.append_header(name, "v")),
+            ("Request::delete_header", request.delete_header(name)),
+        ]
+    });
+    assert_all_invalid(ran.value);
+    assert_not_called(&ran.response, &HEADER_WRITES);
+    assert!(ran.response.headers.is_empty(), "{:?}", ran.response.headers);
+}
+
+/// Every header write with `value` is refused and nothing reaches IIS.
+fn header_value_refused(value: String) {
+    let ran = in_handler(move |context| -> Outcome {
+        let (response, request) = (context.response(), context.request());
+        vec![
+            ("Response::set_header", response.set_header("X-Test", &value)),
+            ("Response::append_header", response.append_header("X-Test", &value)),
+            ("Request::set_header", request.set_header("X-Test", &value)),
+            ("Request::append_header", request.append_header("X-Test", &value)),
+        ]
+    });
+    assert_all_invalid(ran.value);
+    assert_not_called(&ran.response, &HEADER_WRITES);
+    assert_eq!(ran.response.header("X-Test"), None);
+    assert!(!ran.response.request_headers.iter().any(|(n, _)| n == "X-Test"));
+}
+
+#[test]
+fn header_name_with_cr() {
+    header_name_refused("X-Bad\rName");
+}
+
+#[test]
+fn header_name_with_lf() {
+    header_name_refused("X-Bad\nName");
+}
+
+#[test]
+fn header_name_with_crlf_injection() {
+    header_name_refused("X-A: 1\r\nX-Injected");
+}
+
+#[test]
+fn header_name_with_nul() {
+    header_name_refused("X-Bad\0Name");
+}
+
+#[test]
+fn header_name_empty() {
+    header_name_refused("");
+}
+
+#[test]
+fn header_name_with_colon() {
+    header_name_refused("X-Bad:Name");
+}
+
+#[test]
+fn header_name_with_space() {
+    header_name_refused("X-Bad Name");
+}
+
+#[test]
+fn header_name_with_tab() {
+    header_name_refused("X-Bad\tName");
+}
+
+#[test]
+fn header_value_with_cr() {
+    header_value_refused("a\rb".to_owned());
+}
+
+#[test]
+fn header_value_with_lf() {
+    header_value_refused("a\nb".to_owned());
+}
+
+#[test]
+fn header_value_with_response_splitting() {
+    header_value_refused("1\r\n\r\n<html>injected".to_owned());
+}
+
+#[test]
+fn header_value_with_nul() {
+    header_value_refused("a\0b".to_owned());
+}
+
+#[test]
+fn header_value_one_byte_over_u16_max() {
+    header_value_refused("v".repeat(u16::MAX as usize + 1));
+}
+
+#[test]
+fn header_value_far_over_u16_max_is_not_truncated() {
+    // 65536 + 5 bytes would be 5 bytes if the length were cut to u16.
+    header_value_refused("v".repeat(u16::MAX as usize + 6));
+}
+
+#[test]
+fn header_lookup_with_nul_returns_none_without_calling_iis() {
+    let ran = in_handler_with(TestRequest::get("/").header("X-A", "1"), |context| {
+        (context.request().header("X-A\0B").is_none(), context.response().header("X-A\0B").is_none())
+    });
+    assert_eq!(ran.value, (true, true));
+    assert_not_called(&ran.response, &["IHttpRequest::GetHeader", "IHttpResponse::GetHeader"]);
+}
+
+/// `set_status` and `set_status_with` refuse `reason`; the status stays 200.
+fn reason_refused(reason: &'static str) {
+    let ran = in_handler(move |context| {
+        let response = context.response();
+        let outcome: Outcome = vec![
+            ("set_status", response.set_status(400, reason)),
+            ("set_status_with", response.set_status_with(Status { code: 400, reason, substatus: 1, try_skip_custom_errors: true })),
+        ];
+        (outcome, response.status().code)
+    });
+    let (outcome, code) = ran.value;
+    assert_all_invalid(outcome);
+    assert_eq!(code, 200);
+    assert_eq!(ran.response.status, 200);
+    assert_not_called(&ran.response, &["IHttpResponse::SetStatus"]);
+}
+
+#[test]
+fn reason_with_cr() {
+    reason_refused("Bad\rRequest");
+}
+
+#[test]
+fn reason_with_lf() {
+    reason_refused("Bad\nRequest");
+}
+
+#[test]
+fn reason_with_nul() {
+    reason_refused("Bad\0Request");
+}
+
+/// `redirect` refuses `url`: no Location, status unchanged.
+fn redirect_refused(url: &'static str) {
+    let ran = in_handler(move |context| -> Outcome {
+        let response = context.response();
+        vec![("redirect", response.redirect(url, true, false)), ("redirect with parameters", response.redirect(url, false, true))]
+    });
+    assert_all_invalid(ran.value);
+    assert_not_called(&ran.response, &["IHttpResponse::Redirect", "IHttpResponse::SetHeader"]);
+    assert_eq!(ran.response.status, 200);
+    assert_eq!(ran.response.header("Location"), None);
+}
+
+#[test]
+fn redirect_url_with_cr() {
+    redirect_refused("/next\rX-Injected: 1");
+}
+
+#[test]
+fn redirect_url_with_lf() {
+    redirect_refused("/next\nX-Injected: 1");
+}
+
+#[test]
+fn redirect_url_with_nul() {
+    redirect_refused("/next\0/evil");
+}
+
+#[test]
+fn server_variable_name_with_nul() {
+    let ran = in_handler(|context| -> Outcome {
+        vec![
+            ("server_variable", context.server_variable("URL\0X").map(drop)),
+            ("server_variable_wide", context.server_variable_wide("URL\0X").map(drop)),
+            ("set_server_variable", context.set_server_variable("MY\0VAR", "v")),
+        ]
+    });
+    assert_all_invalid(ran.value);
+    assert_not_called(&ran.response, &["IHttpContext::GetServerVariable", "IHttpContext::SetServerVariable"]);
+    assert!(ran.response.server_variables_set.is_empty());
+}
+
+#[test]
+fn server_variable_value_with_nul() {
+    let ran = in_handler(|context| context.set_server_variable("MY_VAR", "before\0after"));
+    assert_invalid(ran.value);
+    assert_not_called(&ran.response, &["IHttpContext::SetServerVariable"]);
+    assert!(ran.response.server_variables_set.is_empty());
+}
+
+#[test]
+fn method_with_nul() {
+    let ran = in_handler(|context| context.request().set_method("GET\0POST"));
+    assert_invalid(ran.value);
+    assert_not_called(&ran.response, &["IHttpRequest::SetHttpMethod"]);
+    assert_eq!(ran.response.method, "GET");
+}
+
+#[test]
+fn method_not_a_token() {
+    let ran = in_handler(|context| -> Outcome {
+        let request = context.request();
+        vec![
+            ("empty", request.set_method("")),
+            ("space", request.set_method("GET X")),
+            ("CR LF", request.set_method("GET\r\n")),
+            ("colon", request.set_method("GET:")),
+        ]
+    });
+    assert_all_invalid(ran.value);
+    assert_not_called(&ran.response, &["IHttpRequest::SetHttpMethod"]);
+    assert_eq!(ran.response.method, "GET");
+}
+
+/// `set_status` and `set_status_with` refuse `code`.
+fn status_refused(code: u16) {
+    let ran = in_handler(move |context| -> Outcome {
+        let response = context.response();
+        vec![
+            ("set_status", response.set_status(code, "Whatever")),
+            ("set_status_with", response.set_status_with(Status { code, reason: "Whatever", substatus: 0, try_skip_custom_errors: false })),
+        ]
+    });
+    assert_all_invalid(ran.value);
+    assert_not_called(&ran.response, &["IHttpResponse::SetStatus"]);
+    assert_eq!(ran.response.status, 200);
+}
+
+#[test]
+fn status_99_refused() {
+    status_refused(99);
+}
+
+#[test]
+fn status_1000_refused() {
+    status_refused(1000);
+}
+
+#[test]
+fn status_0_and_u16_max_refused() {
+    status_refused(0);
+    status_refused(u16::MAX);
+}
+
+#[test]
+fn status_100_and_999_accepted() {
+    for code in [100, 999] {
+        let ran = in_handler(move |context| context.response().set_status(code, "Edge").map_err(|e| e.code()));
+        assert_eq!(ran.value, Ok(()));
+        assert_eq!(ran.response.status, code);
+        assert_eq!(ran.response.called("IHttpResponse::SetStatus"), 1);
+    }
+}
+
+#[test]
+fn url_with_line_breaks_or_nul() {
+    let ran = in_handler(|context| -> Outcome {
+        let request = context.request();
+        vec![("CR", request.set_url("/a\rb", false)), ("LF", request.set_url("/a\nb", true)), ("NUL", request.set_url("/a\0b", false))]
+    });
+    assert_all_invalid(ran.value);
+    assert_not_called(&ran.response, &["IHttpRequest::SetUrl"]);
+    assert_eq!(ran.response.url, "/");
+}
+
+#[test]
+fn url_empty() {
+    // An empty URL has no byte to point at; with a length of 0 IIS would read up to a NUL.
+    let ran = in_handler(|context| context.request().set_url("", true));
+    assert_invalid(ran.value);
+    assert_not_called(&ran.response, &["IHttpRequest::SetUrl"]);
+    assert_eq!(ran.response.url, "/");
+}
+
+#[test]
+fn map_path_url_with_nul() {
+    let ran = in_handler(|context| context.map_path("/a\0b"));
+    assert_invalid(ran.value);
+    assert_not_called(&ran.response, &["IHttpContext::MapPath", "CHttpModule::OnMapPath"]);
+}
+
+#[test]
+fn physical_path_with_nul() {
+    let mut sim = Sim::new();
+    let result = Rc::new(RefCell::new(None));
+    let out = result.clone();
+    on(Stage::MapPath, move |_, provider| {
+        *out.borrow_mut() = Some(provider.map_path().set_physical_path("D:\\a\0b"));
+        NotificationStatus::Continue
+    });
+    on(Stage::ExecuteRequestHandler, |context, _| {
+        assert_eq!(context.map_path("/x").unwrap(), "C:\\inetpub\\wwwroot\\x");
+        NotificationStatus::Continue
+    });
+    let response = sim.send(TestRequest::get("/"));
+    assert_invalid(result.borrow_mut().take().expect("RQ_MAP_PATH ran"));
+    assert_not_called(&response, &["IMapPathProvider::SetPhysicalPath"]);
+    sim.shutdown();
+}
+
+#[test]
+fn trace_data_with_nul() {
+    let ran = in_handler(|context| -> Outcome {
+        let trace = context.trace().expect("trace context");
+        vec![
+            ("data", trace.quick_trace("a\0b", None, HRESULT(0), TraceLevel::Information)),
+            ("data2", trace.quick_trace("a", Some("b\0c"), HRESULT(0), TraceLevel::Information)),
+        ]
+    });
+    assert_all_invalid(ran.value);
+    assert_not_called(&ran.response, &["IHttpTraceContext::QuickTrace"]);
+}
+
+#[test]
+fn server_reason_with_nul() {
+    let ran = in_handler(|context| -> Outcome {
+        let server = context.server().expect("server");
+        vec![
+            ("report_unhealthy", server.report_unhealthy("bad\0reason", HRESULT(0x8000_4005_u32 as i32))),
+            ("recycle_process", server.recycle_process("bad\0reason")),
+        ]
+    });
+    assert_all_invalid(ran.value);
+    for method in ["IHttpServer::ReportUnhealthy", "IHttpServer::RecycleProcess"] {
+        assert!(!ran.server_calls.iter().any(|c| c.method == method), "{method} reached IIS");
+    }
+}
