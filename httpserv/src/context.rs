@@ -40,15 +40,18 @@ impl<'a> HttpContext<'a> {
     }
 
     /// The raw `IHttpContext`.
+    #[inline]
     pub fn as_raw(&self) -> *mut IHttpContext {
         self.raw.as_raw()
     }
 
+    #[inline]
     fn vtbl(&self) -> &'a IHttpContext_Vtbl {
         self.raw.vtbl()
     }
 
     /// The request (`IHttpContext::GetRequest`).
+    #[inline]
     pub fn request(&self) -> Request<'a> {
         // SAFETY: the context is live for 'a; IIS returns its request object, which lives as
         // long as the context (never null for a context handed to a module).
@@ -58,6 +61,7 @@ impl<'a> HttpContext<'a> {
     }
 
     /// The response (`IHttpContext::GetResponse`).
+    #[inline]
     pub fn response(&self) -> Response<'a> {
         // SAFETY: as in `request`.
         let raw = unsafe { (self.vtbl().GetResponse)(self.as_raw()) };
@@ -74,6 +78,7 @@ impl<'a> HttpContext<'a> {
     /// # Errors
     /// `ERROR_INVALID_HANDLE` (as an `HRESULT`) when IIS could not retrieve and lock the
     /// asynchronous handle of the operation.
+    #[inline]
     pub fn cancel_io(&self) -> Result<()> {
         // SAFETY: live context for 'a; CancelIo takes no arguments.
         check(unsafe { (self.vtbl().CancelIo)(self.as_raw()) })

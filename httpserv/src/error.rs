@@ -7,6 +7,7 @@ pub use windows_result::{Error, Result, HRESULT};
 pub const E_INVALIDARG: HRESULT = HRESULT(0x8007_0057_u32 as i32);
 
 /// Turns an IIS `HRESULT` into a `Result`.
+#[inline]
 pub(crate) fn check(hr: windows_sys::core::HRESULT) -> Result<()> {
     HRESULT(hr).ok()
 }
@@ -15,13 +16,15 @@ pub(crate) fn invalid(message: &str) -> Error {
     Error::new(E_INVALIDARG, message)
 }
 
-/// A header name: a non-empty HTTP token (no CR, LF, NUL, space, tab or `:`).
+/// A header name (or method): a non-empty HTTP token (RFC 9110 `tchar`s: letters, digits and
+/// ``!#$%&'*+-.^_`|~``), so no CR, LF, NUL, space, `:` or other separator.
 pub(crate) fn check_header_name(name: &str) -> Result<()> {
     if name.is_empty() {
         return Err(invalid("header name is empty"));
     }
-    if let Some(c) = name.bytes().find(|b| matches!(b, b'\r' | b'\n' | 0 | b' ' | b'\t' | b':')) {
-        return Err(invalid(&format!("header name {name:?} contains the forbidden byte {c:#04x}")));
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if let Some(c) = name.bytes().find(|&b| !tchar(b)) {
+        return Err(invalid(&format!("header name {name:?} contains the byte {c:#04x}, which is not allowed in an HTTP token")));
     }
     Ok(())
 }

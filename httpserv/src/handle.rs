@@ -20,11 +20,13 @@ macro_rules! handle {
             }
 
             #[doc = concat!("The raw `", stringify!($raw), "`, for calls this crate does not wrap.")]
+            #[inline]
             pub fn as_raw(&self) -> *mut httpserv_sys::$raw {
                 self.raw.as_ptr()
             }
 
             #[allow(dead_code)]
+            #[inline]
             fn vtbl(&self) -> &'a httpserv_sys::$vtbl {
                 // SAFETY: `from_raw`'s contract: the object is live for 'a, and an IIS object's
                 // first field points to its vtable, which lives as long as the object.

@@ -39,10 +39,12 @@ impl<'a> Request<'a> {
     }
 
     /// The raw `IHttpRequest`.
+    #[inline]
     pub fn as_raw(&self) -> *mut IHttpRequest {
         self.raw.as_raw()
     }
 
+    #[inline]
     fn vtbl(&self) -> &'a IHttpRequest_Vtbl {
         self.raw.vtbl()
     }
@@ -107,6 +109,7 @@ impl<'a> Request<'a> {
     }
 
     /// A request header by name, as sent.
+    #[inline]
     pub fn header(&self, name: &str) -> Option<&'a [u8]> {
         let mut len = 0u16;
         // SAFETY: live request; the name is NUL-terminated during the call; the value stays
@@ -117,6 +120,7 @@ impl<'a> Request<'a> {
     }
 
     /// A known request header by its HTTP Server API id (`HttpHeaderUserAgent`, ...).
+    #[inline]
     pub fn known_header(&self, id: HTTP_HEADER_ID) -> Option<&'a [u8]> {
         if !(0..HttpHeaderRequestMaximum).contains(&id) {
             return None;

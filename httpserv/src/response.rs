@@ -48,10 +48,12 @@ impl<'a> Response<'a> {
     }
 
     /// The raw `IHttpResponse`.
+    #[inline]
     pub fn as_raw(&self) -> *mut IHttpResponse {
         self.raw.as_raw()
     }
 
+    #[inline]
     fn vtbl(&self) -> &'a IHttpResponse_Vtbl {
         self.raw.vtbl()
     }
@@ -92,6 +94,7 @@ impl<'a> Response<'a> {
     }
 
     /// A known response header by its HTTP Server API id (`HttpHeaderContentType`, ...).
+    #[inline]
     pub fn known_header(&self, id: HTTP_HEADER_ID) -> Option<&'a [u8]> {
         if !(0..HttpHeaderResponseMaximum).contains(&id) {
             return None;

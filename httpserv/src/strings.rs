@@ -112,9 +112,16 @@ pub(crate) fn with_c_str<R>(what: &str, text: &[u8], f: impl FnOnce(*const u8) -
     }
     const STACK: usize = 512;
     if text.len() < STACK {
-        let mut buffer = [0u8; STACK];
-        buffer[..text.len()].copy_from_slice(text);
-        Ok(f(buffer.as_ptr()))
+        // Only the bytes written below are read, so the rest need not be zeroed.
+        let mut buffer = [core::mem::MaybeUninit::<u8>::uninit(); STACK];
+        // SAFETY: `text.len() + 1 <= STACK`; the copy and the NUL initialise exactly the bytes
+        // IIS reads (up to and including the NUL).
+        unsafe {
+            let start = buffer.as_mut_ptr().cast::<u8>();
+            core::ptr::copy_nonoverlapping(text.as_ptr(), start, text.len());
+            start.add(text.len()).write(0);
+        }
+        Ok(f(buffer.as_ptr().cast()))
     } else {
         let mut buffer = Vec::with_capacity(text.len() + 1);
         buffer.extend_from_slice(text);

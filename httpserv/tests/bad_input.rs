@@ -366,3 +366,17 @@ fn server_reason_with_nul() {
         assert!(!ran.server_calls.iter().any(|c| c.method == method), "{method} reached IIS");
     }
 }
+
+#[test]
+fn header_name_with_separators_or_non_ascii_is_not_a_token() {
+    for name in ["X(Test)", "X@Test", "X\"Test", "X/Test", "X=Test", "Tést", "X\u{7f}"] {
+        header_name_refused(name);
+    }
+}
+
+#[test]
+fn header_name_with_every_tchar_is_accepted() {
+    let ran = in_handler(|context| context.response().set_header("X!#$%&'*+-.^_`|~09az", "v"));
+    ran.value.expect("every tchar is allowed in a header name");
+    assert_eq!(ran.response.header("X!#$%&'*+-.^_`|~09az"), Some("v"));
+}

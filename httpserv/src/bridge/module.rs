@@ -116,8 +116,10 @@ member_fn! {
         // SAFETY: IIS disposes each module object once, after its last notification.
         let dropped = catch(|| unsafe { core::ptr::drop_in_place(&mut (*this.cast::<ModuleObject<M>>()).module) });
         if let Err(message) = dropped {
-            // Nothing to answer any more; the memory is still released with the request.
-            let _ = message;
+            // The response is gone; report to the server's trace. The memory is still
+            // released with the request.
+            let trace = super::register::server().and_then(|s| s.trace()).map_or(core::ptr::null_mut(), |t| t.as_raw());
+            super::panic::trace_raw(trace, &format!("httpserv: dropping the module in Dispose panicked: {message}"));
         }
     }
 }
