@@ -22,6 +22,7 @@ handle! {
 pub struct HttpContext<'a> {
     raw: HttpContextRaw<'a>,
     module_id: HTTP_MODULE_ID,
+    server: Option<Server>,
 }
 
 impl core::fmt::Debug for HttpContext<'_> {
@@ -36,7 +37,7 @@ impl<'a> HttpContext<'a> {
     /// calling module (used as the key of its stored context).
     pub unsafe fn from_raw(raw: *mut IHttpContext, module_id: HTTP_MODULE_ID) -> Option<Self> {
         // SAFETY: forwarded from the caller.
-        unsafe { HttpContextRaw::from_raw(raw) }.map(|raw| Self { raw, module_id })
+        unsafe { HttpContextRaw::from_raw(raw) }.map(|raw| Self { raw, module_id, server: None })
     }
 
     /// The raw `IHttpContext`.
@@ -271,9 +272,15 @@ impl<'a> HttpContext<'a> {
         unsafe { (self.vtbl().SetRequestHandled)(self.as_raw()) }
     }
 
-    /// The server this context belongs to, if the module registered through this crate.
+    /// The server this context belongs to: the one the module was registered with, or for
+    /// contexts built outside a module notification, the one the DLL's `RegisterModule` got.
     pub fn server(&self) -> Option<Server> {
-        crate::bridge::register::server()
+        self.server.or_else(crate::bridge::register::server)
+    }
+
+    pub(crate) fn with_server(mut self, server: Option<Server>) -> Self {
+        self.server = server;
+        self
     }
 }
 

@@ -28,6 +28,9 @@ pub trait Handlers {
 pub struct ModuleObject<M> {
     vtbl: *const CHttpModule_Vtbl,
     module_id: HTTP_MODULE_ID,
+    /// The server the factory was registered with (per module, not process-wide, so several
+    /// registrations in one process, as in tests, do not see each other's server).
+    server: Option<crate::Server>,
     module: M,
 }
 
@@ -49,7 +52,7 @@ unsafe fn dispatch<M: HttpModule>(
         // once, so this is the only reference to the module.
         let object = unsafe { &mut *object };
         // SAFETY: live context for the notification.
-        let context = unsafe { HttpContext::from_raw(context, object.module_id) }?;
+        let context = unsafe { HttpContext::from_raw(context, object.module_id) }?.with_server(object.server);
         f(&mut object.module, &context)
     });
     match result {
@@ -139,6 +142,7 @@ member_fn! {
 pub struct Factory<M> {
     vtbl: *const IHttpModuleFactory_Vtbl,
     module_id: HTTP_MODULE_ID,
+    server: Option<crate::Server>,
     _module: PhantomData<fn() -> M>,
 }
 
@@ -150,8 +154,8 @@ impl<M: HttpModule + Default> FactoryVtableOf<M> {
 
 impl<M: HttpModule + Default> Factory<M> {
     /// A factory on the heap, owned by IIS until `Terminate`.
-    pub(crate) fn new(module_id: HTTP_MODULE_ID) -> *mut IHttpModuleFactory {
-        Box::into_raw(Box::new(Factory::<M> { vtbl: &FactoryVtableOf::<M>::VTABLE, module_id, _module: PhantomData })).cast()
+    pub(crate) fn new(module_id: HTTP_MODULE_ID, server: crate::Server) -> *mut IHttpModuleFactory {
+        Box::into_raw(Box::new(Factory::<M> { vtbl: &FactoryVtableOf::<M>::VTABLE, module_id, server: Some(server), _module: PhantomData })).cast()
     }
 
     /// # Safety
@@ -169,7 +173,7 @@ member_fn! {
     /// One module per request, in the request's memory: no heap allocation.
     fn get_http_module<M: HttpModule + Default>(this: *mut IHttpModuleFactory, module: *mut *mut CHttpModule, allocator: *mut IModuleAllocator) -> windows_sys::core::HRESULT {
         // SAFETY: IIS calls this on the Factory<M> it was given.
-        let module_id = unsafe { (*this.cast::<Factory<M>>()).module_id };
+        let (module_id, server) = unsafe { ((*this.cast::<Factory<M>>()).module_id, (*this.cast::<Factory<M>>()).server) };
         let result = catch(|| {
             // Over-allocate so the object can be aligned whatever IIS's allocator returns.
             let size = size_of::<ModuleObject<M>>() + align_of::<ModuleObject<M>>() - 1;
@@ -181,7 +185,7 @@ member_fn! {
             }
             let object = raw.wrapping_add(raw.align_offset(align_of::<ModuleObject<M>>())).cast::<ModuleObject<M>>();
             // SAFETY: `object` is aligned and has room for a ModuleObject<M> within `size`.
-            unsafe { object.write(ModuleObject { vtbl: &VtableOf::<M>::VTABLE, module_id, module: M::default() }) };
+            unsafe { object.write(ModuleObject { vtbl: &VtableOf::<M>::VTABLE, module_id, server, module: M::default() }) };
             Some(object)
         });
         match result {

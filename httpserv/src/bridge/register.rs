@@ -72,7 +72,7 @@ impl Registrar {
         if M::REQUEST == 0 && M::POST_REQUEST == 0 {
             return Err(invalid("the module handles no request notification"));
         }
-        let factory = Factory::<M>::new(self.module_id);
+        let factory = Factory::<M>::new(self.module_id, self.server);
         // SAFETY: live registration info; on success IIS owns the factory until Terminate.
         let hr = unsafe { (self.vtbl().SetRequestNotifications)(self.info, factory, M::REQUEST, M::POST_REQUEST) };
         if hr < 0 {
