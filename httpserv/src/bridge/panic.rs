@@ -35,6 +35,7 @@ pub(crate) fn fail_request(context: *mut IHttpContext, handler: &str, message: &
         let vtbl = unsafe { &*context.lpVtbl };
         // SAFETY: live context; IIS returns its live response.
         let response = unsafe { (vtbl.GetResponse)(context) };
+        // SAFETY: IIS returns the context's live response, or null.
         if let Some(response) = unsafe { response.as_mut() } {
             // SAFETY: live response; static NUL-terminated reason.
             unsafe {

@@ -25,8 +25,10 @@ impl<T: Send + 'static> VtableOf<T> {
 
 member_fn! {
     fn cleanup<T: Storable>(this: *mut IHttpStoredContext) {
-        // SAFETY: IIS calls this once, on a StoredContext<T> it received from `new`.
-        let _ = super::panic::catch(|| unsafe { StoredContext::<T>::free(this) });
+        let _ = super::panic::catch(|| {
+            // SAFETY: IIS calls this once, on a StoredContext<T> it received from `new`.
+            unsafe { StoredContext::<T>::free(this) }
+        });
     }
 }
 
