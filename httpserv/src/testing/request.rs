@@ -595,12 +595,7 @@ thunks! {
         // writable.
         unsafe {
             req(this).record("IHttpRequest::GetHeaderChanges", "-> E_NOTIMPL".to_owned());
-            put(new, 0);
-            put(count, 0);
-            put(names, std::ptr::null_mut());
-            put(values, std::ptr::null_mut());
-            put(diffed, 0);
-            put(indices, std::ptr::null_mut());
+            put_no_changes(new, count, names, values, diffed, indices);
         }
         E_NOTIMPL
     }

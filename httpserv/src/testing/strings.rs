@@ -487,3 +487,21 @@ pub(crate) fn split_query(url: &str) -> (&str, &str) {
         None => (url, ""),
     }
 }
+
+/// Answers a `Get*Changes` call (`GetHeaderChanges`, `GetServerVarChanges`) as "no snapshot
+/// support": every out-pointer zeroed or nulled. The caller records the call and returns
+/// `E_NOTIMPL`.
+///
+/// # Safety
+/// Each pointer is null or writable.
+pub(crate) unsafe fn put_no_changes<V>(new: *mut u32, count: *mut u32, names: *mut *mut windows_sys::core::PCSTR, values: *mut *mut V, diffed: *mut u32, indices: *mut *mut u32) {
+    // SAFETY: the caller's contract, for each pointer.
+    unsafe {
+        put(new, 0);
+        put(count, 0);
+        put(names, std::ptr::null_mut());
+        put(values, std::ptr::null_mut());
+        put(diffed, 0);
+        put(indices, std::ptr::null_mut());
+    }
+}
