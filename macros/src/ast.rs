@@ -14,10 +14,17 @@ pub enum Item {
 pub struct Module {
     pub item: ItemStruct,
     pub name: Option<LitStr>,
-    pub priority: Option<Ident>,
+    pub priority: Option<PrioritySpec>,
     pub global: Option<Type>,
-    pub global_priority: Option<Ident>,
+    pub global_priority: Option<PrioritySpec>,
     pub state: Option<Type>,
+}
+
+/// `priority = High` (every notification the module handles) or
+/// `priority(on_send_response = Low, ...)` (per handler).
+pub enum PrioritySpec {
+    All(Ident),
+    Each(Vec<(Ident, Ident)>),
 }
 
 /// `#[http_module] impl HttpModule for X { ... }` or `impl GlobalModule for X`.
@@ -48,14 +55,24 @@ fn parse_module(args: TokenStream, item: ItemStruct) -> syn::Result<Module> {
     let mut module = Module { item, name: None, priority: None, global: None, global_priority: None, state: None };
     let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;
     for meta in metas {
+        if let Meta::List(list) = &meta {
+            let key = list.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+            let each = PrioritySpec::Each(per_handler(list)?);
+            match key.as_str() {
+                "priority" => module.priority = Some(each),
+                "global_priority" => module.global_priority = Some(each),
+                _ => return Err(syn::Error::new_spanned(&list.path, format!("unknown argument `{key}(...)`: only priority(...) and global_priority(...) take a list"))),
+            }
+            continue;
+        }
         let Meta::NameValue(nv) = &meta else {
             return Err(syn::Error::new_spanned(meta, "expected `key = value`: name, priority, global, global_priority or state"));
         };
         let key = nv.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
         match key.as_str() {
             "name" => module.name = Some(module_name(&nv.value)?),
-            "priority" => module.priority = Some(priority(&nv.value)?),
-            "global_priority" => module.global_priority = Some(priority(&nv.value)?),
+            "priority" => module.priority = Some(PrioritySpec::All(priority(&nv.value)?)),
+            "global_priority" => module.global_priority = Some(PrioritySpec::All(priority(&nv.value)?)),
             "global" => module.global = Some(type_of(&nv.value)?),
             "state" => module.state = Some(type_of(&nv.value)?),
             _ => return Err(syn::Error::new_spanned(&nv.path, format!("unknown argument `{key}`: expected name, priority, global, global_priority or state"))),
@@ -106,6 +123,21 @@ fn module_name(value: &Expr) -> syn::Result<LitStr> {
         return Err(syn::Error::new_spanned(lit, format!("invalid module name {name:?}: use 1 to 256 letters, digits, `_`, `-`, `.` or inner spaces")));
     }
     Ok(lit.clone())
+}
+
+/// `(on_send_response = Low, on_begin_request = First)`: handler names and priorities.
+fn per_handler(list: &syn::MetaList) -> syn::Result<Vec<(Ident, Ident)>> {
+    let pairs = list.parse_args_with(Punctuated::<syn::MetaNameValue, Token![,]>::parse_terminated)?;
+    if pairs.is_empty() {
+        return Err(syn::Error::new_spanned(list, "expected handler = priority pairs, e.g. priority(on_send_response = Low)"));
+    }
+    pairs
+        .iter()
+        .map(|pair| {
+            let handler = pair.path.get_ident().cloned().ok_or_else(|| syn::Error::new_spanned(&pair.path, "expected a handler name, e.g. on_send_response"))?;
+            Ok((handler, priority(&pair.value)?))
+        })
+        .collect()
 }
 
 fn priority(value: &Expr) -> syn::Result<Ident> {

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::ast::{Handlers, Item, Module};
+use crate::ast::{Handlers, Item, Module, PrioritySpec};
 
 pub fn expand(item: &Item) -> syn::Result<TokenStream> {
     Ok(match item {
@@ -18,15 +18,18 @@ fn module_tokens(module: &Module) -> TokenStream {
     let ty = &item.ident;
     let span = ty.span();
     let mut steps = vec![quote_spanned! {span=> registrar.request_module::<#ty>()?; }];
-    if let Some(priority) = &module.priority {
-        steps.push(quote! {
-            for bit in 0..32 {
-                let notification = 1u32 << bit;
-                if <#ty as ::httpserv::__private::Handlers>::REQUEST & notification != 0 {
-                    registrar.request_priority(notification, ::httpserv::Priority::#priority)?;
-                }
+    if let Some(spec) = &module.priority {
+        steps.push(priority_steps(spec, quote!(<#ty as ::httpserv::__private::Handlers>::REQUEST), quote!(request_priority), |handler, priority| {
+            let hspan = handler.span();
+            let message = format!("`{handler}` in priority(...): the module has no such request handler (post-notification priorities are not supported)");
+            quote_spanned! {hspan=>
+                const _: () = ::core::assert!(
+                    ::httpserv::request_masks::#handler.0 & <#ty as ::httpserv::__private::Handlers>::REQUEST != 0,
+                    #message
+                );
+                registrar.request_priority(::httpserv::request_masks::#handler.0, ::httpserv::Priority::#priority)?;
             }
-        });
+        }));
     }
     let mut checks = vec![quote_spanned! {span=>
         const _: fn() = || {
@@ -37,15 +40,18 @@ fn module_tokens(module: &Module) -> TokenStream {
     if let Some(global) = &module.global {
         let gspan = global.span();
         steps.push(quote_spanned! {gspan=> registrar.global_module(<#global as ::core::default::Default>::default())?; });
-        if let Some(priority) = &module.global_priority {
-            steps.push(quote! {
-                for bit in 0..32 {
-                    let notification = 1u32 << bit;
-                    if <#global as ::httpserv::__private::GlobalHandlers>::GLOBAL & notification != 0 {
-                        registrar.global_priority(notification, ::httpserv::Priority::#priority)?;
-                    }
+        if let Some(spec) = &module.global_priority {
+            steps.push(priority_steps(spec, quote!(<#global as ::httpserv::__private::GlobalHandlers>::GLOBAL), quote!(global_priority), |handler, priority| {
+                let hspan = handler.span();
+                let message = format!("`{handler}` in global_priority(...): the global module has no such handler");
+                quote_spanned! {hspan=>
+                    const _: () = ::core::assert!(
+                        ::httpserv::global_masks::#handler & <#global as ::httpserv::__private::GlobalHandlers>::GLOBAL != 0,
+                        #message
+                    );
+                    registrar.global_priority(::httpserv::global_masks::#handler, ::httpserv::Priority::#priority)?;
                 }
-            });
+            }));
         }
     }
     let mut extra = TokenStream::new();
@@ -141,5 +147,21 @@ fn handler_tokens(handlers: &Handlers) -> TokenStream {
                 const POST_REQUEST: u32 = 0 #(| ::httpserv::request_masks::#names.1)*;
             }
         }
+    }
+}
+
+/// The registration calls of a priority spec: every bit of `mask` for `All`, one call per named
+/// handler (with a compile-time check that the handler exists) for `Each`.
+fn priority_steps(spec: &PrioritySpec, mask: TokenStream, method: TokenStream, each: impl Fn(&syn::Ident, &syn::Ident) -> TokenStream) -> TokenStream {
+    match spec {
+        PrioritySpec::All(priority) => quote! {
+            for bit in 0..32 {
+                let notification = 1u32 << bit;
+                if #mask & notification != 0 {
+                    registrar.#method(notification, ::httpserv::Priority::#priority)?;
+                }
+            }
+        },
+        PrioritySpec::Each(pairs) => pairs.iter().map(|(handler, priority)| each(handler, priority)).collect(),
     }
 }

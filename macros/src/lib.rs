@@ -15,8 +15,11 @@
 //! implemented.
 //!
 //! Arguments on the struct (all optional): `name = "..."` (the name to install the module
-//! under, checked here), `priority = First|High|Medium|Low|Last` (every request notification),
-//! `global = Type` (a `GlobalModule + Default`), `global_priority = ...`, `state = Type` (a
+//! under, checked here), `priority = First|High|Medium|Low|Last` (every request notification
+//! the module handles) or `priority(on_send_response = Low, ...)` (per handler, checked at
+//! compile time against the handlers the module implements),
+//! `global = Type` (a `GlobalModule + Default`), `global_priority = ...` or
+//! `global_priority(on_global_application_start = High, ...)`, `state = Type` (a
 //! `Default + Send + Sync` value created once in `RegisterModule`, reachable as
 //! `YourModule::state()`).
 

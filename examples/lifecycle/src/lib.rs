@@ -52,7 +52,7 @@ impl Counters {
     }
 }
 
-#[http_module(name = "Lifecycle", global = Lifecycle, state = Counters)]
+#[http_module(name = "Lifecycle", global = Lifecycle, state = Counters, priority(on_begin_request = High), global_priority(on_global_application_start = First))]
 #[derive(Default)]
 pub struct LifecycleModule;
 

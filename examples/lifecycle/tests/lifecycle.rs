@@ -32,6 +32,9 @@ fn registers_the_global_and_request_masks() {
     assert!(server.has_global_module());
     assert!(server.has_factory());
     assert_eq!(LifecycleModule::MODULE_NAME, "Lifecycle");
+    // priority(on_begin_request = High), global_priority(on_global_application_start = First)
+    assert_eq!(server.priorities().request, vec![(RQ_BEGIN_REQUEST, "HIGH".to_string())]);
+    assert_eq!(server.priorities().global, vec![(GL_APPLICATION_START, "FIRST".to_string())]);
 }
 
 #[test]
