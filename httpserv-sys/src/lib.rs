@@ -40,9 +40,13 @@ macro_rules! vmethod {
     };
 }
 
+// generated bindings: each field's doc gives its slot and C++ signature
 #[cfg(not(httpserv_regenerated))]
+#[allow(missing_docs)]
 mod bindings;
+// generated bindings: each field's doc gives its slot and C++ signature
 #[cfg(httpserv_regenerated)]
+#[allow(missing_docs)]
 mod bindings {
     include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 }

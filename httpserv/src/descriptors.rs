@@ -10,11 +10,13 @@ handle! {
 }
 
 impl<'a> Site<'a> {
+    /// The site's id (`IHttpSite::GetSiteId`).
     pub fn id(&self) -> u32 {
         // SAFETY: live site for 'a.
         unsafe { (self.vtbl().GetSiteId)(self.as_raw()) }
     }
 
+    /// The site's name (`IHttpSite::GetSiteName`).
     pub fn name(&self) -> Option<WideStr<'a>> {
         // SAFETY: live site; NUL-terminated name valid as long as the site.
         unsafe { WideStr::from_pcwstr((self.vtbl().GetSiteName)(self.as_raw())) }
@@ -33,11 +35,14 @@ impl<'a> Application<'a> {
         unsafe { WideStr::from_pcwstr((self.vtbl().GetApplicationId)(self.as_raw())) }
     }
 
+    /// The application's physical path (`IHttpApplication::GetApplicationPhysicalPath`).
     pub fn physical_path(&self) -> Option<WideStr<'a>> {
         // SAFETY: as in `id`.
         unsafe { WideStr::from_pcwstr((self.vtbl().GetApplicationPhysicalPath)(self.as_raw())) }
     }
 
+    /// The application's configuration path, e.g. `MACHINE/WEBROOT/APPHOST/Default Web Site`
+    /// (`IHttpApplication::GetAppConfigPath`).
     pub fn config_path(&self) -> Option<WideStr<'a>> {
         // SAFETY: as in `id`.
         unsafe { WideStr::from_pcwstr((self.vtbl().GetAppConfigPath)(self.as_raw())) }
@@ -50,6 +55,7 @@ handle! {
 }
 
 impl Connection<'_> {
+    /// `true` while the client is still connected (`IHttpConnection::IsConnected`).
     pub fn is_connected(&self) -> bool {
         // SAFETY: live connection.
         unsafe { (self.vtbl().IsConnected)(self.as_raw()) != 0 }
@@ -62,16 +68,19 @@ handle! {
 }
 
 impl<'a> User<'a> {
+    /// The user's name (`IHttpUser::GetUserName`).
     pub fn name(&self) -> Option<WideStr<'a>> {
         // SAFETY: live user; NUL-terminated string valid as long as the user.
         unsafe { WideStr::from_pcwstr((self.vtbl().GetUserName)(self.as_raw())) }
     }
 
+    /// The user name the client sent (`IHttpUser::GetRemoteUserName`).
     pub fn remote_user_name(&self) -> Option<WideStr<'a>> {
         // SAFETY: as in `name`.
         unsafe { WideStr::from_pcwstr((self.vtbl().GetRemoteUserName)(self.as_raw())) }
     }
 
+    /// The authentication scheme, e.g. `Basic` or `Negotiate` (`IHttpUser::GetAuthenticationType`).
     pub fn authentication_type(&self) -> Option<WideStr<'a>> {
         // SAFETY: as in `name`.
         unsafe { WideStr::from_pcwstr((self.vtbl().GetAuthenticationType)(self.as_raw())) }
@@ -87,10 +96,15 @@ handle! {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum TraceLevel {
+    /// `TRACE_LEVEL_FATAL`.
     Fatal = 1,
+    /// `TRACE_LEVEL_ERROR`.
     Error = 2,
+    /// `TRACE_LEVEL_WARNING`.
     Warning = 3,
+    /// `TRACE_LEVEL_INFORMATION`.
     Information = 4,
+    /// `TRACE_LEVEL_VERBOSE`.
     Verbose = 5,
 }
 

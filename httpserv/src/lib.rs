@@ -3,7 +3,7 @@
 //! A module is a Rust type implementing [`HttpModule`] (request notifications) and optionally
 //! a [`GlobalModule`]; `#[http_module]` turns it into a DLL IIS loads:
 //!
-//! ```ignore
+//! ```
 //! use httpserv::prelude::*;
 //!
 //! #[http_module]
@@ -17,13 +17,22 @@
 //!         NotificationStatus::Continue
 //!     }
 //! }
+//!
+//! # fn main() {
+//! // With the `testing` feature, the module runs in the in-process IIS simulator:
+//! use httpserv::testing::{Notification, TestRequest, TestServer};
+//! let mut server = TestServer::new(RegisterModule).unwrap();
+//! let response = server.send(TestRequest::get("/"));
+//! assert_eq!(response.called_during("IHttpContext::CancelIo", Notification::SendResponse), 1);
+//! # }
 //! ```
 //!
 //! How a notification travels from the C++ vtable to the method above: `bridge` (start with
 //! `bridge/mod.rs`). The handles ([`HttpContext`], [`Request`], [`Response`], [`Server`], ...)
-//! borrow IIS objects for one notification. [`testing`] (feature `testing`) runs modules in an
+//! borrow IIS objects for one notification. `testing` (feature `testing`) runs modules in an
 //! in-process IIS simulator, on any OS.
 #![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
 
 pub mod bridge;
 mod context;

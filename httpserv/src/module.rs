@@ -22,6 +22,7 @@ pub enum NotificationStatus {
 }
 
 impl NotificationStatus {
+    /// The `RQ_NOTIFICATION_*` value a `CHttpModule` handler returns.
     pub fn to_raw(self) -> httpserv_sys::REQUEST_NOTIFICATION_STATUS {
         match self {
             Self::Continue => httpserv_sys::RQ_NOTIFICATION_CONTINUE,
@@ -42,6 +43,7 @@ pub enum GlobalNotificationStatus {
 }
 
 impl GlobalNotificationStatus {
+    /// The `GL_NOTIFICATION_*` value a `CGlobalModule` handler returns.
     pub fn to_raw(self) -> httpserv_sys::GLOBAL_NOTIFICATION_STATUS {
         match self {
             Self::Continue => httpserv_sys::GL_NOTIFICATION_CONTINUE,

@@ -128,6 +128,7 @@ impl SendResponseProvider<'_> {
         unsafe { (self.vtbl().GetFlags)(self.as_raw()) }
     }
 
+    /// Replaces the HTTP_SEND_RESPONSE_FLAG_* flags of this send (`ISendResponseProvider::SetFlags`).
     pub fn set_flags(&self, flags: u32) {
         // SAFETY: live provider.
         unsafe { (self.vtbl().SetFlags)(self.as_raw(), flags) }

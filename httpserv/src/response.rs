@@ -34,8 +34,11 @@ pub struct Status<'s> {
 /// The status as IIS has it now ([`Response::status`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CurrentStatus<'a> {
+    /// The status code, e.g. 404 (`IHttpResponse::GetStatus`'s `pStatusCode`).
     pub code: u16,
+    /// IIS's substatus, e.g. the `.3` of 404.3 (`pSubStatus`).
     pub substatus: u16,
+    /// The reason phrase as IIS stores it (`ppszReason`, `pcchReason` bytes).
     pub reason: &'a [u8],
 }
 

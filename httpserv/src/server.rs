@@ -29,7 +29,9 @@ unsafe impl Sync for Server {}
 /// `BASE_IID` and `IID` are the uuids of `Base` and `Self` in httpserv.h, and `Self` extends
 /// `Base`.
 pub unsafe trait Extension<Base> {
+    /// The uuid of `Base`, the interface IIS handed out.
     const BASE_IID: GUID;
+    /// The uuid of `Self`, the interface `GetExtendedInterface` asks `Base` for.
     const IID: GUID;
 }
 

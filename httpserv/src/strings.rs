@@ -44,10 +44,12 @@ impl<'a> WideStr<'a> {
         self.0
     }
 
+    /// The number of UTF-16 code units.
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// `true` for the empty string.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -3,7 +3,7 @@
 //! On the module **struct** it emits the DLL's exported `RegisterModule`, which registers the
 //! module's factory, priorities, optional global module and shared state:
 //!
-//! ```ignore
+//! ```text
 //! #[http_module(name = "CancelIo", priority = High, global = Lifecycle, state = Config)]
 //! #[derive(Default)]
 //! struct CancelIo;
@@ -22,12 +22,16 @@
 //! `global_priority(on_global_application_start = High, ...)`, `state = Type` (a
 //! `Default + Send + Sync` value created once in `RegisterModule`, reachable as
 //! `YourModule::state()`).
+#![warn(missing_docs)]
 
 mod ast;
 mod expand;
 
 use proc_macro::TokenStream;
 
+/// Makes a type an IIS native module: on the struct, emits the DLL's `RegisterModule`; on its
+/// `impl HttpModule` or `impl GlobalModule` block, derives the notification masks (see the crate
+/// docs).
 #[proc_macro_attribute]
 pub fn http_module(args: TokenStream, input: TokenStream) -> TokenStream {
     let args = proc_macro2::TokenStream::from(args);

@@ -15,6 +15,7 @@ use crate::providers::*;
     note = "`global = {Self}` needs `#[http_module] impl GlobalModule for {Self}`: the attribute registers the global handlers the block defines"
 )]
 pub trait GlobalHandlers {
+    /// The `GL_*` bits for `IHttpModuleRegistrationInfo::SetGlobalNotifications`.
     const GLOBAL: u32;
 }
 

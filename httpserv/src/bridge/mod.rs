@@ -8,7 +8,7 @@
 //!    `IModuleAllocator` memory. No heap allocation.
 //! 3. IIS calls a `CHttpModule` slot; the thunk in [`module`] recovers the module from `this`,
 //!    wraps the raw pointers in safe handles and calls the user's `HttpModule` method inside
-//!    [`panic::catch`], so a panic becomes a 500 instead of unwinding into IIS.
+//!    `panic::catch`, so a panic becomes a 500 instead of unwinding into IIS.
 //! 4. `Dispose` drops the module in place; `Terminate` frees the factory and global module.
 
 #[macro_use]

@@ -18,7 +18,10 @@ use crate::HttpContext;
     note = "implement `HttpModule` for `{Self}` and put `#[http_module]` on that impl block: it registers the handlers the block defines"
 )]
 pub trait Handlers {
+    /// The `RQ_*` bits of the notifications (`dwRequestNotifications` of
+    /// `IHttpModuleRegistrationInfo::SetRequestNotifications`).
     const REQUEST: u32;
+    /// The `RQ_*` bits of the post-notifications (`dwPostRequestNotifications`).
     const POST_REQUEST: u32;
 }
 

@@ -30,10 +30,15 @@ pub fn module_id() -> HTTP_MODULE_ID {
 /// IIS's priority aliases for a notification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Priority {
+    /// `PRIORITY_ALIAS_FIRST`: runs first (last on `RQ_SEND_RESPONSE`, which IIS inverts).
     First,
+    /// `PRIORITY_ALIAS_HIGH`.
     High,
+    /// `PRIORITY_ALIAS_MEDIUM`.
     Medium,
+    /// `PRIORITY_ALIAS_LOW`.
     Low,
+    /// `PRIORITY_ALIAS_LAST`: runs last (first on `RQ_SEND_RESPONSE`).
     Last,
 }
 

@@ -7,7 +7,27 @@
 //! implemented in Rust. Every call the module makes on them is recorded as a [`Call`], so a test
 //! can assert both the HTTP result and the transcript:
 //!
-//! ```ignore
+//! ```
+//! # mod my_module {
+//! #     use httpserv::prelude::*;
+//! #     #[http_module]
+//! #     #[derive(Default)]
+//! #     pub struct Hello;
+//! #     #[http_module]
+//! #     impl HttpModule for Hello {
+//! #         fn on_execute_request_handler(&mut self, context: &HttpContext<'_>, _: &EventProvider<'_>) -> NotificationStatus {
+//! #             let response = context.response();
+//! #             response.set_header("Content-Type", "text/plain").unwrap();
+//! #             response.write(b"hello, iis").unwrap();
+//! #             NotificationStatus::FinishRequest
+//! #         }
+//! #         fn on_send_response(&mut self, context: &HttpContext<'_>, _: &SendResponseProvider<'_>) -> NotificationStatus {
+//! #             let _ = context.cancel_io();
+//! #             NotificationStatus::Continue
+//! #         }
+//! #     }
+//! # }
+//! # fn main() {
 //! use httpserv::testing::{Notification, TestRequest, TestServer};
 //!
 //! let mut server = TestServer::new(my_module::RegisterModule).expect("RegisterModule failed");
@@ -18,6 +38,7 @@
 //! assert_eq!(response.called_during("IHttpContext::CancelIo", Notification::SendResponse), 1);
 //! let report = server.shutdown();
 //! assert_eq!(report.modules_created, report.modules_disposed);
+//! # }
 //! ```
 //!
 //! # What is simulated

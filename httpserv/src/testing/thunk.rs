@@ -20,7 +20,7 @@ use windows_sys::core::HRESULT;
 /// passes `this` in ECX) and `unsafe extern "system"` ones elsewhere, whose bodies run under
 /// [`guard`] (a panic returns [`Fallback::fallback`] and is re-raised later by the driver).
 ///
-/// ```ignore
+/// ```text
 /// thunks! {
 ///     fn ctx_cancel_io(this: *mut IHttpContext) -> HRESULT { /* ... */ S_OK }
 /// }
