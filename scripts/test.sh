@@ -16,6 +16,7 @@ else
 fi
 
 "${HOST_CARGO[@]}" test --workspace --all-targets
+"${HOST_CARGO[@]}" test --workspace --doc
 
 # Windows type checks (the Debian compiler builds std from source; no linking needed).
 (
