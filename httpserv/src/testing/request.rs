@@ -20,7 +20,7 @@ struct RawRequest {
     raw_url: Vec<u8>,
     verb: Vec<u8>,
     /// `(known header index or None, name, value)`, NUL-terminated.
-    headers: Vec<(Option<usize>, Vec<u8>, Vec<u8>)>,
+    headers: Vec<RawHeaderEntry>,
     unknown: Vec<HTTP_UNKNOWN_HEADER>,
 }
 
@@ -48,12 +48,6 @@ fn verb(method: &str) -> HTTP_VERB {
     }
 }
 
-fn nul_terminated(s: &str) -> Vec<u8> {
-    let mut v = s.as_bytes().to_vec();
-    v.push(0);
-    v
-}
-
 impl RequestCtx {
     /// A snapshot of the request as an `HTTP_REQUEST_V2`, valid until the request ends.
     fn raw_request(&self) -> *mut HTTP_REQUEST_V2 {
@@ -73,26 +67,7 @@ impl RequestCtx {
         let (path, query) = split_query(&url);
         let full = format!("http://{host}{url}");
 
-        // Known headers are combined per id; the others stay as they are.
-        let mut known: Vec<Option<String>> = vec![None; REQUEST_HEADERS.len()];
-        let mut headers = Vec::new();
-        for (name, value) in &st.headers.0 {
-            match header_id(&REQUEST_HEADERS, name) {
-                Some(id) => {
-                    let slot = &mut known[id as usize];
-                    *slot = Some(match slot.take() {
-                        Some(old) => format!("{old}, {value}"),
-                        None => value.clone(),
-                    });
-                }
-                None => headers.push((None, nul_terminated(name), nul_terminated(value))),
-            }
-        }
-        for (id, value) in known.into_iter().enumerate() {
-            if let Some(value) = value {
-                headers.push((Some(id), Vec::new(), nul_terminated(&value)));
-            }
-        }
+        let headers = st.headers.raw_entries(&REQUEST_HEADERS);
         let method_verb = verb(&st.method);
         let raw = Box::new(RawRequest {
             raw: HTTP_REQUEST_V2::default(),

@@ -18,16 +18,10 @@ struct RawResponse {
     raw: HTTP_RESPONSE_V2,
     reason: Vec<u8>,
     /// `(known header index or None, name, value)`, NUL-terminated.
-    headers: Vec<(Option<usize>, Vec<u8>, Vec<u8>)>,
+    headers: Vec<RawHeaderEntry>,
     unknown: Vec<HTTP_UNKNOWN_HEADER>,
     chunks: Vec<Vec<u8>>,
     data_chunks: Vec<HTTP_DATA_CHUNK>,
-}
-
-fn nul_terminated(s: &str) -> Vec<u8> {
-    let mut v = s.as_bytes().to_vec();
-    v.push(0);
-    v
 }
 
 /// Reads memory data chunks; any other chunk type (or a NULL buffer with a length) is refused.
@@ -85,25 +79,7 @@ impl RequestCtx {
     fn raw_response(&self) -> *mut HTTP_RESPONSE_V2 {
         let st = self.st.borrow();
         let r = &st.response;
-        let mut headers = Vec::new();
-        let mut known: Vec<Option<String>> = vec![None; RESPONSE_HEADERS.len()];
-        for (name, value) in &r.headers.0 {
-            match header_id(&RESPONSE_HEADERS, name) {
-                Some(id) => {
-                    let slot = &mut known[id as usize];
-                    *slot = Some(match slot.take() {
-                        Some(old) => format!("{old}, {value}"),
-                        None => value.clone(),
-                    });
-                }
-                None => headers.push((None, nul_terminated(name), nul_terminated(value))),
-            }
-        }
-        for (id, value) in known.into_iter().enumerate() {
-            if let Some(value) = value {
-                headers.push((Some(id), Vec::new(), nul_terminated(&value)));
-            }
-        }
+        let headers = r.headers.raw_entries(&RESPONSE_HEADERS);
         let raw = Box::new(RawResponse {
             raw: HTTP_RESPONSE_V2::default(),
             reason: nul_terminated(&r.reason),

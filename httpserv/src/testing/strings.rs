@@ -277,11 +277,47 @@ pub(crate) fn header_id(table: &[(HTTP_HEADER_ID, &str)], name: &str) -> Option<
         .map(|&(id, _)| id)
 }
 
+/// `s` as a NUL-terminated byte string.
+pub(crate) fn nul_terminated(s: &str) -> Vec<u8> {
+    let mut v = s.as_bytes().to_vec();
+    v.push(0);
+    v
+}
+
+/// One header of a raw `HTTP_REQUEST`/`HTTP_RESPONSE` snapshot: `Some(id)` for a known header
+/// (name empty), `None` for an unknown one; name and value NUL-terminated.
+pub(crate) type RawHeaderEntry = (Option<usize>, Vec<u8>, Vec<u8>);
+
 /// An ordered, case-insensitive header list.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Headers(pub(crate) Vec<(String, String)>);
 
 impl Headers {
+    /// The entries of a raw snapshot: known headers of `table` combined per id (`"a, b"`, as
+    /// HTTP.sys does), unknown ones as they are.
+    pub(crate) fn raw_entries(&self, table: &[(HTTP_HEADER_ID, &str)]) -> Vec<RawHeaderEntry> {
+        let mut known: Vec<Option<String>> = vec![None; table.len()];
+        let mut entries = Vec::new();
+        for (name, value) in &self.0 {
+            match header_id(table, name) {
+                Some(id) => {
+                    let slot = &mut known[id as usize];
+                    *slot = Some(match slot.take() {
+                        Some(old) => format!("{old}, {value}"),
+                        None => value.clone(),
+                    });
+                }
+                None => entries.push((None, nul_terminated(name), nul_terminated(value))),
+            }
+        }
+        for (id, value) in known.into_iter().enumerate() {
+            if let Some(value) = value {
+                entries.push((Some(id), Vec::new(), nul_terminated(&value)));
+            }
+        }
+        entries
+    }
+
     /// All values of `name` joined with `", "`, or `None`.
     pub(crate) fn get(&self, name: &str) -> Option<String> {
         let values: Vec<&str> = self
