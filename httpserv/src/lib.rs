@@ -39,6 +39,7 @@ mod context;
 mod descriptors;
 mod error;
 mod handle;
+mod headers;
 mod module;
 mod providers;
 mod request;

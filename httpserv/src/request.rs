@@ -3,9 +3,9 @@
 use std::net::SocketAddr;
 
 use httpserv_sys::*;
-use windows_sys::Win32::Networking::HttpServer::{HTTP_HEADER_ID, HTTP_REQUEST_V2, HttpHeaderRequestMaximum};
+use windows_sys::Win32::Networking::HttpServer::HTTP_REQUEST_V2;
 
-use crate::error::{check, check_header_name, check_header_value, invalid, Result};
+use crate::error::{check, check_header_name, invalid, Result};
 use crate::handle::handle;
 use crate::strings::{bytes, c_bytes, with_c_str, WideStr};
 
@@ -108,55 +108,7 @@ impl<'a> Request<'a> {
         check(with_c_str("URL", url.as_bytes(), |u| unsafe { (self.vtbl().SetUrl_2)(self.as_raw(), u, len, reset_query.into()) })?)
     }
 
-    /// A request header by name, as sent.
-    #[inline]
-    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        let mut len = 0u16;
-        // SAFETY: live request; the name is NUL-terminated during the call; the value stays
-        // valid for the request.
-        let value = with_c_str("header name", name.as_bytes(), |n| unsafe { (self.vtbl().GetHeader)(self.as_raw(), n, &mut len) }).ok()?;
-        // SAFETY: IIS returned `len` bytes valid for the request.
-        unsafe { bytes(value.cast(), len as usize) }
-    }
-
-    /// A known request header by its HTTP Server API id (`HttpHeaderUserAgent`, ...).
-    #[inline]
-    pub fn known_header(&self, id: HTTP_HEADER_ID) -> Option<&'a [u8]> {
-        if !(0..HttpHeaderRequestMaximum).contains(&id) {
-            return None;
-        }
-        let mut len = 0u16;
-        // SAFETY: live request; `id` is a valid request header id.
-        let value = unsafe { (self.vtbl().GetHeader_2)(self.as_raw(), id, &mut len) };
-        // SAFETY: IIS returned `len` bytes valid for the request.
-        unsafe { bytes(value.cast(), len as usize) }
-    }
-
-    /// Sets a request header, replacing any value.
-    pub fn set_header(&self, name: &str, value: &str) -> Result<()> {
-        self.put_header(name, value, true)
-    }
-
-    /// Adds a value to a request header.
-    pub fn append_header(&self, name: &str, value: &str) -> Result<()> {
-        self.put_header(name, value, false)
-    }
-
-    fn put_header(&self, name: &str, value: &str, replace: bool) -> Result<()> {
-        check_header_name(name)?;
-        let len = check_header_value(value.as_bytes())?;
-        // SAFETY: live request; name NUL-terminated, value read for `len` bytes.
-        check(with_c_str("header name", name.as_bytes(), |n| unsafe {
-            (self.vtbl().SetHeader)(self.as_raw(), n, value.as_ptr(), len, replace.into())
-        })?)
-    }
-
-    /// Removes a request header.
-    pub fn delete_header(&self, name: &str) -> Result<()> {
-        check_header_name(name)?;
-        // SAFETY: live request; name NUL-terminated during the call.
-        check(with_c_str("header name", name.as_bytes(), |n| unsafe { (self.vtbl().DeleteHeader)(self.as_raw(), n) })?)
-    }
+    crate::headers::header_methods!("request", HttpHeaderRequestMaximum);
 
     /// Every request header as (name, value), known headers first.
     pub fn headers(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {

@@ -1,9 +1,9 @@
 //! `Response`: status, headers and body (`IHttpResponse`).
 
 use httpserv_sys::*;
-use windows_sys::Win32::Networking::HttpServer::{HTTP_DATA_CHUNK, HTTP_DATA_CHUNK_0, HTTP_DATA_CHUNK_0_0, HTTP_HEADER_ID, HttpDataChunkFromMemory, HttpHeaderResponseMaximum};
+use windows_sys::Win32::Networking::HttpServer::{HTTP_DATA_CHUNK, HTTP_DATA_CHUNK_0, HTTP_DATA_CHUNK_0_0, HttpDataChunkFromMemory};
 
-use crate::error::{check, check_header_name, check_header_value, check_no_line_breaks, check_status, invalid, Result};
+use crate::error::{check, check_no_line_breaks, check_status, invalid, Result};
 use crate::handle::handle;
 use crate::strings::{bytes, with_c_str};
 
@@ -87,53 +87,7 @@ impl<'a> Response<'a> {
         CurrentStatus { code, substatus, reason }
     }
 
-    /// A response header by name.
-    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        let mut len = 0u16;
-        // SAFETY: live response; name NUL-terminated during the call; value valid for the request.
-        let value = with_c_str("header name", name.as_bytes(), |n| unsafe { (self.vtbl().GetHeader)(self.as_raw(), n, &mut len) }).ok()?;
-        // SAFETY: IIS returned `len` bytes.
-        unsafe { bytes(value.cast(), len as usize) }
-    }
-
-    /// A known response header by its HTTP Server API id (`HttpHeaderContentType`, ...).
-    #[inline]
-    pub fn known_header(&self, id: HTTP_HEADER_ID) -> Option<&'a [u8]> {
-        if !(0..HttpHeaderResponseMaximum).contains(&id) {
-            return None;
-        }
-        let mut len = 0u16;
-        // SAFETY: live response; `id` is a valid response header id.
-        let value = unsafe { (self.vtbl().GetHeader_2)(self.as_raw(), id, &mut len) };
-        // SAFETY: IIS returned `len` bytes.
-        unsafe { bytes(value.cast(), len as usize) }
-    }
-
-    /// Sets a response header, replacing any value.
-    pub fn set_header(&self, name: &str, value: &str) -> Result<()> {
-        self.put_header(name, value.as_bytes(), true)
-    }
-
-    /// Adds a response header line, keeping existing ones (`Set-Cookie`).
-    pub fn append_header(&self, name: &str, value: &str) -> Result<()> {
-        self.put_header(name, value.as_bytes(), false)
-    }
-
-    fn put_header(&self, name: &str, value: &[u8], replace: bool) -> Result<()> {
-        check_header_name(name)?;
-        let len = check_header_value(value)?;
-        // SAFETY: live response; name NUL-terminated, value read for `len` bytes.
-        check(with_c_str("header name", name.as_bytes(), |n| unsafe {
-            (self.vtbl().SetHeader)(self.as_raw(), n, value.as_ptr(), len, replace.into())
-        })?)
-    }
-
-    /// Removes a response header.
-    pub fn delete_header(&self, name: &str) -> Result<()> {
-        check_header_name(name)?;
-        // SAFETY: live response; name NUL-terminated during the call.
-        check(with_c_str("header name", name.as_bytes(), |n| unsafe { (self.vtbl().DeleteHeader)(self.as_raw(), n) })?)
-    }
+    crate::headers::header_methods!("response", HttpHeaderResponseMaximum);
 
     /// Removes every response header.
     pub fn clear_headers(&self) {
