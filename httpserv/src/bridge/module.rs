@@ -115,18 +115,28 @@ member_fn! {
     }
 }
 
+/// Drops the module of `this` in place; the memory is the request's (`IModuleAllocator`), which
+/// IIS frees itself. A panicking `Drop` is reported to the server's trace: the response is gone.
+///
+/// # Safety
+/// `this` is a live `ModuleObject<M>` whose module is dropped only here, once.
+unsafe fn drop_module<M: HttpModule>(this: *mut CHttpModule, slot: &str) {
+    let object = this.cast::<ModuleObject<M>>();
+    // SAFETY: the caller's contract; `server` is a Copy field read before the drop.
+    let server = unsafe { (*object).server };
+    // SAFETY: the caller's contract: the module is live and dropped once.
+    if let Err(message) = catch(|| unsafe { core::ptr::drop_in_place(&mut (*object).module) }) {
+        let trace = server.and_then(|s| s.trace()).map_or(core::ptr::null_mut(), |t| t.as_raw());
+        super::panic::trace_raw(trace, &format!("httpserv: dropping the module in {slot} panicked: {message}"));
+    }
+}
+
 member_fn! {
     /// IIS is done with the module: drop it in place. The memory is the request's
     /// (`IModuleAllocator`), which IIS frees itself.
     fn dispose<M: HttpModule>(this: *mut CHttpModule) {
         // SAFETY: IIS disposes each module object once, after its last notification.
-        let dropped = catch(|| unsafe { core::ptr::drop_in_place(&mut (*this.cast::<ModuleObject<M>>()).module) });
-        if let Err(message) = dropped {
-            // The response is gone; report to the server's trace. The memory is still
-            // released with the request.
-            let trace = super::register::server().and_then(|s| s.trace()).map_or(core::ptr::null_mut(), |t| t.as_raw());
-            super::panic::trace_raw(trace, &format!("httpserv: dropping the module in Dispose panicked: {message}"));
-        }
+        unsafe { drop_module::<M>(this, "Dispose") }
     }
 }
 
@@ -135,7 +145,7 @@ member_fn! {
     /// C++), but the slot must be valid. Drops like `Dispose`; the memory is not ours to free.
     fn destructor<M: HttpModule>(this: *mut CHttpModule, _flags: u32) -> *mut core::ffi::c_void {
         // SAFETY: as in `dispose`: called at most once instead of it.
-        let _ = catch(|| unsafe { core::ptr::drop_in_place(&mut (*this.cast::<ModuleObject<M>>()).module) });
+        unsafe { drop_module::<M>(this, "the destructor") };
         this.cast()
     }
 }
