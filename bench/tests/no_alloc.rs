@@ -18,7 +18,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use httpserv::sys::*;
-use httpserv::testing::{TestRequest, TestServer};
+use httpserv_testing::{TestRequest, TestServer};
 use httpserv::{HttpContext, Request};
 use httpserv_bench::{cancel_io_raw, fake};
 use windows_sys::Win32::Networking::HttpServer::HttpHeaderUserAgent;

@@ -19,8 +19,8 @@
 //! }
 //!
 //! # fn main() {
-//! // With the `testing` feature, the module runs in the in-process IIS simulator:
-//! use httpserv::testing::{Notification, TestRequest, TestServer};
+//! // With `httpserv-testing` (a dev-dependency), the module runs in the in-process IIS simulator:
+//! use httpserv_testing::{Notification, TestRequest, TestServer};
 //! let mut server = TestServer::new(RegisterModule).unwrap();
 //! let response = server.send(TestRequest::get("/"));
 //! assert_eq!(response.called_during("IHttpContext::CancelIo", Notification::SendResponse), 1);
@@ -29,7 +29,7 @@
 //!
 //! How a notification travels from the C++ vtable to the method above: `bridge` (start with
 //! `bridge/mod.rs`). The handles ([`HttpContext`], [`Request`], [`Response`], [`Server`], ...)
-//! borrow IIS objects for one notification. `testing` (feature `testing`) runs modules in an
+//! borrow IIS objects for one notification. The `httpserv-testing` crate runs modules in an
 //! in-process IIS simulator, on any OS.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
@@ -48,8 +48,6 @@ mod server;
 mod sockaddr;
 mod strings;
 
-#[cfg(feature = "testing")]
-pub mod testing;
 
 pub use bridge::register::Priority;
 pub use context::HttpContext;

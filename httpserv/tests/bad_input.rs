@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use common::*;
 use httpserv::prelude::*;
-use httpserv::testing::{TestRequest, TestResponse};
+use httpserv_testing::{TestRequest, TestResponse};
 use httpserv::{Status, TraceLevel, HRESULT};
 
 type Outcome = Vec<(&'static str, httpserv::Result<()>)>;

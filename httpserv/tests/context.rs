@@ -10,7 +10,7 @@ use std::sync::Arc;
 use common::*;
 use httpserv::prelude::*;
 use httpserv::sys::{IHttpContext, IHttpContext3, IHttpContext4};
-use httpserv::testing::{Notification, TestRequest, APPLICATION_ID, APPLICATION_PHYSICAL_PATH, APP_POOL_NAME, SERVER_VERSION, SITE_ID, SITE_NAME};
+use httpserv_testing::{Notification, TestRequest, APPLICATION_ID, APPLICATION_PHYSICAL_PATH, APP_POOL_NAME, SERVER_VERSION, SITE_ID, SITE_NAME};
 use httpserv::{TraceLevel, WideStr, HRESULT};
 
 #[test]

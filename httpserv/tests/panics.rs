@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
 use httpserv::prelude::*;
-use httpserv::testing::{Notification, TestRequest, TestResponse, TestServer};
+use httpserv_testing::{Notification, TestRequest, TestResponse, TestServer};
 use httpserv::{ApplicationProvider, PreBeginRequestProvider};
 
 const E_UNEXPECTED: i32 = 0x8000_FFFF_u32 as i32;

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use common::*;
 use httpserv::prelude::*;
-use httpserv::testing::{Notification, TestRequest};
+use httpserv_testing::{Notification, TestRequest};
 use windows_sys::Win32::Networking::HttpServer::{HttpHeaderHost, HttpHeaderRequestMaximum, HttpHeaderUserAgent};
 
 fn text(bytes: Option<&[u8]>) -> Option<String> {

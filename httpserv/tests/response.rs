@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use httpserv::prelude::*;
-use httpserv::testing::{Disconnect, Notification, TestRequest};
+use httpserv_testing::{Disconnect, Notification, TestRequest};
 use httpserv::{CurrentStatus, Status};
 use windows_sys::Win32::Networking::HttpServer::{HttpHeaderContentType, HttpHeaderResponseMaximum, HttpHeaderServer};
 

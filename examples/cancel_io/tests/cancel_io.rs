@@ -1,6 +1,6 @@
 //! The seed scenario through the in-process test server: cancel_io runs during send response.
 
-use httpserv::testing::{Notification, TestRequest, TestServer};
+use httpserv_testing::{Notification, TestRequest, TestServer};
 
 #[test]
 fn registers_only_send_response() {

@@ -1,11 +1,11 @@
 //! The seed scenario through the in-process test server, on the raw module: CancelIo runs during send response.
 
-use httpserv::testing::{Notification, TestRequest, TestServer};
+use httpserv_testing::{Notification, TestRequest, TestServer};
 
 #[test]
 fn registers_only_send_response() {
     let server = TestServer::new(cancel_io_raw::RegisterModule).unwrap();
-    assert_eq!(server.request_notifications(), httpserv::sys::RQ_SEND_RESPONSE);
+    assert_eq!(server.request_notifications(), httpserv_sys::RQ_SEND_RESPONSE);
     assert_eq!(server.post_request_notifications(), 0);
     assert_eq!(server.global_notifications(), 0);
 }

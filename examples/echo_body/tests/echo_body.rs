@@ -1,7 +1,7 @@
 //! Runs the EchoBody module in the in-process test server.
 
 use echo_body::MAX_BODY;
-use httpserv::testing::{Disconnect, Notification, TestRequest, TestServer};
+use httpserv_testing::{Disconnect, Notification, TestRequest, TestServer};
 
 fn server() -> TestServer {
     TestServer::new(echo_body::RegisterModule).expect("RegisterModule failed")

@@ -1,6 +1,6 @@
 //! Runs the HelloWorld module in the in-process test server.
 
-use httpserv::testing::{Notification, TestRequest, TestServer};
+use httpserv_testing::{Notification, TestRequest, TestServer};
 
 fn server() -> TestServer {
     TestServer::new(hello_world::RegisterModule).expect("RegisterModule failed")

@@ -6,7 +6,7 @@
 use std::sync::{Mutex, MutexGuard};
 
 use httpserv::sys::{GL_APPLICATION_START, GL_APPLICATION_STOP, GL_PRE_BEGIN_REQUEST, RQ_BEGIN_REQUEST};
-use httpserv::testing::{Notification, TestRequest, TestServer};
+use httpserv_testing::{Notification, TestRequest, TestServer};
 use lifecycle::{Counts, LifecycleModule, REQUESTS_SEEN_HEADER};
 
 fn one_at_a_time() -> MutexGuard<'static, ()> {

@@ -5,7 +5,7 @@
 //! small stand-in application, registered by hand below.
 
 use httpserv::prelude::*;
-use httpserv::testing::{Notification, TestRequest, TestResponse, TestServer};
+use httpserv_testing::{Notification, TestRequest, TestResponse, TestServer};
 use security_headers::{SecurityHeaders, REMOVED_HEADERS, SECURITY_HEADERS};
 
 fn assert_hardened(response: &TestResponse) {

@@ -17,7 +17,7 @@ use std::rc::Rc;
 use std::sync::{Mutex, MutexGuard};
 
 use httpserv::prelude::*;
-use httpserv::testing::{Call, ShutdownReport, TestRequest, TestResponse, TestServer};
+use httpserv_testing::{Call, ShutdownReport, TestRequest, TestResponse, TestServer};
 use httpserv::{E_INVALIDARG, MapHandlerProvider};
 
 /// The notifications [`Scripted`] handles.
@@ -198,7 +198,7 @@ impl Sim {
     }
 
     /// A server for another module.
-    pub fn with(register: httpserv::testing::RegisterModuleFn) -> Sim {
+    pub fn with(register: httpserv_testing::RegisterModuleFn) -> Sim {
         let serial = serial();
         clear_hooks();
         let server = TestServer::new(register).expect("RegisterModule failed");

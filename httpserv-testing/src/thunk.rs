@@ -34,13 +34,13 @@ macro_rules! thunks {
         #[cfg(target_arch = "x86")]
         #[allow(clippy::missing_safety_doc)]
         pub(crate) unsafe extern "thiscall" fn $name($($arg: $ty),*) $(-> $ret)? {
-            $crate::testing::thunk::guard(move || $(-> $ret)? { $body })
+            $crate::thunk::guard(move || $(-> $ret)? { $body })
         }
         $(#[$attr])*
         #[cfg(not(target_arch = "x86"))]
         #[allow(clippy::missing_safety_doc)]
         pub(crate) unsafe extern "system" fn $name($($arg: $ty),*) $(-> $ret)? {
-            $crate::testing::thunk::guard(move || $(-> $ret)? { $body })
+            $crate::thunk::guard(move || $(-> $ret)? { $body })
         }
     )*};
 }

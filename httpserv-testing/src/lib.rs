@@ -1,4 +1,4 @@
-//! An in-process IIS simulator for `cargo test`, on any OS (feature `testing`).
+//! An in-process IIS simulator for `cargo test`, on any OS (a dev-dependency of module crates).
 //!
 //! [`TestServer`] plays the server side of `httpserv.h`: it calls a module's `RegisterModule`
 //! with its own `IHttpModuleRegistrationInfo` and `IHttpServer`, then runs each [`TestRequest`]
@@ -28,7 +28,7 @@
 //! #     }
 //! # }
 //! # fn main() {
-//! use httpserv::testing::{Notification, TestRequest, TestServer};
+//! use httpserv_testing::{Notification, TestRequest, TestServer};
 //!
 //! let mut server = TestServer::new(my_module::RegisterModule).expect("RegisterModule failed");
 //! let response = server.send(TestRequest::get("/hello?name=iis").header("User-Agent", "test"));
