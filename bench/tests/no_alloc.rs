@@ -133,7 +133,7 @@ fn bridge_and_safe_calls_allocate_nothing() {
 
     let raw_context = fake::context();
     // SAFETY: live fake objects for the rest of the test; a module id is only carried.
-    let context = unsafe { HttpContext::from_raw(raw_context, core::ptr::null_mut()) }.unwrap();
+    let context = unsafe { HttpContext::from_raw(raw_context) }.unwrap();
     // SAFETY: as above.
     let request = unsafe { Request::from_raw(fake::request(), raw_context) }.unwrap();
     let (ok, cancel) = counted(|| (0..REQUESTS).all(|_| context.cancel_io().is_ok()));

@@ -397,6 +397,21 @@ pub struct TestRequest {
     pub(crate) local: SocketAddr,
     pub(crate) version: (u16, u16),
     pub(crate) user: Option<(String, String)>,
+    pub(crate) other_modules: Vec<OtherModule>,
+}
+
+/// Code of another module of the pipeline, run by the simulator just before the module under
+/// test gets a notification (see [`TestRequest::other_module`]).
+#[derive(Clone)]
+pub(crate) struct OtherModule {
+    pub(crate) stage: Notification,
+    pub(crate) run: std::sync::Arc<dyn Fn(*mut httpserv_sys::IHttpContext) + Send + Sync>,
+}
+
+impl fmt::Debug for OtherModule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OtherModule({:?})", self.stage)
+    }
 }
 
 impl TestRequest {
@@ -413,7 +428,26 @@ impl TestRequest {
             local: SocketAddr::from(([127, 0, 0, 1], 80)),
             version: (1, 1),
             user: None,
+            other_modules: Vec::new(),
         }
+    }
+
+    /// Plays another module of the pipeline, ahead of the module under test: `run` gets the
+    /// request's `IHttpContext` at `stage` (before the module's own handler for it, whether or
+    /// not the module registered for it). A test uses it to raise the notifications IIS raises
+    /// when *another* module calls `MapPath`, `ReadEntityBody`, `Flush`, ...: the module's own
+    /// calls do not reach its own handlers, because a busy module is not re-entered.
+    ///
+    /// ```ignore
+    /// TestRequest::get("/a").other_module(Notification::ExecuteRequestHandler, |context| {
+    ///     // SAFETY: the simulator's live context of this request.
+    ///     let context = unsafe { httpserv::HttpContext::from_raw(context) }.unwrap();
+    ///     let _ = context.map_path("/a"); // raises RQ_MAP_PATH to the module under test
+    /// })
+    /// ```
+    pub fn other_module(mut self, stage: Notification, run: impl Fn(*mut httpserv_sys::IHttpContext) + Send + Sync + 'static) -> Self {
+        self.other_modules.push(OtherModule { stage, run: std::sync::Arc::new(run) });
+        self
     }
 
     /// A `GET` request.

@@ -158,6 +158,8 @@ pub(crate) struct RequestCtx {
     pub(crate) connection_store: ContextStore,
     pub(crate) named_store: ContextStore,
     pub(crate) remote_addr: SocketAddr,
+    /// What other modules of the pipeline do, by stage ([`TestRequest::other_module`]).
+    other_modules: Vec<super::OtherModule>,
     pub(crate) local_addr: SocketAddr,
     pub(crate) remote: SockAddr,
     pub(crate) local: SockAddr,
@@ -287,6 +289,7 @@ impl RequestCtx {
             connection_store: ContextStore::new(Kind::Connection, "connection"),
             named_store: ContextStore::new(Kind::Named, "named"),
             remote_addr: request.remote,
+            other_modules: request.other_modules.clone(),
             local_addr: request.local,
             remote: SockAddr::new(request.remote),
             local: SockAddr::new(request.local),
@@ -591,6 +594,10 @@ impl RequestCtx {
             let tail = matches!(n, Notification::LogRequest | Notification::EndRequest);
             if finishing && !tail {
                 continue;
+            }
+            for other in self.other_modules.iter().filter(|o| o.stage == n) {
+                (other.run)(self.context_ptr());
+                rethrow();
             }
             for post in [false, true] {
                 if !self.wants(n, post) {

@@ -5,6 +5,7 @@ use core::any::TypeId;
 use httpserv_sys::*;
 use windows_sys::core::{PCSTR, PCWSTR};
 
+use crate::bridge::registration::{Current, Registration};
 use crate::descriptors::{Application, Connection, Site, TraceContext, User};
 use crate::error::{check, invalid, Result};
 use crate::handle::handle;
@@ -21,8 +22,9 @@ handle! {
 #[derive(Clone, Copy)]
 pub struct HttpContext<'a> {
     raw: HttpContextRaw<'a>,
-    module_id: HTTP_MODULE_ID,
-    server: Option<Server>,
+    /// The registration of the module the context was handed to (its server and module id),
+    /// or none for a context made from a raw pointer outside a handler.
+    registration: Option<&'a Registration>,
 }
 
 impl core::fmt::Debug for HttpContext<'_> {
@@ -32,12 +34,27 @@ impl core::fmt::Debug for HttpContext<'_> {
 }
 
 impl<'a> HttpContext<'a> {
+    /// A context from a raw pointer, for the module whose handler runs on this thread (its
+    /// server and module id); outside a handler, a context without them (`server()` is `None`,
+    /// stored contexts are refused).
+    ///
     /// # Safety
-    /// `raw` is null or a live `IHttpContext` valid for `'a`; `module_id` is the id IIS gave the
-    /// calling module (used as the key of its stored context).
-    pub unsafe fn from_raw(raw: *mut IHttpContext, module_id: HTTP_MODULE_ID) -> Option<Self> {
+    /// `raw` is null or a live `IHttpContext` valid for `'a`, and `'a` ends before the handler
+    /// running on this thread returns.
+    pub unsafe fn from_raw(raw: *mut IHttpContext) -> Option<Self> {
+        let registration = Current::with(|r| r.map(|r| r as *const Registration));
+        // SAFETY: the registration of the running handler outlives it, hence 'a (the caller's
+        // contract); `raw` is forwarded from the caller.
+        unsafe { Self::from_raw_in(raw, registration.map_or(core::ptr::null(), |r| r)) }
+    }
+
+    /// # Safety
+    /// As for `from_raw`, and `registration` is null or live for `'a`.
+    pub(crate) unsafe fn from_raw_in(raw: *mut IHttpContext, registration: *const Registration) -> Option<Self> {
         // SAFETY: forwarded from the caller.
-        unsafe { HttpContextRaw::from_raw(raw) }.map(|raw| Self { raw, module_id, server: None })
+        let raw = unsafe { HttpContextRaw::from_raw(raw) }?;
+        // SAFETY: the caller's contract: null or live for 'a.
+        Some(Self { raw, registration: unsafe { registration.as_ref() } })
     }
 
     /// The raw `IHttpContext`.
@@ -221,11 +238,12 @@ impl<'a> HttpContext<'a> {
     /// calls `CleanupStoredContext` when the request ends, which drops `value`. One value per
     /// module and request: a second call fails with IIS's error.
     pub fn set_stored_context<T: Send + 'static>(&self, value: T) -> Result<()> {
+        let module_id = self.registration.ok_or_else(|| invalid("the context belongs to no module: no stored context"))?.module_id();
         let container = self.module_context_container()?;
         let stored = crate::bridge::stored::StoredContext::new(value);
         // SAFETY: `container` is live for the request; on success IIS owns `stored` and will
         // call CleanupStoredContext exactly once; on failure we still own it.
-        let hr = unsafe { ((*(*container).lpVtbl).SetModuleContext)(container, stored, self.module_id) };
+        let hr = unsafe { ((*(*container).lpVtbl).SetModuleContext)(container, stored, module_id) };
         if hr < 0 {
             // SAFETY: IIS refused it, so we still own `stored`.
             unsafe { crate::bridge::stored::StoredContext::<T>::free(stored) };
@@ -236,9 +254,10 @@ impl<'a> HttpContext<'a> {
     /// The state stored by [`set_stored_context`](Self::set_stored_context) for this module,
     /// if any and if it is a `T`.
     pub fn stored_context<T: Send + 'static>(&self) -> Option<&'a T> {
+        let module_id = self.registration?.module_id();
         let container = self.module_context_container().ok()?;
         // SAFETY: live container; returns what this module stored or null.
-        let stored = unsafe { ((*(*container).lpVtbl).GetModuleContext)(container, self.module_id) };
+        let stored = unsafe { ((*(*container).lpVtbl).GetModuleContext)(container, module_id) };
         // SAFETY: everything this module stores under its id is a StoredContext made by
         // `set_stored_context`; the type is checked before the value is exposed. It lives
         // until IIS calls CleanupStoredContext at the end of the request.
@@ -261,9 +280,9 @@ impl<'a> HttpContext<'a> {
         unsafe { server.extended_interface::<IHttpContext, T>(self.as_raw()) }
     }
 
-    /// The module id the context was handed out with.
+    /// The id IIS gave the module the context was handed to (null outside a module).
     pub fn module_id(&self) -> HTTP_MODULE_ID {
-        self.module_id
+        self.registration.map_or(core::ptr::null_mut(), Registration::module_id)
     }
 
     /// Marks the request as handled (`SetRequestHandled`).
@@ -272,15 +291,11 @@ impl<'a> HttpContext<'a> {
         unsafe { (self.vtbl().SetRequestHandled)(self.as_raw()) }
     }
 
-    /// The server this context belongs to: the one the module was registered with, or for
-    /// contexts built outside a module notification, the one the DLL's `RegisterModule` got.
-    pub fn server(&self) -> Option<Server> {
-        self.server.or_else(crate::bridge::register::server)
-    }
-
-    pub(crate) fn with_server(mut self, server: Option<Server>) -> Self {
-        self.server = server;
-        self
+    /// The server the module was registered with, for this notification.
+    pub fn server(&self) -> Option<Server<'a>> {
+        let registration = self.registration?;
+        // SAFETY: the registration's server is live while the registration is, hence for 'a.
+        unsafe { Server::from_raw(registration.server_raw(), registration.version()) }
     }
 }
 

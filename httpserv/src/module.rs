@@ -15,10 +15,12 @@ pub enum NotificationStatus {
     /// Go on with the request.
     #[default]
     Continue,
-    /// The module finishes the notification asynchronously (`IndicateCompletion`).
-    Pending,
     /// Stop processing: IIS sends the response and ends the request.
     FinishRequest,
+    // No `Pending`: `RQ_NOTIFICATION_PENDING` tells IIS the module will complete the
+    // notification later (`IndicateCompletion` / `PostCompletion`), and a handler that returns it
+    // with nothing to complete it hangs the request forever. Suspending belongs to asynchronous
+    // handlers, which complete themselves.
 }
 
 impl NotificationStatus {
@@ -26,7 +28,6 @@ impl NotificationStatus {
     pub fn to_raw(self) -> httpserv_sys::REQUEST_NOTIFICATION_STATUS {
         match self {
             Self::Continue => httpserv_sys::RQ_NOTIFICATION_CONTINUE,
-            Self::Pending => httpserv_sys::RQ_NOTIFICATION_PENDING,
             Self::FinishRequest => httpserv_sys::RQ_NOTIFICATION_FINISH_REQUEST,
         }
     }

@@ -187,11 +187,12 @@ impl StopListeningProvider<'_> {
 
 impl<'a> PreBeginRequestProvider<'a> {
     /// The context of the request about to begin. Its stored contexts are keyed by the id IIS
-    /// gave this DLL's module in `RegisterModule` (IIS has no null module id), so the request
-    /// module of the same DLL sees what the global module stores here.
+    /// gave this global module's registration, so the request module registered with it sees
+    /// what the global module stores here.
     pub fn http_context(&self) -> Option<HttpContext<'a>> {
-        // SAFETY: live provider; the context lives for the notification.
-        unsafe { HttpContext::from_raw((self.vtbl().GetHttpContext)(self.as_raw()), crate::bridge::register::module_id()) }
+        // SAFETY: live provider; the context lives for the notification, and the provider only
+        // exists inside the global handler, whose registration is the thread's current one.
+        unsafe { HttpContext::from_raw((self.vtbl().GetHttpContext)(self.as_raw())) }
     }
 }
 

@@ -1,5 +1,6 @@
-//! `Server`: the process-wide IIS services handed to `RegisterModule` (`IHttpServer`).
+//! `Server`: the IIS services handed to `RegisterModule` (`IHttpServer`).
 
+use core::marker::PhantomData;
 use core::ptr::NonNull;
 
 use httpserv_sys::*;
@@ -9,18 +10,24 @@ use crate::descriptors::TraceContext;
 use crate::error::{check, invalid, Result};
 use crate::strings::{with_wide_str, WideStr};
 
-/// The IIS server (`IHttpServer`). It lives as long as the worker process, so the handle is
-/// `'static`, `Copy`, `Send` and `Sync`.
+/// The IIS server (`IHttpServer`), borrowed from the registration for `'a`: from
+/// [`Registrar::server`](crate::bridge::register::Registrar::server) while `RegisterModule` runs,
+/// or from [`HttpContext::server`](crate::HttpContext::server) for one notification.
+///
+/// In IIS the server outlives every module, but a host that loads and unloads modules (a test
+/// server) frees it after `Terminate`, so the handle does not outlive what it came from. It is
+/// `Copy`, `Send` and `Sync`: IIS lets any thread call it.
 #[derive(Clone, Copy, Debug)]
-pub struct Server {
+pub struct Server<'a> {
     raw: NonNull<IHttpServer>,
     version: u32,
+    _borrow: PhantomData<&'a IHttpServer>,
 }
 
-// SAFETY: IHttpServer is process-wide and IIS calls it from any worker thread.
-unsafe impl Send for Server {}
+// SAFETY: IIS calls IHttpServer from any worker thread; the lifetime keeps it live.
+unsafe impl Send for Server<'_> {}
 // SAFETY: as above; the handle holds no Rust state.
-unsafe impl Sync for Server {}
+unsafe impl Sync for Server<'_> {}
 
 /// An extension interface (`IHttpContext3`, `IHttpResponse2`, ...) of the IIS object type
 /// `Base`, reachable through `IHttpServer2::GetExtendedInterface`.
@@ -55,11 +62,11 @@ extensions! {
     IHttpModuleRegistrationInfo => IHttpModuleRegistrationInfo2;
 }
 
-impl Server {
+impl<'a> Server<'a> {
     /// # Safety
-    /// `raw` is null or the `IHttpServer` IIS passed to `RegisterModule`.
+    /// `raw` is null or the `IHttpServer` IIS passed to `RegisterModule`, live for `'a`.
     pub unsafe fn from_raw(raw: *mut IHttpServer, version: u32) -> Option<Self> {
-        NonNull::new(raw).map(|raw| Self { raw, version })
+        NonNull::new(raw).map(|raw| Self { raw, version, _borrow: PhantomData })
     }
 
     /// The raw `IHttpServer`.
@@ -67,8 +74,8 @@ impl Server {
         self.raw.as_ptr()
     }
 
-    fn vtbl(&self) -> &'static IHttpServer_Vtbl {
-        // SAFETY: the server lives as long as the process; its first field is the vtable.
+    fn vtbl(&self) -> &'a IHttpServer_Vtbl {
+        // SAFETY: the server is live for 'a; its first field is the vtable.
         unsafe { &*(*self.raw.as_ptr()).lpVtbl }
     }
 
@@ -78,8 +85,8 @@ impl Server {
     }
 
     /// The application pool's name.
-    pub fn app_pool_name(&self) -> Option<WideStr<'static>> {
-        // SAFETY: IIS returns a NUL-terminated string that lives as long as the process.
+    pub fn app_pool_name(&self) -> Option<WideStr<'a>> {
+        // SAFETY: IIS returns a NUL-terminated string that lives as long as the server.
         unsafe { WideStr::from_pcwstr((self.vtbl().GetAppPoolName)(self.as_raw())) }
     }
 
@@ -102,8 +109,8 @@ impl Server {
     }
 
     /// The server's trace context, for events outside a request.
-    pub fn trace(&self) -> Option<TraceContext<'static>> {
-        // SAFETY: the server's trace context lives as long as the process.
+    pub fn trace(&self) -> Option<TraceContext<'a>> {
+        // SAFETY: the server's trace context lives as long as the server.
         unsafe { TraceContext::from_raw((self.vtbl().GetTraceContext)(self.as_raw())) }
     }
 

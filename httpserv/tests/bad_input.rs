@@ -329,11 +329,11 @@ fn physical_path_with_nul() {
         *out.borrow_mut() = Some(provider.map_path().set_physical_path("D:\\a\0b"));
         NotificationStatus::Continue
     });
-    on(Stage::ExecuteRequestHandler, |context, _| {
+    let response = sim.send(TestRequest::get("/").other_module(httpserv_testing::Notification::ExecuteRequestHandler, |raw| {
+        // SAFETY: the simulator's live context of this request, used during the call only.
+        let context = unsafe { HttpContext::from_raw(raw) }.unwrap();
         assert_eq!(context.map_path("/x").unwrap(), "C:\\inetpub\\wwwroot\\x");
-        NotificationStatus::Continue
-    });
-    let response = sim.send(TestRequest::get("/"));
+    }));
     assert_invalid(result.borrow_mut().take().expect("RQ_MAP_PATH ran"));
     assert_not_called(&response, &["IMapPathProvider::SetPhysicalPath"]);
     sim.shutdown();

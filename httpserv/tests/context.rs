@@ -102,16 +102,17 @@ fn map_path_and_the_map_path_notification() {
         }
         NotificationStatus::Continue
     });
-    let mapped = Rc::new(RefCell::new(Vec::new()));
+    // Another module maps the paths: the module's own map_path would not re-enter it.
+    let mapped = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let out = mapped.clone();
-    on(Stage::ExecuteRequestHandler, move |context, _| {
-        out.borrow_mut().push(context.map_path("/a/b.txt").map_err(|e| e.code()));
-        out.borrow_mut().push(context.map_path("/remapped/file.txt").map_err(|e| e.code()));
-        NotificationStatus::Continue
-    });
-    let response = sim.send(TestRequest::get("/"));
+    let response = sim.send(TestRequest::get("/").other_module(Notification::ExecuteRequestHandler, move |raw| {
+        // SAFETY: the simulator's live context of this request, used during the call only.
+        let context = unsafe { HttpContext::from_raw(raw) }.unwrap();
+        out.lock().unwrap().push(context.map_path("/a/b.txt").map_err(|e| e.code()));
+        out.lock().unwrap().push(context.map_path("/remapped/file.txt").map_err(|e| e.code()));
+    }));
     assert_eq!(
-        *mapped.borrow(),
+        *mapped.lock().unwrap(),
         [Ok("C:\\inetpub\\wwwroot\\a\\b.txt".to_owned()), Ok("D:\\elsewhere\\file.txt".to_owned())]
     );
     assert_eq!(

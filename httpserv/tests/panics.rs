@@ -155,12 +155,12 @@ fn panic_payload_that_panics_when_dropped() {
 fn panic_in_a_nested_notification() {
     let mut sim = Sim::new();
     on(Stage::MapPath, |_, _| panic!("in RQ_MAP_PATH"));
-    on(Stage::ExecuteRequestHandler, |context, _| {
+    let response = sim.send(TestRequest::get("/").other_module(Notification::ExecuteRequestHandler, |raw| {
+        // SAFETY: the simulator's live context of this request, used during the call only.
+        let context = unsafe { HttpContext::from_raw(raw) }.unwrap();
         // IIS goes on with the mapping; the request is already failed.
         let _ = context.map_path("/x");
-        NotificationStatus::Continue
-    });
-    let response = sim.send(TestRequest::get("/"));
+    }));
     assert_eq!(response.status, 500);
     let trace: Vec<_> = response.calls_to("IHttpTraceContext::QuickTrace").collect();
     assert_eq!(trace.len(), 1);
@@ -342,7 +342,7 @@ unsafe extern "system" fn register_panics(
     server: *mut httpserv::__private::IHttpServer,
 ) -> httpserv::__private::HRESULT {
     // SAFETY: the arguments are the test server's, passed through.
-    unsafe { httpserv::__private::register_module(version, info, server, |_| panic!("registration failed")) }
+    unsafe { httpserv::__private::register_module(version, info, server, || None, |_| panic!("registration failed")) }
 }
 
 #[test]

@@ -63,21 +63,33 @@ fn module_tokens(module: &Module) -> TokenStream {
                 state_must_be_default_send_sync::<#state>();
             };
         });
+        let missing = format!("`{ty}::state()` called outside a handler of the `{ty}` module (use `try_state()` or keep the `Arc`)");
         extra.extend(quote! {
             impl #ty {
-                fn __httpserv_state_cell() -> &'static ::std::sync::OnceLock<#state> {
-                    static STATE: ::std::sync::OnceLock<#state> = ::std::sync::OnceLock::new();
-                    &STATE
+                /// The module's state: one value per registration (per `RegisterModule` call,
+                /// so per test server in tests), created with `Default` by `RegisterModule` and
+                /// shared by every request and the global module. Clone the `Arc` to keep it
+                /// past the handler.
+                ///
+                /// # Panics
+                /// Outside a handler (or `Drop`, or `Default`) of this module.
+                pub fn state() -> ::std::sync::Arc<#state> {
+                    ::httpserv::__private::current_state::<#state>().expect(#missing)
                 }
 
-                /// The module's state shared by every request, created once by `RegisterModule`.
-                pub fn state() -> &'static #state {
-                    Self::__httpserv_state_cell().get_or_init(<#state as ::core::default::Default>::default)
+                /// The module's state ([`Self::state`]), or `None` outside its handlers.
+                pub fn try_state() -> ::core::option::Option<::std::sync::Arc<#state>> {
+                    ::httpserv::__private::current_state::<#state>()
                 }
             }
         });
-        steps.insert(0, quote! { let _ = #ty::state(); });
     }
+    let make_state = match &module.state {
+        Some(state) => quote! {
+            || ::core::option::Option::Some(::std::sync::Arc::new(<#state as ::core::default::Default>::default()) as ::std::sync::Arc<dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync>)
+        },
+        None => quote! { || ::core::option::Option::None },
+    };
     let name = match &module.name {
         Some(name) => quote! { #name },
         None => {
@@ -108,7 +120,7 @@ fn module_tokens(module: &Module) -> TokenStream {
         ) -> ::httpserv::__private::HRESULT {
             // SAFETY: the arguments are IIS's, passed through unchanged.
             unsafe {
-                ::httpserv::__private::register_module(server_version, module_info, server, |registrar| {
+                ::httpserv::__private::register_module(server_version, module_info, server, #make_state, |registrar| {
                     #(#steps)*
                     ::core::result::Result::Ok(())
                 })

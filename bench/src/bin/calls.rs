@@ -118,7 +118,7 @@ fn main() {
     let raw_ctx = fake::context();
     let raw_req = fake::request();
     // SAFETY: live fake objects for the rest of the process; a module id is only carried.
-    let ctx = unsafe { HttpContext::from_raw(raw_ctx, core::ptr::null_mut()) }.unwrap();
+    let ctx = unsafe { HttpContext::from_raw(raw_ctx) }.unwrap();
     // SAFETY: as above.
     let req = unsafe { Request::from_raw(raw_req, raw_ctx) }.unwrap();
 

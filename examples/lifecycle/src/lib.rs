@@ -2,12 +2,13 @@
 //!
 //! The global module [`Lifecycle`] counts `GL_APPLICATION_START`, `GL_APPLICATION_STOP` and
 //! `GL_PRE_BEGIN_REQUEST` in the module's shared [`Counters`] (`state = Counters`: created once
-//! by `RegisterModule`, reachable everywhere as `LifecycleModule::state()`). The request module
-//! [`LifecycleModule`] counts the requests it sees in `RQ_BEGIN_REQUEST` and tells the client
-//! in an `X-Requests-Seen` header.
+//! by `RegisterModule`, reachable from every handler as `LifecycleModule::state()`). The request
+//! module [`LifecycleModule`] counts the requests it sees in `RQ_BEGIN_REQUEST` and tells the
+//! client in an `X-Requests-Seen` header, and all the counts in `X-Lifecycle-Counts`.
 //!
-//! The state lives as long as the DLL: IIS loads a module DLL once per worker process, so the
-//! counts are per worker process (a web garden has one set per process).
+//! The state belongs to the registration: IIS calls `RegisterModule` once per worker process, so
+//! the counts are per worker process (a web garden has one set per process); each test server
+//! registers the module anew and has counts of its own.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -16,6 +17,9 @@ use httpserv::{ApplicationProvider, PreBeginRequestProvider};
 
 /// The response header carrying the number of requests seen so far, this one included.
 pub const REQUESTS_SEEN_HEADER: &str = "X-Requests-Seen";
+
+/// The response header carrying every count, as [`Counts::to_header`] writes it.
+pub const COUNTS_HEADER: &str = "X-Lifecycle-Counts";
 
 /// What the two modules count, shared by every request and the global module.
 #[derive(Debug, Default)]
@@ -33,6 +37,20 @@ pub struct Counts {
     pub application_stops: u64,
     pub pre_begin_requests: u64,
     pub requests: u64,
+}
+
+impl Counts {
+    /// `starts=1 stops=0 pre_begin=3 requests=3`.
+    pub fn to_header(&self) -> String {
+        format!("starts={} stops={} pre_begin={} requests={}", self.application_starts, self.application_stops, self.pre_begin_requests, self.requests)
+    }
+
+    /// The inverse of [`Counts::to_header`].
+    pub fn from_header(value: &str) -> Option<Counts> {
+        let mut fields = value.split(' ').map(|f| f.split_once('=').and_then(|(_, n)| n.parse().ok()));
+        let mut next = || fields.next().flatten();
+        Some(Counts { application_starts: next()?, application_stops: next()?, pre_begin_requests: next()?, requests: next()? })
+    }
 }
 
 impl Counters {
@@ -59,8 +77,11 @@ pub struct LifecycleModule;
 #[http_module]
 impl HttpModule for LifecycleModule {
     fn on_begin_request(&mut self, context: &HttpContext<'_>, provider: &EventProvider<'_>) -> NotificationStatus {
-        let seen = LifecycleModule::state().requests.fetch_add(1, Ordering::Relaxed) + 1;
-        if let Err(error) = context.response().set_header(REQUESTS_SEEN_HEADER, &seen.to_string()) {
+        let state = LifecycleModule::state();
+        let seen = state.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        let response = context.response();
+        let set = response.set_header(REQUESTS_SEEN_HEADER, &seen.to_string()).and_then(|()| response.set_header(COUNTS_HEADER, &state.snapshot().to_header()));
+        if let Err(error) = set {
             provider.set_error_status(error.code());
         }
         NotificationStatus::Continue

@@ -76,7 +76,7 @@ unsafe extern "system" fn register_app(
     server: *mut httpserv::__private::IHttpServer,
 ) -> httpserv::__private::HRESULT {
     // SAFETY: the test server's arguments, passed through.
-    unsafe { httpserv::__private::register_module(version, info, server, |registrar| registrar.request_module::<AppBehindSecurityHeaders>()) }
+    unsafe { httpserv::__private::register_module(version, info, server, || None, |registrar| registrar.request_module::<AppBehindSecurityHeaders>()) }
 }
 
 #[test]

@@ -1,10 +1,13 @@
 //! `CGlobalModule` for a user's `GlobalModule`.
 
 use core::marker::PhantomData;
+use std::sync::Arc;
 
 use httpserv_sys::*;
 
+use super::module::server_trace;
 use super::panic::{catch, trace_raw};
+use super::registration::{Current, Registration};
 use crate::module::{global_notifications, GlobalModule};
 use crate::providers::*;
 
@@ -23,7 +26,8 @@ pub trait GlobalHandlers {
 #[repr(C)]
 pub struct GlobalObject<G> {
     vtbl: *const CGlobalModule_Vtbl,
-    server_trace: *mut IHttpTraceContext,
+    /// The registration that created this global module (its server, module id and state).
+    registration: Arc<Registration>,
     module: G,
 }
 
@@ -32,12 +36,15 @@ struct VtableOf<G>(PhantomData<G>);
 /// # Safety
 /// `this` is a live `GlobalObject<G>`.
 unsafe fn dispatch<G: GlobalModule>(this: *mut CGlobalModule, handler: &str, f: impl FnOnce(&G) -> Option<crate::GlobalNotificationStatus>) -> GLOBAL_NOTIFICATION_STATUS {
-    // SAFETY: the caller's contract; global modules are shared (`Sync`), so `&G` suffices.
+    // SAFETY: the caller's contract; global modules are shared (`Sync`: IIS calls them from
+    // many threads at once), so `&G` suffices.
     let object = unsafe { &*this.cast::<GlobalObject<G>>() };
+    // SAFETY: the object keeps its registration alive past the guard.
+    let _current = unsafe { Current::enter(&*object.registration) };
     match catch(|| f(&object.module)) {
         Ok(status) => status.unwrap_or_default().to_raw(),
         Err(message) => {
-            trace_raw(object.server_trace, &format!("httpserv: {handler} panicked: {message}"));
+            trace_raw(server_trace(&object.registration), &format!("httpserv: {handler} panicked: {message}"));
             GL_NOTIFICATION_CONTINUE
         }
     }
@@ -107,8 +114,8 @@ member_fn! {
 }
 
 impl<G: GlobalModule> GlobalObject<G> {
-    pub(crate) fn new(module: G, server_trace: *mut IHttpTraceContext) -> *mut CGlobalModule {
-        Box::into_raw(Box::new(GlobalObject { vtbl: &VtableOf::<G>::VTABLE, server_trace, module })).cast()
+    pub(crate) fn new(module: G, registration: Arc<Registration>) -> *mut CGlobalModule {
+        Box::into_raw(Box::new(GlobalObject { vtbl: &VtableOf::<G>::VTABLE, registration, module })).cast()
     }
 
     /// # Safety

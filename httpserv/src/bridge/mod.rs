@@ -9,7 +9,13 @@
 //! 3. IIS calls a `CHttpModule` slot; the thunk in [`module`] recovers the module from `this`,
 //!    wraps the raw pointers in safe handles and calls the user's `HttpModule` method inside
 //!    `panic::catch`, so a panic becomes a 500 instead of unwinding into IIS.
+//!    A module whose handler is running is busy: a notification IIS raises for it from inside
+//!    that handler (`MapPath` → `RQ_MAP_PATH`, ...) is not delivered (see [`module`]'s
+//!    `dispatch`), so `&mut self` is never aliased.
 //! 4. `Dispose` drops the module in place; `Terminate` frees the factory and global module.
+//!
+//! Each of these objects holds the [`registration::Registration`] that created it: the server,
+//! the module id and the module's state belong to one `RegisterModule` call, not the process.
 
 #[macro_use]
 mod abi;
@@ -17,4 +23,5 @@ pub mod global;
 pub mod module;
 pub(crate) mod panic;
 pub mod register;
+pub mod registration;
 pub(crate) mod stored;

@@ -2,10 +2,13 @@
 
 use core::marker::PhantomData;
 use core::mem::{align_of, size_of};
+use core::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use httpserv_sys::*;
 
-use super::panic::{catch, fail_request};
+use super::panic::{catch, fail_request, trace_raw};
+use super::registration::{Current, Registration};
 use crate::module::{request_notifications, HttpModule};
 use crate::providers::*;
 use crate::HttpContext;
@@ -30,16 +33,28 @@ pub trait Handlers {
 #[repr(C)]
 pub struct ModuleObject<M> {
     vtbl: *const CHttpModule_Vtbl,
-    module_id: HTTP_MODULE_ID,
-    /// The server the factory was registered with (per module, not process-wide, so several
-    /// registrations in one process, as in tests, do not see each other's server).
-    server: Option<crate::Server>,
+    /// The registration whose factory created this object (its server, module id and state).
+    registration: Arc<Registration>,
+    /// Set while a handler holds `&mut` to `module`: see [`dispatch`].
+    busy: AtomicBool,
     module: M,
 }
 
 struct VtableOf<M>(PhantomData<M>);
 
 /// Runs one handler of the module behind `this`.
+///
+/// **Reentrancy.** IIS raises some notifications synchronously from inside a call a handler
+/// makes: `MapPath` raises `RQ_MAP_PATH`, `ReadEntityBody` raises `RQ_READ_ENTITY`, `Flush` (and
+/// unbuffered writes) raise `RQ_SEND_RESPONSE`, `NotifyCustomNotification` raises
+/// `RQ_CUSTOM_NOTIFICATION`, on the same module object whose handler is still running and holds
+/// `&mut self`. Delivering it would alias that `&mut`. So a module object is *busy* while one of
+/// its handlers runs, and a notification that arrives for a busy module is not delivered to it:
+/// IIS gets `RQ_NOTIFICATION_CONTINUE` (the pipeline goes on, other modules see the
+/// notification as usual) and the skip is written to the request's trace. The outer handler
+/// sees the effects of the call it made (the mapped path, the bytes read), as it would have
+/// without the module's own nested handler. (pyo3 refuses a reentrant `&mut self` borrow at run
+/// time the same way.) An asynchronous handler keeps its module busy until its future finishes.
 ///
 /// # Safety
 /// `this` is a live `ModuleObject<M>` and `context` the live context of the notification.
@@ -50,18 +65,43 @@ unsafe fn dispatch<M: HttpModule>(
     f: impl FnOnce(&mut M, &HttpContext<'_>) -> Option<crate::NotificationStatus>,
 ) -> REQUEST_NOTIFICATION_STATUS {
     let object = this.cast::<ModuleObject<M>>();
+    // SAFETY: the caller's contract; only shared access to the flag and the registration here.
+    let (busy, registration) = unsafe { (&(*object).busy, &*(*object).registration) };
+    if busy.swap(true, Ordering::Acquire) {
+        skip_nested(context, handler);
+        return RQ_NOTIFICATION_CONTINUE;
+    }
+    struct Release<'f>(&'f AtomicBool);
+    impl Drop for Release<'_> {
+        fn drop(&mut self) {
+            self.0.store(false, Ordering::Release);
+        }
+    }
+    let _release = Release(busy);
+    // SAFETY: the object's Arc keeps the registration alive past the guard.
+    let _current = unsafe { Current::enter(registration) };
     let result = catch(|| {
-        // SAFETY: the caller's contract; IIS never runs two notifications of one request at
-        // once, so this is the only reference to the module.
-        let object = unsafe { &mut *object };
+        // SAFETY: `busy` was clear and is now set by this call: no other reference to the
+        // module exists until `_release` clears it (a nested notification stops above).
+        let module = unsafe { &mut (*object).module };
         // SAFETY: live context for the notification.
-        let context = unsafe { HttpContext::from_raw(context, object.module_id) }?.with_server(object.server);
-        f(&mut object.module, &context)
+        let context = unsafe { HttpContext::from_raw_in(context, registration) }?;
+        f(module, &context)
     });
     match result {
         Ok(status) => status.unwrap_or_default().to_raw(),
         Err(message) => fail_request(context, handler, &message),
     }
+}
+
+/// A notification arrived while the module's own handler is still running: not delivered.
+fn skip_nested(context: *mut IHttpContext, handler: &str) {
+    // SAFETY: `context` is the live context of the nested notification, or null.
+    let trace = unsafe { context.as_mut() }.map_or(core::ptr::null_mut(), |c| {
+        // SAFETY: live context and its vtable.
+        unsafe { ((*c.lpVtbl).GetTraceContext)(c) }
+    });
+    trace_raw(trace, &format!("httpserv: {handler} not delivered: the module's own handler is still running (nested notification)"));
 }
 
 macro_rules! request_thunks {
@@ -122,13 +162,25 @@ member_fn! {
 /// `this` is a live `ModuleObject<M>` whose module is dropped only here, once.
 unsafe fn drop_module<M: HttpModule>(this: *mut CHttpModule, slot: &str) {
     let object = this.cast::<ModuleObject<M>>();
-    // SAFETY: the caller's contract; `server` is a Copy field read before the drop.
-    let server = unsafe { (*object).server };
-    // SAFETY: the caller's contract: the module is live and dropped once.
-    if let Err(message) = catch(|| unsafe { core::ptr::drop_in_place(&mut (*object).module) }) {
-        let trace = server.and_then(|s| s.trace()).map_or(core::ptr::null_mut(), |t| t.as_raw());
-        super::panic::trace_raw(trace, &format!("httpserv: dropping the module in {slot} panicked: {message}"));
+    // SAFETY: the caller's contract: the object is live; the registration is moved out and
+    // the module dropped exactly once, here.
+    let registration = unsafe { core::ptr::read(&(*object).registration) };
+    let dropped = {
+        // SAFETY: `registration` lives until the end of this function.
+        let _current = unsafe { Current::enter(&*registration) };
+        // SAFETY: the caller's contract: the module is live and dropped once.
+        catch(|| unsafe { core::ptr::drop_in_place(&mut (*object).module) })
+    };
+    if let Err(message) = dropped {
+        trace_raw(server_trace(&registration), &format!("httpserv: dropping the module in {slot} panicked: {message}"));
     }
+}
+
+/// The server's trace context of a registration (null if IIS has none).
+pub(crate) fn server_trace(registration: &Registration) -> *mut IHttpTraceContext {
+    let server = registration.server_raw();
+    // SAFETY: the registration's server is live while any object of the registration is.
+    unsafe { ((*(*server).lpVtbl).GetTraceContext)(server) }
 }
 
 member_fn! {
@@ -154,8 +206,7 @@ member_fn! {
 #[repr(C)]
 pub struct Factory<M> {
     vtbl: *const IHttpModuleFactory_Vtbl,
-    module_id: HTTP_MODULE_ID,
-    server: Option<crate::Server>,
+    registration: Arc<Registration>,
     _module: PhantomData<fn() -> M>,
 }
 
@@ -167,8 +218,8 @@ impl<M: HttpModule + Default> FactoryVtableOf<M> {
 
 impl<M: HttpModule + Default> Factory<M> {
     /// A factory on the heap, owned by IIS until `Terminate`.
-    pub(crate) fn new(module_id: HTTP_MODULE_ID, server: crate::Server) -> *mut IHttpModuleFactory {
-        Box::into_raw(Box::new(Factory::<M> { vtbl: &FactoryVtableOf::<M>::VTABLE, module_id, server: Some(server), _module: PhantomData })).cast()
+    pub(crate) fn new(registration: Arc<Registration>) -> *mut IHttpModuleFactory {
+        Box::into_raw(Box::new(Factory::<M> { vtbl: &FactoryVtableOf::<M>::VTABLE, registration, _module: PhantomData })).cast()
     }
 
     /// # Safety
@@ -186,7 +237,9 @@ member_fn! {
     /// One module per request, in the request's memory: no heap allocation.
     fn get_http_module<M: HttpModule + Default>(this: *mut IHttpModuleFactory, module: *mut *mut CHttpModule, allocator: *mut IModuleAllocator) -> windows_sys::core::HRESULT {
         // SAFETY: IIS calls this on the Factory<M> it was given.
-        let (module_id, server) = unsafe { ((*this.cast::<Factory<M>>()).module_id, (*this.cast::<Factory<M>>()).server) };
+        let registration = unsafe { &(*this.cast::<Factory<M>>()).registration };
+        // SAFETY: the factory keeps the registration alive past the guard.
+        let _current = unsafe { Current::enter(&**registration) };
         let result = catch(|| {
             // Over-allocate so the object can be aligned whatever IIS's allocator returns.
             let size = size_of::<ModuleObject<M>>() + align_of::<ModuleObject<M>>() - 1;
@@ -197,8 +250,9 @@ member_fn! {
                 return None;
             }
             let object = raw.wrapping_add(raw.align_offset(align_of::<ModuleObject<M>>())).cast::<ModuleObject<M>>();
+            let module = M::default();
             // SAFETY: `object` is aligned and has room for a ModuleObject<M> within `size`.
-            unsafe { object.write(ModuleObject { vtbl: &VtableOf::<M>::VTABLE, module_id, server, module: M::default() }) };
+            unsafe { object.write(ModuleObject { vtbl: &VtableOf::<M>::VTABLE, registration: registration.clone(), busy: AtomicBool::new(false), module }) };
             Some(object)
         });
         match result {
@@ -208,7 +262,10 @@ member_fn! {
                 0
             }
             Ok(None) => E_OUTOFMEMORY,
-            Err(_) => E_UNEXPECTED,
+            Err(message) => {
+                trace_raw(server_trace(registration), &format!("httpserv: creating the module (Default) in GetHttpModule panicked: {message}"));
+                E_UNEXPECTED
+            }
         }
     }
 }

@@ -1,31 +1,16 @@
 //! `RegisterModule`'s work: hand IIS the factory, the global module and the priorities, and
 //! keep the server reachable from safe code.
 
-use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use std::sync::Arc;
 
 use httpserv_sys::*;
 
 use super::global::{GlobalHandlers, GlobalObject};
 use super::module::{Factory, Handlers};
 use super::panic::catch;
+use super::registration::{Current, Registration};
 use crate::error::{check, invalid, Result};
 use crate::{GlobalModule, HttpModule, Server};
-
-static SERVER: AtomicPtr<IHttpServer> = AtomicPtr::new(core::ptr::null_mut());
-static VERSION: AtomicU32 = AtomicU32::new(0);
-static MODULE_ID: AtomicPtr<core::ffi::c_void> = AtomicPtr::new(core::ptr::null_mut());
-
-/// The server IIS passed to the DLL's `RegisterModule`, once it has run.
-pub fn server() -> Option<Server> {
-    // SAFETY: SERVER is null or the IHttpServer IIS passed to RegisterModule, which lives as
-    // long as the process.
-    unsafe { Server::from_raw(SERVER.load(Ordering::Acquire), VERSION.load(Ordering::Acquire)) }
-}
-
-/// The module id IIS gave the DLL's module in `RegisterModule`.
-pub fn module_id() -> HTTP_MODULE_ID {
-    MODULE_ID.load(Ordering::Acquire)
-}
 
 /// IIS's priority aliases for a notification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,8 +42,7 @@ impl Priority {
 /// What `RegisterModule` registers, step by step.
 pub struct Registrar {
     info: *mut IHttpModuleRegistrationInfo,
-    server: Server,
-    module_id: HTTP_MODULE_ID,
+    registration: Arc<Registration>,
 }
 
 impl Registrar {
@@ -67,9 +51,10 @@ impl Registrar {
         unsafe { &*(*self.info).lpVtbl }
     }
 
-    /// The server IIS passed to `RegisterModule`.
-    pub fn server(&self) -> Server {
-        self.server
+    /// The server IIS passed to `RegisterModule`, borrowed for the registration.
+    pub fn server(&self) -> Server<'_> {
+        // SAFETY: the server IIS passed to RegisterModule, live while RegisterModule runs.
+        unsafe { Server::from_raw(self.registration.server_raw(), self.registration.version()) }.expect("register_module checked the server")
     }
 
     /// Registers `M`'s factory for the notifications its handlers cover.
@@ -77,7 +62,7 @@ impl Registrar {
         if M::REQUEST == 0 && M::POST_REQUEST == 0 {
             return Err(invalid("the module handles no request notification"));
         }
-        let factory = Factory::<M>::new(self.module_id, self.server);
+        let factory = Factory::<M>::new(self.registration.clone());
         // SAFETY: live registration info; on success IIS owns the factory until Terminate.
         let hr = unsafe { (self.vtbl().SetRequestNotifications)(self.info, factory, M::REQUEST, M::POST_REQUEST) };
         if hr < 0 {
@@ -98,8 +83,7 @@ impl Registrar {
         if G::GLOBAL == 0 {
             return Err(invalid("the global module handles no global notification"));
         }
-        let trace = self.server.trace().map_or(core::ptr::null_mut(), |t| t.as_raw());
-        let object = GlobalObject::new(module, trace);
+        let object = GlobalObject::new(module, self.registration.clone());
         // SAFETY: live registration info; on success IIS owns the object until Terminate.
         let hr = unsafe { (self.vtbl().SetGlobalNotifications)(self.info, object, G::GLOBAL) };
         if hr < 0 {
@@ -116,30 +100,46 @@ impl Registrar {
     }
 }
 
-/// The body of every `RegisterModule`: records the server, runs `register`, and turns errors and
-/// panics into an `HRESULT` (a panic never unwinds into IIS).
+/// The body of every `RegisterModule`: creates the registration (server, module id and the
+/// module's state, if any), runs `register`, and turns errors and panics into an `HRESULT` (a
+/// panic never unwinds into IIS).
 ///
 /// # Safety
 /// The arguments are those IIS passes to `RegisterModule`.
-pub unsafe fn register_module(version: u32, info: *mut IHttpModuleRegistrationInfo, server: *mut IHttpServer, register: impl FnOnce(&mut Registrar) -> Result<()>) -> windows_sys::core::HRESULT {
+pub unsafe fn register_module(
+    version: u32,
+    info: *mut IHttpModuleRegistrationInfo,
+    server: *mut IHttpServer,
+    state: impl FnOnce() -> Option<Arc<dyn core::any::Any + Send + Sync>>,
+    register: impl FnOnce(&mut Registrar) -> Result<()>,
+) -> windows_sys::core::HRESULT {
     const E_POINTER: i32 = 0x8000_4003_u32 as i32;
     const E_UNEXPECTED: i32 = 0x8000_FFFF_u32 as i32;
-    // SAFETY: IIS passes its server, valid for the process, or null.
-    let Some(server_handle) = (unsafe { Server::from_raw(server, version) }) else { return E_POINTER };
-    if info.is_null() {
+    if server.is_null() || info.is_null() {
         return E_POINTER;
     }
-    SERVER.store(server, Ordering::Release);
-    VERSION.store(version, Ordering::Release);
     // SAFETY: live registration info.
     let module_id = unsafe { ((*(*info).lpVtbl).GetId)(info) };
-    MODULE_ID.store(module_id, Ordering::Release);
-    let mut registrar = Registrar { info, server: server_handle, module_id };
+    let mut registration = Registration::new(server, version, module_id);
+    let report = |registration: &Registration, what: &str, message: String| {
+        super::panic::trace_raw(super::module::server_trace(registration), &format!("httpserv: {what} panicked: {message}"));
+    };
+    match catch(state) {
+        Ok(Some(state)) => registration.set_state(state),
+        Ok(None) => {}
+        Err(message) => {
+            report(&registration, "creating the module state (Default)", message);
+            return E_UNEXPECTED;
+        }
+    }
+    let mut registrar = Registrar { info, registration: Arc::new(registration) };
+    // SAFETY: `registrar` keeps the registration alive past the guard.
+    let _current = unsafe { Current::enter(&*registrar.registration) };
     match catch(|| register(&mut registrar)) {
         Ok(Ok(())) => 0,
         Ok(Err(error)) => error.code().0,
         Err(message) => {
-            super::panic::trace_raw(server_handle.trace().map_or(core::ptr::null_mut(), |t| t.as_raw()), &format!("httpserv: RegisterModule panicked: {message}"));
+            report(&registrar.registration, "RegisterModule", message);
             E_UNEXPECTED
         }
     }

@@ -8,9 +8,15 @@ use httpserv_sys::*;
 /// request, which drops it.
 #[repr(C)]
 pub(crate) struct StoredContext<T> {
+    header: Header,
+    value: T,
+}
+
+/// The part every `StoredContext<T>` starts with, whatever `T` is (`repr(C)`: same offsets).
+#[repr(C)]
+struct Header {
     vtbl: *const IHttpStoredContext_Vtbl,
     type_id: TypeId,
-    value: T,
 }
 
 /// What can be stored: owned, sendable values (IIS may end the request on another thread).
@@ -34,7 +40,7 @@ member_fn! {
 
 impl<T: Send + 'static> StoredContext<T> {
     pub(crate) fn new(value: T) -> *mut IHttpStoredContext {
-        let boxed = Box::new(StoredContext { vtbl: &VtableOf::<T>::VTABLE, type_id: TypeId::of::<T>(), value });
+        let boxed = Box::new(StoredContext { header: Header { vtbl: &VtableOf::<T>::VTABLE, type_id: TypeId::of::<T>() }, value });
         Box::into_raw(boxed).cast()
     }
 
@@ -48,9 +54,13 @@ impl<T: Send + 'static> StoredContext<T> {
     /// # Safety
     /// `this` is null or a live stored context created by this crate for the calling module.
     pub(crate) unsafe fn get<'a>(this: *mut IHttpStoredContext, expected: TypeId) -> Option<&'a T> {
-        // SAFETY: every context this module stores starts with the same header; the type id is
-        // compared before the value is read as a T.
-        let stored = unsafe { this.cast::<StoredContext<T>>().as_ref()? };
-        (stored.type_id == expected).then_some(&stored.value)
+        // SAFETY: every context this module stores is a `StoredContext<_>`, which starts with a
+        // `Header` whatever its value type; only the header is read before the type check.
+        let header = unsafe { this.cast::<Header>().as_ref()? };
+        if header.type_id != expected {
+            return None;
+        }
+        // SAFETY: the type id matches, so `this` is a live `StoredContext<T>`.
+        Some(unsafe { &(*this.cast::<StoredContext<T>>()).value })
     }
 }

@@ -276,7 +276,7 @@ pub unsafe extern "system" fn register<M: HttpModule + httpserv::__private::Hand
     server: *mut httpserv::__private::IHttpServer,
 ) -> httpserv::__private::HRESULT {
     // SAFETY: the arguments are the test server's, passed through.
-    unsafe { httpserv::__private::register_module(version, info, server, |r| r.request_module::<M>()) }
+    unsafe { httpserv::__private::register_module(version, info, server, || None, |r| r.request_module::<M>()) }
 }
 
 /// Registers the request module `M` and the global module `G` by hand.
@@ -293,7 +293,7 @@ pub unsafe extern "system" fn register_with_global<
 ) -> httpserv::__private::HRESULT {
     // SAFETY: the arguments are the test server's, passed through.
     unsafe {
-        httpserv::__private::register_module(version, info, server, |r| {
+        httpserv::__private::register_module(version, info, server, || None, |r| {
             r.request_module::<M>()?;
             r.global_module(G::default())
         })
