@@ -31,6 +31,17 @@
 //! `bridge/mod.rs`). The handles ([`HttpContext`], [`Request`], [`Response`], [`Server`], ...)
 //! borrow IIS objects for one notification. The `httpserv-testing` crate runs modules in an
 //! in-process IIS simulator, on any OS.
+//!
+//! # Soundness rules
+//!
+//! - A module object is never re-entered: a notification IIS raises for it from inside one of
+//!   its own handlers (`map_path` → `RQ_MAP_PATH`, `read_body` → `RQ_READ_ENTITY`, `flush` →
+//!   `RQ_SEND_RESPONSE`) is not delivered, so `&mut self` is never aliased (see `bridge`).
+//! - Handles borrow what they point to: the notification (`HttpContext<'a>`, ...) or the
+//!   registration (`Server<'a>`); the server, module id and state belong to one `RegisterModule`
+//!   call, never to the process.
+//! - A panic never unwinds into IIS; bad input is refused with `E_INVALIDARG` before it reaches
+//!   IIS.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 

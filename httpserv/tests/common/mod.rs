@@ -6,10 +6,9 @@
 //! there is none), so one module covers every test of a file. Hooks live in a thread-local:
 //! `TestServer::send` runs the request on the calling thread.
 //!
-//! The bridge keeps the `IHttpServer` handed to the last `RegisterModule` in a process-wide
-//! static (one DLL, one `RegisterModule`, in IIS), which every `TestServer::new` overwrites. So
-//! that `HttpContext::server()` always returns the server running the request, every test of a
-//! binary holds [`serial`] while it has a server ([`Sim`] takes it).
+//! The hooks are per thread, but a hook that panics or is left installed would leak into the next
+//! test on a reused test thread, so every test of a binary holds [`serial`] while it has a
+//! server ([`Sim`] takes it and clears the hooks).
 #![allow(dead_code)]
 
 use std::cell::RefCell;
