@@ -157,6 +157,8 @@ impl<'a> HttpContext<'a> {
 
     /// Sets a server variable for the rest of the request.
     pub fn set_server_variable(&self, name: &str, value: &str) -> Result<()> {
+        crate::error::check_no_line_breaks("server variable name", name.as_bytes())?;
+        crate::error::check_no_line_breaks("server variable value", value.as_bytes())?;
         let hr = with_c_str("server variable name", name.as_bytes(), |name| {
             with_wide_str("server variable value", value, |value, _| {
                 // SAFETY: live context; both strings NUL-terminated and live during the call.
@@ -166,25 +168,26 @@ impl<'a> HttpContext<'a> {
         check(hr)
     }
 
-    /// Maps a URL to a physical path (`IHttpContext::MapPath`); raises `RQ_MAP_PATH`.
+    /// Maps a URL to a physical path (`IHttpContext::MapPath`); raises `RQ_MAP_PATH` once.
+    ///
+    /// `MapPath` raises `RQ_MAP_PATH` on every call, so asking again with a larger buffer after
+    /// `ERROR_INSUFFICIENT_BUFFER` would run the notification (and every module's handler)
+    /// twice. Instead the one call gets a buffer in request memory large enough for any path
+    /// Windows can name (32,767 UTF-16 units and the NUL, the extended-length path limit).
     pub fn map_path(&self, url: &str) -> Result<String> {
-        let mut buffer = [0u16; 260];
-        let mut bytes = core::mem::size_of_val(&buffer) as u32;
+        const MAX_PATH_UNITS: usize = 32_768;
+        let memory = self.allocate_request_memory(MAX_PATH_UNITS * 2)?;
+        // SAFETY: request memory is 16-byte aligned (AllocateRequestMemory returns memory
+        // suitably aligned for any type), `MAX_PATH_UNITS * 2` bytes long and zeroed, so it is
+        // a valid `[u16; MAX_PATH_UNITS]`; `memory` is not used again.
+        let buffer = unsafe { core::slice::from_raw_parts_mut(memory.as_mut_ptr().cast::<u16>(), MAX_PATH_UNITS) };
+        let mut bytes = (MAX_PATH_UNITS * 2) as u32;
         let hr = with_wide_str("URL", url, |url, _| {
             // SAFETY: live context; `buffer` holds `bytes` bytes; IIS writes at most that.
             unsafe { (self.vtbl().MapPath)(self.as_raw(), url, buffer.as_mut_ptr(), &mut bytes) }
         })?;
-        if hr == ERROR_INSUFFICIENT_BUFFER_HRESULT {
-            let mut large = vec![0u16; (bytes as usize).div_ceil(2)];
-            let hr = with_wide_str("URL", url, |url, _| {
-                // SAFETY: as above with the buffer of the size IIS asked for.
-                unsafe { (self.vtbl().MapPath)(self.as_raw(), url, large.as_mut_ptr(), &mut bytes) }
-            })?;
-            check(hr)?;
-            return Ok(until_nul(&large));
-        }
         check(hr)?;
-        Ok(until_nul(&buffer))
+        Ok(until_nul(buffer))
     }
 
     /// The script name of the request (`GetScriptName`), e.g. `/app/default.aspx`.
@@ -285,7 +288,6 @@ impl<'a> HttpContext<'a> {
 }
 
 const ERROR_INVALID_INDEX_HRESULT: i32 = 0x8007_0585_u32 as i32;
-const ERROR_INSUFFICIENT_BUFFER_HRESULT: i32 = 0x8007_007A_u32 as i32;
 const E_OUTOFMEMORY: i32 = 0x8007_000E_u32 as i32;
 
 fn until_nul(units: &[u16]) -> String {

@@ -43,9 +43,12 @@ macro_rules! header_methods {
         fn put_header(&self, name: &str, value: &str, replace: bool) -> crate::Result<()> {
             crate::error::check_header_name(name)?;
             let len = crate::error::check_header_value(value.as_bytes())?;
-            // SAFETY: live object; name NUL-terminated, value read for `len` bytes.
+            // An empty `&str` points nowhere readable; IIS gets a real, NUL-terminated "".
+            let value = if value.is_empty() { c"".as_ptr().cast::<u8>() } else { value.as_ptr() };
+            // SAFETY: live object; name NUL-terminated, value read for `len` bytes (or, empty,
+            // a static NUL).
             crate::error::check(crate::strings::with_c_str("header name", name.as_bytes(), |n| unsafe {
-                (self.vtbl().SetHeader)(self.as_raw(), n, value.as_ptr(), len, replace.into())
+                (self.vtbl().SetHeader)(self.as_raw(), n, value, len, replace.into())
             })?)
         }
 

@@ -153,7 +153,13 @@ impl<'a> Request<'a> {
     }
 
     /// Reads entity-body bytes synchronously into `buffer`; `Ok(0)` at the end of the body.
+    /// An empty `buffer` is refused (`E_INVALIDARG`): it could only ever read 0 bytes, which
+    /// would look like the end of the body. A buffer over 4 GiB reads at most `u32::MAX` bytes.
     pub fn read_body(&self, buffer: &mut [u8]) -> Result<usize> {
+        if buffer.is_empty() {
+            return Err(invalid("read_body buffer is empty; Ok(0) would mean the end of the body"));
+        }
+        // Reading less than asked is what a read does, so a longer buffer is only partly offered.
         let len = u32::try_from(buffer.len()).unwrap_or(u32::MAX);
         let mut received = 0u32;
         let mut pending = 0;

@@ -3,7 +3,7 @@
 use httpserv_sys::*;
 use windows_sys::Win32::Networking::HttpServer::{HTTP_DATA_CHUNK, HTTP_DATA_CHUNK_0, HTTP_DATA_CHUNK_0_0, HttpDataChunkFromMemory};
 
-use crate::error::{check, check_no_line_breaks, check_status, invalid, Result};
+use crate::error::{check, check_field_value, check_status, invalid, Result};
 use crate::handle::handle;
 use crate::strings::{bytes, with_c_str};
 
@@ -23,7 +23,7 @@ pub struct Response<'a> {
 pub struct Status<'s> {
     /// 100..=999.
     pub code: u16,
-    /// The reason phrase; no CR, LF or NUL.
+    /// The reason phrase: field-value bytes (no control character but HTAB, no DEL).
     pub reason: &'s str,
     /// IIS's substatus (the `.3` of 404.3).
     pub substatus: u16,
@@ -69,7 +69,7 @@ impl<'a> Response<'a> {
     /// Sets the status with IIS's substatus and custom-error choice.
     pub fn set_status_with(&self, status: Status<'_>) -> Result<()> {
         check_status(status.code)?;
-        check_no_line_breaks("reason phrase", status.reason.as_bytes())?;
+        check_field_value("reason phrase", status.reason.as_bytes())?;
         // SAFETY: live response; the reason is NUL-terminated during the call.
         check(with_c_str("reason phrase", status.reason.as_bytes(), |reason| unsafe {
             (self.vtbl().SetStatus)(self.as_raw(), status.code, reason, status.substatus, 0, core::ptr::null_mut(), status.try_skip_custom_errors.into())
@@ -123,7 +123,7 @@ impl<'a> Response<'a> {
 
     /// Redirects the client to `url` (302 unless `reset_status` is false).
     pub fn redirect(&self, url: &str, reset_status: bool, include_parameters: bool) -> Result<()> {
-        check_no_line_breaks("redirect URL", url.as_bytes())?;
+        check_field_value("redirect URL", url.as_bytes())?;
         // SAFETY: live response; URL NUL-terminated during the call.
         check(with_c_str("redirect URL", url.as_bytes(), |u| unsafe {
             (self.vtbl().Redirect)(self.as_raw(), u, reset_status.into(), include_parameters.into())
