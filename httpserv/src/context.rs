@@ -8,7 +8,7 @@ use windows_sys::core::{PCSTR, PCWSTR};
 use crate::descriptors::{Application, Connection, Site, TraceContext, User};
 use crate::error::{check, invalid, Result};
 use crate::handle::handle;
-use crate::strings::{with_c_str, with_wide_str, WideStr};
+use crate::strings::{copy_to_request, with_c_str, with_wide_str, WideStr};
 use crate::{Request, Response, Server};
 
 handle! {
@@ -121,8 +121,9 @@ impl<'a> HttpContext<'a> {
         unsafe { TraceContext::from_raw((self.vtbl().GetTraceContext)(self.as_raw())) }
     }
 
-    /// A server variable as IIS stores it in 8-bit form (`GetServerVariable(PCSTR, PCSTR*)`);
-    /// `Ok(None)` when IIS does not know the variable.
+    /// A server variable as IIS stores it in 8-bit form (`GetServerVariable(PCSTR, PCSTR*)`),
+    /// copied into request memory (`set_server_variable`, `set_url` or `set_header` may release
+    /// IIS's copy); `Ok(None)` when IIS does not know the variable.
     pub fn server_variable(&self, name: &str) -> Result<Option<&'a [u8]>> {
         let mut value: PCSTR = core::ptr::null();
         let mut len = 0u32;
@@ -134,12 +135,16 @@ impl<'a> HttpContext<'a> {
             return Ok(None);
         }
         check(hr)?;
-        // SAFETY: IIS returns `len` bytes valid for the rest of the request.
-        Ok(unsafe { crate::strings::bytes(value, len as usize) })
+        // SAFETY: IIS returned `len` bytes, readable until the next call into IIS.
+        let Some(original) = (unsafe { crate::strings::bytes(value, len as usize) }) else {
+            return Ok(None);
+        };
+        // SAFETY: live context for 'a.
+        unsafe { copy_to_request(self.as_raw(), original) }.map(Some).ok_or_else(out_of_memory)
     }
 
-    /// A server variable in UTF-16 (`GetServerVariable(PCSTR, PCWSTR*)`); `Ok(None)` when IIS
-    /// does not know the variable.
+    /// A server variable in UTF-16 (`GetServerVariable(PCSTR, PCWSTR*)`), copied as
+    /// [`server_variable`](Self::server_variable); `Ok(None)` when IIS does not know it.
     pub fn server_variable_wide(&self, name: &str) -> Result<Option<WideStr<'a>>> {
         let mut value: PCWSTR = core::ptr::null();
         let mut len = 0u32;
@@ -151,8 +156,12 @@ impl<'a> HttpContext<'a> {
             return Ok(None);
         }
         check(hr)?;
-        // SAFETY: IIS returns `len` UTF-16 units valid for the rest of the request.
-        Ok(unsafe { WideStr::from_raw_parts(value, len as usize) })
+        // SAFETY: IIS returned `len` UTF-16 units, readable until the next call into IIS.
+        let Some(original) = (unsafe { WideStr::from_raw_parts(value, len as usize) }) else {
+            return Ok(None);
+        };
+        // SAFETY: live context for 'a.
+        unsafe { copy_to_request(self.as_raw(), original.as_slice()) }.map(|units| Some(WideStr::new(units))).ok_or_else(out_of_memory)
     }
 
     /// Sets a server variable for the rest of the request.
@@ -190,18 +199,24 @@ impl<'a> HttpContext<'a> {
         Ok(until_nul(buffer))
     }
 
-    /// The script name of the request (`GetScriptName`), e.g. `/app/default.aspx`.
+    /// The script name of the request (`GetScriptName`), e.g. `/app/default.aspx`, copied into
+    /// request memory ("the server owns the lifetime": `set_url` may release it).
     pub fn script_name(&self) -> Option<WideStr<'a>> {
         let mut len = 0u32;
-        // SAFETY: live context; IIS returns a string of `len` units valid for the request.
-        unsafe { WideStr::from_raw_parts((self.vtbl().GetScriptName)(self.as_raw(), &mut len), len as usize) }
+        // SAFETY: live context; IIS returns a string of `len` units, readable now.
+        let original = unsafe { WideStr::from_raw_parts((self.vtbl().GetScriptName)(self.as_raw(), &mut len), len as usize) }?;
+        // SAFETY: live context for 'a.
+        unsafe { copy_to_request(self.as_raw(), original.as_slice()) }.map(WideStr::new)
     }
 
-    /// The physical path of the request (`GetPhysicalPath`).
+    /// The physical path of the request (`GetPhysicalPath`), copied as
+    /// [`script_name`](Self::script_name).
     pub fn physical_path(&self) -> Option<WideStr<'a>> {
         let mut len = 0u32;
         // SAFETY: as in `script_name`.
-        unsafe { WideStr::from_raw_parts((self.vtbl().GetPhysicalPath)(self.as_raw(), &mut len), len as usize) }
+        let original = unsafe { WideStr::from_raw_parts((self.vtbl().GetPhysicalPath)(self.as_raw(), &mut len), len as usize) }?;
+        // SAFETY: live context for 'a.
+        unsafe { copy_to_request(self.as_raw(), original.as_slice()) }.map(WideStr::new)
     }
 
     /// `len` zeroed bytes of request memory (`AllocateRequestMemory`), freed by IIS when the
@@ -289,6 +304,10 @@ impl<'a> HttpContext<'a> {
 
 const ERROR_INVALID_INDEX_HRESULT: i32 = 0x8007_0585_u32 as i32;
 const E_OUTOFMEMORY: i32 = 0x8007_000E_u32 as i32;
+
+fn out_of_memory() -> crate::error::Error {
+    crate::error::Error::from_hresult(crate::error::HRESULT(E_OUTOFMEMORY))
+}
 
 fn until_nul(units: &[u16]) -> String {
     let end = units.iter().position(|&u| u == 0).unwrap_or(units.len());
