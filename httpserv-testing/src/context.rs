@@ -414,11 +414,11 @@ thunks! {
         let (hr, detail) = match (name, value.is_null()) {
             (Some(name), false) => match req.server_variable(&name) {
                 Some(v) => {
-                    let p = req.keep.cstr(v.as_bytes());
+                    let p = req.keep.volatile_cstr(Side::Request, v.as_bytes());
                     // SAFETY: `value` is writable; `len` is null or writable.
                     unsafe {
                         value.write(p);
-                        put(len, v.len() as u32);
+                        put(len, len32("a server variable", v.len()));
                     }
                     (S_OK, format!("{name:?} -> {v:?}"))
                 }
@@ -443,7 +443,7 @@ thunks! {
         let (hr, detail) = match (name, value.is_null()) {
             (Some(name), false) => match req.server_variable(&name) {
                 Some(v) => {
-                    let (p, n) = req.keep.wstr(&v);
+                    let (p, n) = req.keep.volatile_wstr(Side::Request, &v);
                     // SAFETY: `value` is writable; `len` is null or writable.
                     unsafe {
                         value.write(p);
@@ -480,6 +480,7 @@ thunks! {
                 req.st.borrow_mut().server_vars.delete(&name);
             }
         }
+        req.keep.release(Side::Request);
         req.record("IHttpContext::SetServerVariable", format!("{name:?} = {}", value.map_or_else(|| "NULL".to_owned(), |v| format!("{v:?}"))));
         S_OK
     }
@@ -507,7 +508,7 @@ thunks! {
         // SAFETY: called on the context of a running request.
         let req = unsafe { req(this) };
         let path = physical_path(&req.script_name());
-        let (p, n) = req.keep.wstr(&path);
+        let (p, n) = req.keep.volatile_wstr(Side::Request, &path);
         // SAFETY: `len` is null or writable.
         unsafe { put(len, n) };
         req.record("IHttpContext::GetPhysicalPath", format!("-> {path:?}"));
@@ -518,7 +519,7 @@ thunks! {
         // SAFETY: called on the context of a running request.
         let req = unsafe { req(this) };
         let name = req.script_name();
-        let (p, n) = req.keep.wstr(&name);
+        let (p, n) = req.keep.volatile_wstr(Side::Request, &name);
         // SAFETY: `len` is null or writable.
         unsafe { put(len, n) };
         req.record("IHttpContext::GetScriptName", format!("-> {name:?}"));
@@ -529,7 +530,7 @@ thunks! {
         // SAFETY: called on the context of a running request.
         let req = unsafe { req(this) };
         let path = physical_path(&req.script_name());
-        let (p, n) = req.keep.wstr(&path);
+        let (p, n) = req.keep.volatile_wstr(Side::Request, &path);
         // SAFETY: `len` is null or writable.
         unsafe { put(len, n) };
         req.record("IHttpContext::GetScriptTranslated", format!("-> {path:?}"));
@@ -570,7 +571,7 @@ thunks! {
             physical = req.st.borrow().map_path.1.clone();
         }
         let units = wide(&physical);
-        let needed = (units.len() * 2) as u32;
+        let needed = len32("the mapped path (in bytes)", units.len() * 2);
         // SAFETY: `size` is non-null (checked) and points to the buffer size in bytes.
         let have = unsafe { *size };
         let hr = if buffer.is_null() || have < needed {

@@ -33,6 +33,7 @@ thunks! {
         };
         req.record("IMapHandlerProvider::SetScriptName", format!("{name:?}"));
         req.st.borrow_mut().script_name = Some(name);
+        req.keep.release(Side::Request);
         S_OK
     }
 

@@ -1,5 +1,12 @@
 //! `IHttpRequest4`: method, URL, headers (by name and by `HTTP_HEADER_ID`), addresses, the
 //! entity body (`ReadEntityBody` fires `RQ_READ_ENTITY`), and a real `HTTP_REQUEST_V2`.
+//!
+//! Header values, the URL and the method handed out are released (overwritten, see
+//! [`Keep::release`]) by the next `SetHeader`, `DeleteHeader`, `SetUrl`, `SetHttpMethod` or
+//! `SetServerVariable`, as IIS documents no lifetime for them. A `TestRequest` whose header
+//! value or URL is longer than HTTP.sys's `USHORT` lengths allow (65,535 bytes; 32,767 UTF-16
+//! units for the full URL) makes `TestServer::send` panic with a message naming it, the first
+//! time the module reads it: such a request cannot reach IIS, and the simulator never cuts it.
 
 use std::ffi::c_void;
 
@@ -95,8 +102,8 @@ impl RequestCtx {
             .iter()
             .filter(|(id, _, _)| id.is_none())
             .map(|(_, name, value)| HTTP_UNKNOWN_HEADER {
-                NameLength: (name.len() - 1) as u16,
-                RawValueLength: (value.len() - 1) as u16,
+                NameLength: len16("a TestRequest header name", name.len() - 1),
+                RawValueLength: len16("a TestRequest header value", value.len() - 1),
                 pName: name.as_ptr(),
                 pRawValue: value.as_ptr(),
             })
@@ -117,10 +124,10 @@ impl RequestCtx {
         };
         base.Verb = method_verb;
         if !r.verb.is_empty() {
-            base.UnknownVerbLength = (r.verb.len() - 1) as u16;
+            base.UnknownVerbLength = len16("the TestRequest method", r.verb.len() - 1);
             base.pUnknownVerb = r.verb.as_ptr();
         }
-        base.RawUrlLength = (r.raw_url.len() - 1) as u16;
+        base.RawUrlLength = len16("the TestRequest URL", r.raw_url.len() - 1);
         base.pRawUrl = r.raw_url.as_ptr();
         let full_ptr = r.full_url.as_ptr();
         let scheme = "http://".len();
@@ -132,10 +139,10 @@ impl RequestCtx {
             1 + query.encode_utf16().count()
         };
         base.CookedUrl = HTTP_COOKED_URL {
-            FullUrlLength: ((r.full_url.len() - 1) * 2) as u16,
-            HostLength: (host_len * 2) as u16,
-            AbsPathLength: (path_len * 2) as u16,
-            QueryStringLength: (query_len * 2) as u16,
+            FullUrlLength: len16("the TestRequest full URL (in UTF-16)", (r.full_url.len() - 1) * 2),
+            HostLength: len16("the TestRequest host (in UTF-16)", host_len * 2),
+            AbsPathLength: len16("the TestRequest path (in UTF-16)", path_len * 2),
+            QueryStringLength: len16("the TestRequest query (in UTF-16)", query_len * 2),
             pFullUrl: full_ptr,
             // SAFETY: the offsets are within `full_url` ("http://" + host + path + "?query").
             pHost: unsafe { full_ptr.add(scheme) },
@@ -153,18 +160,27 @@ impl RequestCtx {
         for (id, _, value) in &r.headers {
             if let Some(id) = id {
                 base.Headers.KnownHeaders[*id] = HTTP_KNOWN_HEADER {
-                    RawValueLength: (value.len() - 1) as u16,
+                    RawValueLength: len16("a TestRequest header value", value.len() - 1),
                     pRawValue: value.as_ptr(),
                 };
             }
         }
-        base.Headers.UnknownHeaderCount = r.unknown.len() as u16;
+        base.Headers.UnknownHeaderCount = len16("the number of TestRequest headers", r.unknown.len());
         base.Headers.pUnknownHeaders = if r.unknown.is_empty() {
             std::ptr::null_mut()
         } else {
             r.unknown.as_mut_ptr()
         };
         base.BytesReceived = total as u64;
+        // The strings of the snapshot (not the structure: IIS keeps its HTTP_REQUEST) are
+        // released by the next change to the request.
+        self.keep.mark_volatile(Side::Request, r.full_url.as_mut_ptr().cast(), r.full_url.len() * 2);
+        self.keep.mark_volatile(Side::Request, r.raw_url.as_mut_ptr(), r.raw_url.len());
+        self.keep.mark_volatile(Side::Request, r.verb.as_mut_ptr(), r.verb.len());
+        for (_, name, value) in &mut r.headers {
+            self.keep.mark_volatile(Side::Request, name.as_mut_ptr(), name.len());
+            self.keep.mark_volatile(Side::Request, value.as_mut_ptr(), value.len());
+        }
         &mut r.raw
     }
 
@@ -207,7 +223,7 @@ impl RequestCtx {
         }
         // SAFETY: `buffer` holds `size` >= `bytes.len()` writable bytes.
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), buffer as *mut u8, bytes.len()) };
-        let mut count = bytes.len() as u32;
+        let mut count = bytes.len() as u32; // at most `size`, a u32
         if self.wants(Notification::ReadEntity, false) {
             self.st.borrow_mut().read_entity = (buffer, count, size);
             self.notify(
@@ -261,6 +277,7 @@ impl RequestCtx {
             }
             st.url_changed = true;
         }
+        self.keep.release(Side::Request);
         let now = self.current_url();
         self.record(
             method,
@@ -288,6 +305,7 @@ impl RequestCtx {
                 st.headers.combine(name, value.clone());
             }
         }
+        self.keep.release(Side::Request);
         self.record(
             method,
             format!(
@@ -311,7 +329,7 @@ impl RequestCtx {
             ),
         );
         let (p, n) = match value {
-            Some(v) => (self.keep.cstr(v.as_bytes()), v.len() as u16),
+            Some(v) => (self.keep.volatile_cstr(Side::Request, v.as_bytes()), len16(&format!("request header {name}"), v.len())),
             None => (std::ptr::null(), 0),
         };
         // SAFETY: `len` is null or writable, per the interface.
@@ -365,7 +383,14 @@ thunks! {
 
     fn rq_set_header_by_id(this: *mut IHttpRequest, id: HTTP_HEADER_ID, value: PCSTR, len: u16, replace: BOOL) -> HRESULT {
         // SAFETY: called on the request of a running request; `value` holds `len` bytes.
-        let (req, value) = unsafe { (req(this), from_pcstr_len(value, len as usize)) };
+        let (req, value) = unsafe { (req(this), header_value(value, len)) };
+        let value = match value {
+            Ok(value) => value,
+            Err(why) => {
+                req.record("IHttpRequest::SetHeader", format!("header id {id}: {why} -> E_INVALIDARG"));
+                return E_INVALIDARG;
+            }
+        };
         match req.header_by_id(id) {
             Some(name) => req.set_request_header("IHttpRequest::SetHeader", name, value, replace != 0),
             None => {
@@ -378,7 +403,14 @@ thunks! {
     fn rq_set_header(this: *mut IHttpRequest, name: PCSTR, value: PCSTR, len: u16, replace: BOOL) -> HRESULT {
         // SAFETY: called on the request of a running request; `name` is null or NUL-terminated;
         // `value` holds `len` bytes.
-        let (req, name, value) = unsafe { (req(this), from_pcstr(name), from_pcstr_len(value, len as usize)) };
+        let (req, name, value) = unsafe { (req(this), from_pcstr(name), header_value(value, len)) };
+        let value = match value {
+            Ok(value) => value,
+            Err(why) => {
+                req.record("IHttpRequest::SetHeader", format!("{}: {why} -> E_INVALIDARG", name.unwrap_or_default()));
+                return E_INVALIDARG;
+            }
+        };
         match name.filter(|n| !n.is_empty()) {
             Some(name) => req.set_request_header("IHttpRequest::SetHeader", &name, value, replace != 0),
             None => {
@@ -394,6 +426,7 @@ thunks! {
         match req.header_by_id(id) {
             Some(name) => {
                 let existed = req.st.borrow_mut().headers.delete(name);
+                req.keep.release(Side::Request);
                 req.record("IHttpRequest::DeleteHeader", format!("{name}{}", if existed { "" } else { " (absent)" }));
                 S_OK
             }
@@ -410,6 +443,7 @@ thunks! {
         match name {
             Some(name) => {
                 let existed = req.st.borrow_mut().headers.delete(&name);
+                req.keep.release(Side::Request);
                 req.record("IHttpRequest::DeleteHeader", format!("{name}{}", if existed { "" } else { " (absent)" }));
                 S_OK
             }
@@ -425,7 +459,7 @@ thunks! {
         let req = unsafe { req(this) };
         let method = req.st.borrow().method.clone();
         req.record("IHttpRequest::GetHttpMethod", format!("-> {method:?}"));
-        req.keep.cstr(method.as_bytes())
+        req.keep.volatile_cstr(Side::Request, method.as_bytes())
     }
 
     fn rq_set_http_method(this: *mut IHttpRequest, method: PCSTR) -> HRESULT {
@@ -435,6 +469,7 @@ thunks! {
             Some(method) => {
                 req.record("IHttpRequest::SetHttpMethod", format!("{method:?}"));
                 req.st.borrow_mut().method = method;
+                req.keep.release(Side::Request);
                 S_OK
             }
             None => {
@@ -522,7 +557,7 @@ thunks! {
     fn rq_get_remaining_entity_bytes(this: *mut IHttpRequest) -> u32 {
         // SAFETY: called on the request of a running request.
         let req = unsafe { req(this) };
-        let remaining = req.st.borrow().entity.len() as u32;
+        let remaining = len32("the remaining TestRequest body", req.st.borrow().entity.len());
         req.record("IHttpRequest::GetRemainingEntityBytes", format!("-> {remaining}"));
         remaining
     }

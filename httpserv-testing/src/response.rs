@@ -101,8 +101,8 @@ impl RequestCtx {
             .iter()
             .filter(|(id, _, _)| id.is_none())
             .map(|(_, name, value)| HTTP_UNKNOWN_HEADER {
-                NameLength: (name.len() - 1) as u16,
-                RawValueLength: (value.len() - 1) as u16,
+                NameLength: len16("a response header name", name.len() - 1),
+                RawValueLength: len16("a response header value", value.len() - 1),
                 pName: name.as_ptr(),
                 pRawValue: value.as_ptr(),
             })
@@ -115,7 +115,7 @@ impl RequestCtx {
                 Anonymous: HTTP_DATA_CHUNK_0 {
                     FromMemory: HTTP_DATA_CHUNK_0_0 {
                         pBuffer: c.as_mut_ptr().cast(),
-                        BufferLength: c.len() as u32,
+                        BufferLength: len32("a buffered chunk", c.len()),
                     },
                 },
             })
@@ -126,23 +126,28 @@ impl RequestCtx {
             MinorVersion: version.1,
         };
         base.StatusCode = status;
-        base.ReasonLength = (r.reason.len() - 1) as u16;
+        base.ReasonLength = len16("the reason phrase", r.reason.len() - 1);
         base.pReason = r.reason.as_ptr();
         for (id, _, value) in &r.headers {
             if let Some(id) = id {
                 base.Headers.KnownHeaders[*id] = HTTP_KNOWN_HEADER {
-                    RawValueLength: (value.len() - 1) as u16,
+                    RawValueLength: len16("a response header value", value.len() - 1),
                     pRawValue: value.as_ptr(),
                 };
             }
         }
-        base.Headers.UnknownHeaderCount = r.unknown.len() as u16;
+        base.Headers.UnknownHeaderCount = len16("the number of response headers", r.unknown.len());
         base.Headers.pUnknownHeaders = if r.unknown.is_empty() {
             std::ptr::null_mut()
         } else {
             r.unknown.as_mut_ptr()
         };
-        base.EntityChunkCount = r.data_chunks.len() as u16;
+        self.keep.mark_volatile(Side::Response, r.reason.as_mut_ptr(), r.reason.len());
+        for (_, name, value) in &mut r.headers {
+            self.keep.mark_volatile(Side::Response, name.as_mut_ptr(), name.len());
+            self.keep.mark_volatile(Side::Response, value.as_mut_ptr(), value.len());
+        }
+        base.EntityChunkCount = len16("the number of buffered chunks", r.data_chunks.len());
         base.pEntityChunks = if r.data_chunks.is_empty() {
             std::ptr::null_mut()
         } else {
@@ -186,6 +191,7 @@ impl RequestCtx {
                 list.add(name, value.clone());
             }
         }
+        self.keep.release(Side::Response);
         self.record(
             method,
             format!(
@@ -222,7 +228,7 @@ impl RequestCtx {
             ),
         );
         let (p, n) = match value {
-            Some(v) => (self.keep.cstr(v.as_bytes()), v.len() as u16),
+            Some(v) => (self.keep.volatile_cstr(Side::Response, v.as_bytes()), len16(&format!("response header {name}"), v.len())),
             None => (std::ptr::null(), 0),
         };
         // SAFETY: `len` is null or writable, per the interface.
@@ -239,6 +245,7 @@ impl RequestCtx {
                 st.response.headers.delete(name)
             }
         };
+        self.keep.release(Side::Response);
         self.record(
             method,
             format!("{name}{}", if existed { "" } else { " (absent)" }),
@@ -284,7 +291,7 @@ impl RequestCtx {
             self.send_response();
         }
         // SAFETY: per the contract.
-        unsafe { put(sent, total as u32) };
+        unsafe { put(sent, len32("the bytes written", total)) };
         S_OK
     }
 
@@ -351,6 +358,7 @@ thunks! {
             r.try_skip_custom_errors = try_skip != 0;
             r.status_notification = Some(flag);
         }
+        req.keep.release(Side::Response);
         let reason = req.st.borrow().response.reason.clone();
         req.record(
             "IHttpResponse::SetStatus",
@@ -361,7 +369,14 @@ thunks! {
 
     fn rs_set_header_by_id(this: *mut IHttpResponse, id: HTTP_HEADER_ID, value: PCSTR, len: u16, replace: BOOL) -> HRESULT {
         // SAFETY: called on the response of a running request; `value` holds `len` bytes.
-        let (req, value) = unsafe { (req(this), from_pcstr_len(value, len as usize)) };
+        let (req, value) = unsafe { (req(this), header_value(value, len)) };
+        let value = match value {
+            Ok(value) => value,
+            Err(why) => {
+                req.record("IHttpResponse::SetHeader", format!("header id {id}: {why} -> E_INVALIDARG"));
+                return E_INVALIDARG;
+            }
+        };
         match req.response_header_by_id(id) {
             Some(name) => req.set_response_header("IHttpResponse::SetHeader", false, name, value, replace != 0),
             None => {
@@ -374,7 +389,14 @@ thunks! {
     fn rs_set_header(this: *mut IHttpResponse, name: PCSTR, value: PCSTR, len: u16, replace: BOOL) -> HRESULT {
         // SAFETY: called on the response of a running request; `name` is null or
         // NUL-terminated; `value` holds `len` bytes.
-        let (req, name, value) = unsafe { (req(this), from_pcstr(name), from_pcstr_len(value, len as usize)) };
+        let (req, name, value) = unsafe { (req(this), from_pcstr(name), header_value(value, len)) };
+        let value = match value {
+            Ok(value) => value,
+            Err(why) => {
+                req.record("IHttpResponse::SetHeader", format!("{}: {why} -> E_INVALIDARG", name.unwrap_or_default()));
+                return E_INVALIDARG;
+            }
+        };
         match name.filter(|n| !n.is_empty()) {
             Some(name) => req.set_response_header("IHttpResponse::SetHeader", false, &name, value, replace != 0),
             None => {
@@ -442,6 +464,7 @@ thunks! {
         let note = req.sent_note();
         req.record("IHttpResponse::Clear", format!("status, headers and buffered body{note}"));
         req.st.borrow_mut().response.clear();
+        req.keep.release(Side::Response);
     }
 
     fn rs_clear_headers(this: *mut IHttpResponse) {
@@ -450,6 +473,7 @@ thunks! {
         let note = req.sent_note();
         req.record("IHttpResponse::ClearHeaders", note.trim().to_owned());
         req.st.borrow_mut().response.headers = Headers::default();
+        req.keep.release(Side::Response);
     }
 
     fn rs_set_need_disconnect(this: *mut IHttpResponse) {
@@ -528,6 +552,7 @@ thunks! {
             }
             st.response.headers.replace("Location", location.clone());
         }
+        req.keep.release(Side::Response);
         req.record(
             "IHttpResponse::Redirect",
             format!("{location:?}{}{note}", if reset_status != 0 { ", 302" } else { ", status kept" }),
@@ -586,13 +611,13 @@ thunks! {
             let r = &st.response;
             (r.status, r.substatus, r.reason.clone(), r.error, r.status_notification, r.try_skip_custom_errors)
         };
-        let text_ptr = req.keep.cstr(text.as_bytes());
+        let text_ptr = req.keep.volatile_cstr(Side::Response, text.as_bytes());
         // SAFETY: every out-pointer is null or writable.
         unsafe {
             put(status, code);
             put(substatus, sub);
             put(reason, text_ptr);
-            put(reason_len, text.len() as u16);
+            put(reason_len, len16("the reason phrase", text.len()));
             put(error, hr);
             put(module, if flag.is_some() { req.module_name_w() } else { std::ptr::null() });
             put(notification, flag.unwrap_or(0));

@@ -129,11 +129,39 @@ pub(crate) unsafe fn put<T>(out: *mut T, value: T) {
     }
 }
 
+/// Which object's later mutations may release a string handed out: the request's (`SetHeader`,
+/// `DeleteHeader`, `SetUrl`, `SetHttpMethod`, `SetServerVariable`, `SetScriptName`) or the
+/// response's (`SetHeader`, `DeleteHeader`, `SetStatus`, `Redirect`, `Clear`, `ClearHeaders`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Side {
+    Request,
+    Response,
+}
+
+/// The byte the simulator writes over a released string (`0xDD`, as the MSVC debug heap does),
+/// so a module that still reads it sees garbage instead of the old value.
+pub(crate) const RELEASED: u8 = 0xDD;
+
+/// A handed-out string that a mutation of `side` releases.
+struct Volatile {
+    side: Side,
+    ptr: *mut u8,
+    bytes: usize,
+}
+
 /// Storage that keeps what is handed to a module (strings, structures, memory) alive and at a
 /// fixed address until the owner (a request, or the server) ends.
+///
+/// Strings IIS documents no lifetime for (header values, the status reason, server variables,
+/// URL and path getters, the raw request's strings) are also registered as volatile: the next
+/// mutation of their side overwrites them with [`RELEASED`] (see [`Keep::release`]). The
+/// memory itself stays allocated, so the simulator never frees what a module may still point
+/// at, but a module that kept the old pointer reads `0xDD` bytes, as it would read released
+/// memory in IIS.
 #[derive(Default)]
 pub(crate) struct Keep {
     items: RefCell<Vec<Box<dyn Any>>>,
+    volatile: RefCell<Vec<Volatile>>,
 }
 
 impl Keep {
@@ -156,9 +184,84 @@ impl Keep {
     /// A NUL-terminated UTF-16 copy of `s` and its length in characters (without the NUL).
     pub(crate) fn wstr(&self, s: &str) -> (PCWSTR, u32) {
         let buf = wide(s);
-        let len = (buf.len() - 1) as u32;
+        let len = len32("a UTF-16 string", buf.len() - 1);
         (self.keep(buf.into_boxed_slice()) as *mut u16 as PCWSTR, len)
     }
+
+    /// [`cstr`](Self::cstr), released by the next mutation of `side`.
+    pub(crate) fn volatile_cstr(&self, side: Side, bytes: &[u8]) -> PCSTR {
+        let p = self.cstr(bytes);
+        self.mark_volatile(side, p as *mut u8, bytes.len() + 1);
+        p
+    }
+
+    /// [`wstr`](Self::wstr), released by the next mutation of `side`.
+    pub(crate) fn volatile_wstr(&self, side: Side, s: &str) -> (PCWSTR, u32) {
+        let (p, n) = self.wstr(s);
+        self.mark_volatile(side, p as *mut u8, (n as usize + 1) * 2);
+        (p, n)
+    }
+
+    /// Registers `bytes` bytes at `ptr` (memory this storage keeps) as released by the next
+    /// mutation of `side`.
+    pub(crate) fn mark_volatile(&self, side: Side, ptr: *mut u8, bytes: usize) {
+        if !ptr.is_null() && bytes > 0 {
+            self.volatile.borrow_mut().push(Volatile { side, ptr, bytes });
+        }
+    }
+
+    /// A mutation of `side`: overwrites every string of `side` handed out so far with
+    /// [`RELEASED`] and forgets it.
+    pub(crate) fn release(&self, side: Side) {
+        self.volatile.borrow_mut().retain(|v| {
+            if v.side != side {
+                return true;
+            }
+            // SAFETY: `ptr` points to `bytes` bytes of a buffer this storage still owns (items
+            // are never removed before the storage is dropped). This is the release the test
+            // shows: a module that still reads the old string sees the poison.
+            unsafe { v.ptr.write_bytes(RELEASED, v.bytes) };
+            false
+        });
+    }
+}
+
+/// `len` as the `u16` length of a header value, reason or URL an IIS interface takes or
+/// returns. The simulator panics (and `TestServer::send` re-raises the panic) rather than cut
+/// the length: a longer value cannot exist in IIS, so the test is wrong, not the module.
+#[track_caller]
+pub(crate) fn len16(what: &str, len: usize) -> u16 {
+    u16::try_from(len).unwrap_or_else(|_| panic!("httpserv-testing: {what} is {len} bytes; IIS and HTTP.sys carry at most 65,535 (a USHORT length)"))
+}
+
+/// `len` as a `u32` length ([`len16`] for 32-bit lengths).
+#[track_caller]
+pub(crate) fn len32(what: &str, len: usize) -> u32 {
+    u32::try_from(len).unwrap_or_else(|_| panic!("httpserv-testing: {what} is {len} units; IIS takes at most 4 Gi (a DWORD length)"))
+}
+
+/// The value of a `SetHeader` call: `len` bytes at `p`. A zero length still needs a readable
+/// NUL-terminated string (IIS treats the value as a C string), so a null or dangling pointer
+/// (the address of an empty Rust slice) is an error the module made.
+///
+/// # Safety
+///
+/// `p` must be null, dangling with `len` 0, or valid for reading `len` bytes (and a NUL when
+/// `len` is 0).
+pub(crate) unsafe fn header_value(p: PCSTR, len: u16) -> Result<String, &'static str> {
+    if len > 0 {
+        // SAFETY: per the contract.
+        return Ok(unsafe { from_pcstr_len(p, len as usize) });
+    }
+    // No allocation lives in the first page: such an address is a dangling pointer.
+    if (p as usize) < 4096 {
+        return Err("empty value is not a pointer to a NUL-terminated string");
+    }
+    // SAFETY: a real pointer to an empty value points to its NUL, per the contract.
+    if unsafe { *p } != 0 {
+        return Err("empty value (length 0) does not point to a NUL");
+    }
+    Ok(String::new())
 }
 
 /// One 16-byte, 16-aligned unit of [`Arena`] memory.

@@ -9,7 +9,7 @@ use crate::bridge::registration::{Current, Registration};
 use crate::descriptors::{Application, Connection, Site, TraceContext, User};
 use crate::error::{check, invalid, Result};
 use crate::handle::handle;
-use crate::strings::{with_c_str, with_wide_str, WideStr};
+use crate::strings::{copy_to_request, with_c_str, with_wide_str, WideStr};
 use crate::{Request, Response, Server};
 
 handle! {
@@ -138,8 +138,9 @@ impl<'a> HttpContext<'a> {
         unsafe { TraceContext::from_raw((self.vtbl().GetTraceContext)(self.as_raw())) }
     }
 
-    /// A server variable as IIS stores it in 8-bit form (`GetServerVariable(PCSTR, PCSTR*)`);
-    /// `Ok(None)` when IIS does not know the variable.
+    /// A server variable as IIS stores it in 8-bit form (`GetServerVariable(PCSTR, PCSTR*)`),
+    /// copied into request memory (`set_server_variable`, `set_url` or `set_header` may release
+    /// IIS's copy); `Ok(None)` when IIS does not know the variable.
     pub fn server_variable(&self, name: &str) -> Result<Option<&'a [u8]>> {
         let mut value: PCSTR = core::ptr::null();
         let mut len = 0u32;
@@ -151,12 +152,16 @@ impl<'a> HttpContext<'a> {
             return Ok(None);
         }
         check(hr)?;
-        // SAFETY: IIS returns `len` bytes valid for the rest of the request.
-        Ok(unsafe { crate::strings::bytes(value, len as usize) })
+        // SAFETY: IIS returned `len` bytes, readable until the next call into IIS.
+        let Some(original) = (unsafe { crate::strings::bytes(value, len as usize) }) else {
+            return Ok(None);
+        };
+        // SAFETY: live context for 'a.
+        unsafe { copy_to_request(self.as_raw(), original) }.map(Some).ok_or_else(out_of_memory)
     }
 
-    /// A server variable in UTF-16 (`GetServerVariable(PCSTR, PCWSTR*)`); `Ok(None)` when IIS
-    /// does not know the variable.
+    /// A server variable in UTF-16 (`GetServerVariable(PCSTR, PCWSTR*)`), copied as
+    /// [`server_variable`](Self::server_variable); `Ok(None)` when IIS does not know it.
     pub fn server_variable_wide(&self, name: &str) -> Result<Option<WideStr<'a>>> {
         let mut value: PCWSTR = core::ptr::null();
         let mut len = 0u32;
@@ -168,12 +173,18 @@ impl<'a> HttpContext<'a> {
             return Ok(None);
         }
         check(hr)?;
-        // SAFETY: IIS returns `len` UTF-16 units valid for the rest of the request.
-        Ok(unsafe { WideStr::from_raw_parts(value, len as usize) })
+        // SAFETY: IIS returned `len` UTF-16 units, readable until the next call into IIS.
+        let Some(original) = (unsafe { WideStr::from_raw_parts(value, len as usize) }) else {
+            return Ok(None);
+        };
+        // SAFETY: live context for 'a.
+        unsafe { copy_to_request(self.as_raw(), original.as_slice()) }.map(|units| Some(WideStr::new(units))).ok_or_else(out_of_memory)
     }
 
     /// Sets a server variable for the rest of the request.
     pub fn set_server_variable(&self, name: &str, value: &str) -> Result<()> {
+        crate::error::check_no_line_breaks("server variable name", name.as_bytes())?;
+        crate::error::check_no_line_breaks("server variable value", value.as_bytes())?;
         let hr = with_c_str("server variable name", name.as_bytes(), |name| {
             with_wide_str("server variable value", value, |value, _| {
                 // SAFETY: live context; both strings NUL-terminated and live during the call.
@@ -183,39 +194,46 @@ impl<'a> HttpContext<'a> {
         check(hr)
     }
 
-    /// Maps a URL to a physical path (`IHttpContext::MapPath`); raises `RQ_MAP_PATH`.
+    /// Maps a URL to a physical path (`IHttpContext::MapPath`); raises `RQ_MAP_PATH` once.
+    ///
+    /// `MapPath` raises `RQ_MAP_PATH` on every call, so asking again with a larger buffer after
+    /// `ERROR_INSUFFICIENT_BUFFER` would run the notification (and every module's handler)
+    /// twice. Instead the one call gets a buffer in request memory large enough for any path
+    /// Windows can name (32,767 UTF-16 units and the NUL, the extended-length path limit).
     pub fn map_path(&self, url: &str) -> Result<String> {
-        let mut buffer = [0u16; 260];
-        let mut bytes = core::mem::size_of_val(&buffer) as u32;
+        const MAX_PATH_UNITS: usize = 32_768;
+        let memory = self.allocate_request_memory(MAX_PATH_UNITS * 2)?;
+        // SAFETY: request memory is 16-byte aligned (AllocateRequestMemory returns memory
+        // suitably aligned for any type), `MAX_PATH_UNITS * 2` bytes long and zeroed, so it is
+        // a valid `[u16; MAX_PATH_UNITS]`; `memory` is not used again.
+        let buffer = unsafe { core::slice::from_raw_parts_mut(memory.as_mut_ptr().cast::<u16>(), MAX_PATH_UNITS) };
+        let mut bytes = (MAX_PATH_UNITS * 2) as u32;
         let hr = with_wide_str("URL", url, |url, _| {
             // SAFETY: live context; `buffer` holds `bytes` bytes; IIS writes at most that.
             unsafe { (self.vtbl().MapPath)(self.as_raw(), url, buffer.as_mut_ptr(), &mut bytes) }
         })?;
-        if hr == ERROR_INSUFFICIENT_BUFFER_HRESULT {
-            let mut large = vec![0u16; (bytes as usize).div_ceil(2)];
-            let hr = with_wide_str("URL", url, |url, _| {
-                // SAFETY: as above with the buffer of the size IIS asked for.
-                unsafe { (self.vtbl().MapPath)(self.as_raw(), url, large.as_mut_ptr(), &mut bytes) }
-            })?;
-            check(hr)?;
-            return Ok(until_nul(&large));
-        }
         check(hr)?;
-        Ok(until_nul(&buffer))
+        Ok(until_nul(buffer))
     }
 
-    /// The script name of the request (`GetScriptName`), e.g. `/app/default.aspx`.
+    /// The script name of the request (`GetScriptName`), e.g. `/app/default.aspx`, copied into
+    /// request memory ("the server owns the lifetime": `set_url` may release it).
     pub fn script_name(&self) -> Option<WideStr<'a>> {
         let mut len = 0u32;
-        // SAFETY: live context; IIS returns a string of `len` units valid for the request.
-        unsafe { WideStr::from_raw_parts((self.vtbl().GetScriptName)(self.as_raw(), &mut len), len as usize) }
+        // SAFETY: live context; IIS returns a string of `len` units, readable now.
+        let original = unsafe { WideStr::from_raw_parts((self.vtbl().GetScriptName)(self.as_raw(), &mut len), len as usize) }?;
+        // SAFETY: live context for 'a.
+        unsafe { copy_to_request(self.as_raw(), original.as_slice()) }.map(WideStr::new)
     }
 
-    /// The physical path of the request (`GetPhysicalPath`).
+    /// The physical path of the request (`GetPhysicalPath`), copied as
+    /// [`script_name`](Self::script_name).
     pub fn physical_path(&self) -> Option<WideStr<'a>> {
         let mut len = 0u32;
         // SAFETY: as in `script_name`.
-        unsafe { WideStr::from_raw_parts((self.vtbl().GetPhysicalPath)(self.as_raw(), &mut len), len as usize) }
+        let original = unsafe { WideStr::from_raw_parts((self.vtbl().GetPhysicalPath)(self.as_raw(), &mut len), len as usize) }?;
+        // SAFETY: live context for 'a.
+        unsafe { copy_to_request(self.as_raw(), original.as_slice()) }.map(WideStr::new)
     }
 
     /// `len` zeroed bytes of request memory (`AllocateRequestMemory`), freed by IIS when the
@@ -300,8 +318,11 @@ impl<'a> HttpContext<'a> {
 }
 
 const ERROR_INVALID_INDEX_HRESULT: i32 = 0x8007_0585_u32 as i32;
-const ERROR_INSUFFICIENT_BUFFER_HRESULT: i32 = 0x8007_007A_u32 as i32;
 const E_OUTOFMEMORY: i32 = 0x8007_000E_u32 as i32;
+
+fn out_of_memory() -> crate::error::Error {
+    crate::error::Error::from_hresult(crate::error::HRESULT(E_OUTOFMEMORY))
+}
 
 fn until_nul(units: &[u16]) -> String {
     let end = units.iter().position(|&u| u == 0).unwrap_or(units.len());

@@ -6,18 +6,29 @@
 /// `$maximum` bounds the known-header ids.
 macro_rules! header_methods {
     ($side:literal, $maximum:ident) => {
-        #[doc = concat!("A ", $side, " header by name.")]
+        /// A copy in request memory of `len` bytes at `ptr` (`None` for null): see
+        /// [`crate::strings`] for why getters copy.
+        ///
+        /// # Safety
+        /// `ptr` is null or points to `len` bytes readable until this call returns.
+        unsafe fn copy_bytes(&self, ptr: *const u8, len: usize) -> Option<&'a [u8]> {
+            // SAFETY: readable now per the caller; only read during the copy below.
+            let original = unsafe { crate::strings::bytes(ptr, len) }?;
+            // SAFETY: `self.context` is the live context this object belongs to, valid for 'a.
+            unsafe { crate::strings::copy_to_request(self.context.as_ptr(), original) }
+        }
+
+        #[doc = concat!("A ", $side, " header by name, copied into request memory (a later `set_header` cannot release it).")]
         #[inline]
         pub fn header(&self, name: &str) -> Option<&'a [u8]> {
             let mut len = 0u16;
-            // SAFETY: live object; the name is NUL-terminated during the call; the value stays
-            // valid for the request.
+            // SAFETY: live object; the name is NUL-terminated during the call.
             let value = crate::strings::with_c_str("header name", name.as_bytes(), |n| unsafe { (self.vtbl().GetHeader)(self.as_raw(), n, &mut len) }).ok()?;
-            // SAFETY: IIS returned `len` bytes valid for the request.
-            unsafe { crate::strings::bytes(value.cast(), len as usize) }
+            // SAFETY: IIS returned `len` bytes, valid at least until the next call into IIS.
+            unsafe { self.copy_bytes(value.cast(), len as usize) }
         }
 
-        #[doc = concat!("A known ", $side, " header by its HTTP Server API id (`HttpHeaderContentType`, ...); `None` for an id outside the ", $side, " range.")]
+        #[doc = concat!("A known ", $side, " header by its HTTP Server API id (`HttpHeaderContentType`, ...), copied into request memory; `None` for an id outside the ", $side, " range.")]
         #[inline]
         pub fn known_header(&self, id: windows_sys::Win32::Networking::HttpServer::HTTP_HEADER_ID) -> Option<&'a [u8]> {
             if !(0..windows_sys::Win32::Networking::HttpServer::$maximum).contains(&id) {
@@ -26,8 +37,8 @@ macro_rules! header_methods {
             let mut len = 0u16;
             // SAFETY: live object; `id` is a valid header id for this side.
             let value = unsafe { (self.vtbl().GetHeader_2)(self.as_raw(), id, &mut len) };
-            // SAFETY: IIS returned `len` bytes valid for the request.
-            unsafe { crate::strings::bytes(value.cast(), len as usize) }
+            // SAFETY: IIS returned `len` bytes, valid at least until the next call into IIS.
+            unsafe { self.copy_bytes(value.cast(), len as usize) }
         }
 
         #[doc = concat!("Sets a ", $side, " header, replacing any value.")]
@@ -43,9 +54,12 @@ macro_rules! header_methods {
         fn put_header(&self, name: &str, value: &str, replace: bool) -> crate::Result<()> {
             crate::error::check_header_name(name)?;
             let len = crate::error::check_header_value(value.as_bytes())?;
-            // SAFETY: live object; name NUL-terminated, value read for `len` bytes.
+            // An empty `&str` points nowhere readable; IIS gets a real, NUL-terminated "".
+            let value = if value.is_empty() { c"".as_ptr().cast::<u8>() } else { value.as_ptr() };
+            // SAFETY: live object; name NUL-terminated, value read for `len` bytes (or, empty,
+            // a static NUL).
             crate::error::check(crate::strings::with_c_str("header name", name.as_bytes(), |n| unsafe {
-                (self.vtbl().SetHeader)(self.as_raw(), n, value.as_ptr(), len, replace.into())
+                (self.vtbl().SetHeader)(self.as_raw(), n, value, len, replace.into())
             })?)
         }
 

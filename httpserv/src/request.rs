@@ -7,17 +7,20 @@ use windows_sys::Win32::Networking::HttpServer::HTTP_REQUEST_V2;
 
 use crate::error::{check, check_header_name, invalid, Result};
 use crate::handle::handle;
-use crate::strings::{bytes, c_bytes, with_c_str, WideStr};
+use crate::strings::{c_bytes, copy_to_request, with_c_str, WideStr};
 
 handle! {
     /// `IHttpRequest`.
     RequestRaw => IHttpRequest, IHttpRequest_Vtbl
 }
 
-/// The request (`IHttpRequest`), borrowed for the duration of a notification.
+/// The request (`IHttpRequest`), borrowed for the duration of a notification. Its getters
+/// copy what IIS may later release into request memory (see the `strings` module docs).
 #[derive(Clone, Copy, Debug)]
 pub struct Request<'a> {
     raw: RequestRaw<'a>,
+    /// The context the request belongs to, for `AllocateRequestMemory`.
+    context: core::ptr::NonNull<IHttpContext>,
 }
 
 /// The names of the HTTP Server API's known request headers, indexed by `HTTP_HEADER_ID`.
@@ -31,11 +34,25 @@ pub const KNOWN_REQUEST_HEADERS: [&str; 41] = [
 ];
 
 impl<'a> Request<'a> {
+    /// `None` if `raw` or `context` is null.
+    ///
     /// # Safety
-    /// `raw` is null or the live request of the live context `_context`, valid for `'a`.
-    pub unsafe fn from_raw(raw: *mut IHttpRequest, _context: *mut IHttpContext) -> Option<Self> {
+    /// `raw` is null or the live request of the live context `context`, both valid for `'a`.
+    pub unsafe fn from_raw(raw: *mut IHttpRequest, context: *mut IHttpContext) -> Option<Self> {
+        let context = core::ptr::NonNull::new(context)?;
         // SAFETY: forwarded from the caller.
-        unsafe { RequestRaw::from_raw(raw) }.map(|raw| Self { raw })
+        unsafe { RequestRaw::from_raw(raw) }.map(|raw| Self { raw, context })
+    }
+
+    /// A copy in request memory of `len` UTF-16 units at `ptr` (`None` for null).
+    ///
+    /// # Safety
+    /// `ptr` is null or points to `len` units readable until this call returns.
+    unsafe fn copy_wide(&self, ptr: *const u16, len: usize) -> Option<WideStr<'a>> {
+        // SAFETY: readable now per the caller; only read during the copy below.
+        let original = unsafe { WideStr::from_raw_parts(ptr, len) }?;
+        // SAFETY: `self.context` is the live context of this request, valid for 'a.
+        unsafe { copy_to_request(self.context.as_ptr(), original.as_slice()) }.map(WideStr::new)
     }
 
     /// The raw `IHttpRequest`.
@@ -49,16 +66,20 @@ impl<'a> Request<'a> {
         self.raw.vtbl()
     }
 
-    /// The HTTP Server API's view of the request (`GetRawHttpRequest`).
+    /// The HTTP Server API's view of the request (`GetRawHttpRequest`). The structure lives as
+    /// long as the request, but the strings it points to are IIS's own and may be released by
+    /// `set_header` or `set_url`: the getters below copy them.
     pub fn raw_request(&self) -> Option<&'a HTTP_REQUEST_V2> {
         // SAFETY: live request; the structure lives as long as the request.
         unsafe { (self.vtbl().GetRawHttpRequest)(self.as_raw()).as_ref() }
     }
 
-    /// The HTTP method, e.g. `b"GET"`.
+    /// The HTTP method, e.g. `b"GET"` (copied: `set_method` may release IIS's string).
     pub fn method(&self) -> &'a [u8] {
-        // SAFETY: live request; IIS returns a NUL-terminated string valid for the request.
-        unsafe { c_bytes((self.vtbl().GetHttpMethod)(self.as_raw())) }.unwrap_or_default()
+        // SAFETY: live request; IIS returns a NUL-terminated string, readable now.
+        let method = unsafe { c_bytes((self.vtbl().GetHttpMethod)(self.as_raw())) };
+        // SAFETY: as above.
+        method.and_then(|m| unsafe { self.copy_bytes(m.as_ptr(), m.len()) }).unwrap_or_default()
     }
 
     /// Rewrites the HTTP method.
@@ -68,32 +89,33 @@ impl<'a> Request<'a> {
         check(with_c_str("HTTP method", method.as_bytes(), |m| unsafe { (self.vtbl().SetHttpMethod)(self.as_raw(), m) })?)
     }
 
-    /// The absolute path of the (possibly rewritten) URL, without the query string.
+    /// The absolute path of the (possibly rewritten) URL, without the query string (copied:
+    /// `set_url` may release IIS's string).
     pub fn path(&self) -> Option<WideStr<'a>> {
         let url = &self.raw_request()?.Base.CookedUrl;
-        // SAFETY: the HTTP Server API gives byte lengths of strings valid for the request.
-        unsafe { WideStr::from_raw_parts(url.pAbsPath, url.AbsPathLength as usize / 2) }
+        // SAFETY: the HTTP Server API gives byte lengths of strings readable now.
+        unsafe { self.copy_wide(url.pAbsPath, url.AbsPathLength as usize / 2) }
     }
 
-    /// The query string including its leading `?`, or `None`.
+    /// The query string including its leading `?`, or `None` (copied, as [`path`](Self::path)).
     pub fn query(&self) -> Option<WideStr<'a>> {
         let url = &self.raw_request()?.Base.CookedUrl;
         // SAFETY: as in `path`.
-        unsafe { WideStr::from_raw_parts(url.pQueryString, url.QueryStringLength as usize / 2) }
+        unsafe { self.copy_wide(url.pQueryString, url.QueryStringLength as usize / 2) }
     }
 
-    /// The full URL (scheme, host, path and query).
+    /// The full URL (scheme, host, path and query; copied, as [`path`](Self::path)).
     pub fn full_url(&self) -> Option<WideStr<'a>> {
         let url = &self.raw_request()?.Base.CookedUrl;
         // SAFETY: as in `path`.
-        unsafe { WideStr::from_raw_parts(url.pFullUrl, url.FullUrlLength as usize / 2) }
+        unsafe { self.copy_wide(url.pFullUrl, url.FullUrlLength as usize / 2) }
     }
 
-    /// The URL as the client sent it.
+    /// The URL as the client sent it (copied, as [`path`](Self::path)).
     pub fn raw_url(&self) -> Option<&'a [u8]> {
         let request = &self.raw_request()?.Base;
-        // SAFETY: the HTTP Server API gives the length of a string valid for the request.
-        unsafe { bytes(request.pRawUrl, request.RawUrlLength as usize) }
+        // SAFETY: the HTTP Server API gives the length of a string readable now.
+        unsafe { self.copy_bytes(request.pRawUrl, request.RawUrlLength as usize) }
     }
 
     /// Rewrites the URL (`SetUrl`); `reset_query` drops the query string.
@@ -110,27 +132,44 @@ impl<'a> Request<'a> {
 
     crate::headers::header_methods!("request", HttpHeaderRequestMaximum);
 
-    /// Every request header as (name, value), known headers first.
+    /// Every request header as (name, value), known headers first. The list is read and
+    /// copied into request memory when this is called, so a `set_header` while iterating
+    /// neither changes nor invalidates it.
     pub fn headers(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
-        let request = self.raw_request();
-        let known = request.into_iter().flat_map(|r| {
-            r.Base.Headers.KnownHeaders.iter().enumerate().filter_map(|(id, h)| {
-                // SAFETY: the HTTP Server API keeps header values valid for the request.
-                let value = unsafe { bytes(h.pRawValue, h.RawValueLength as usize) }?;
-                Some((KNOWN_REQUEST_HEADERS[id].as_bytes(), value))
+        type Entry<'a> = (&'a [u8], &'a [u8]);
+        let Some(request) = self.raw_request() else {
+            return [].iter().copied();
+        };
+        let headers = &request.Base.Headers;
+        // SAFETY: `pUnknownHeaders` holds `UnknownHeaderCount` entries, readable now.
+        let unknown = unsafe { crate::strings::slice(headers.pUnknownHeaders, headers.UnknownHeaderCount as usize) };
+        let known = headers.KnownHeaders.iter().enumerate().filter(|(_, h)| !h.pRawValue.is_null());
+        let count = known.clone().count() + unknown.len();
+        // SAFETY: `self.context` is the live context of this request, valid for 'a.
+        let Some(list) = (unsafe { crate::strings::request_memory::<Entry<'a>>(self.context.as_ptr(), count) }) else {
+            return [].iter().copied();
+        };
+        let mut filled = 0;
+        let copied = known
+            .map(|(id, h)| {
+                // SAFETY: the value's `RawValueLength` bytes are readable now.
+                let value = unsafe { self.copy_bytes(h.pRawValue, h.RawValueLength as usize) };
+                value.map(|v| (KNOWN_REQUEST_HEADERS[id].as_bytes(), v))
             })
-        });
-        let unknown = request.into_iter().flat_map(|r| {
-            let headers = &r.Base.Headers;
-            // SAFETY: `pUnknownHeaders` holds `UnknownHeaderCount` entries for the request.
-            let list = unsafe { crate::strings::slice(headers.pUnknownHeaders, headers.UnknownHeaderCount as usize) };
-            list.iter().filter_map(|h| {
+            .chain(unknown.iter().map(|h| {
                 // SAFETY: as above for the name and value strings.
-                unsafe { Some((bytes(h.pName, h.NameLength as usize)?, bytes(h.pRawValue, h.RawValueLength as usize)?)) }
-            })
-        });
-        known.chain(unknown)
+                unsafe { Some((self.copy_bytes(h.pName, h.NameLength as usize)?, self.copy_bytes(h.pRawValue, h.RawValueLength as usize)?)) }
+            }));
+        for entry in copied.flatten().take(count) {
+            // SAFETY: `list` has room for `count` aligned entries and `filled < count`.
+            unsafe { list.add(filled).write(entry) };
+            filled += 1;
+        }
+        // SAFETY: the first `filled` entries were just written; request memory lives for 'a.
+        let list: &'a [Entry<'a>] = unsafe { core::slice::from_raw_parts(list, filled) };
+        list.iter().copied()
     }
+
 
     /// The client's address.
     pub fn remote_addr(&self) -> Option<SocketAddr> {
@@ -153,7 +192,13 @@ impl<'a> Request<'a> {
     }
 
     /// Reads entity-body bytes synchronously into `buffer`; `Ok(0)` at the end of the body.
+    /// An empty `buffer` is refused (`E_INVALIDARG`): it could only ever read 0 bytes, which
+    /// would look like the end of the body. A buffer over 4 GiB reads at most `u32::MAX` bytes.
     pub fn read_body(&self, buffer: &mut [u8]) -> Result<usize> {
+        if buffer.is_empty() {
+            return Err(invalid("read_body buffer is empty; Ok(0) would mean the end of the body"));
+        }
+        // Reading less than asked is what a read does, so a longer buffer is only partly offered.
         let len = u32::try_from(buffer.len()).unwrap_or(u32::MAX);
         let mut received = 0u32;
         let mut pending = 0;

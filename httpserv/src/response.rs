@@ -3,19 +3,22 @@
 use httpserv_sys::*;
 use windows_sys::Win32::Networking::HttpServer::{HTTP_DATA_CHUNK, HTTP_DATA_CHUNK_0, HTTP_DATA_CHUNK_0_0, HttpDataChunkFromMemory};
 
-use crate::error::{check, check_no_line_breaks, check_status, invalid, Result};
+use crate::error::{check, check_field_value, check_status, invalid, Result};
 use crate::handle::handle;
-use crate::strings::{bytes, with_c_str};
+use crate::strings::with_c_str;
 
 handle! {
     /// `IHttpResponse`.
     ResponseRaw => IHttpResponse, IHttpResponse_Vtbl
 }
 
-/// The response (`IHttpResponse`), borrowed for the duration of a notification.
+/// The response (`IHttpResponse`), borrowed for the duration of a notification. Its getters
+/// copy what IIS may later release into request memory (see the `strings` module docs).
 #[derive(Clone, Copy, Debug)]
 pub struct Response<'a> {
     raw: ResponseRaw<'a>,
+    /// The context the response belongs to, for `AllocateRequestMemory`.
+    context: core::ptr::NonNull<IHttpContext>,
 }
 
 /// A status to set with [`Response::set_status_with`].
@@ -23,7 +26,7 @@ pub struct Response<'a> {
 pub struct Status<'s> {
     /// 100..=999.
     pub code: u16,
-    /// The reason phrase; no CR, LF or NUL.
+    /// The reason phrase: field-value bytes (no control character but HTAB, no DEL).
     pub reason: &'s str,
     /// IIS's substatus (the `.3` of 404.3).
     pub substatus: u16,
@@ -38,16 +41,20 @@ pub struct CurrentStatus<'a> {
     pub code: u16,
     /// IIS's substatus, e.g. the `.3` of 404.3 (`pSubStatus`).
     pub substatus: u16,
-    /// The reason phrase as IIS stores it (`ppszReason`, `pcchReason` bytes).
+    /// The reason phrase (`ppszReason`, `pcchReason` bytes), copied into request memory: IIS
+    /// keeps it in a "server-owned buffer" that `set_status` or `clear` may release.
     pub reason: &'a [u8],
 }
 
 impl<'a> Response<'a> {
+    /// `None` if `raw` or `context` is null.
+    ///
     /// # Safety
-    /// `raw` is null or the live response of the live context `_context`, valid for `'a`.
-    pub unsafe fn from_raw(raw: *mut IHttpResponse, _context: *mut IHttpContext) -> Option<Self> {
+    /// `raw` is null or the live response of the live context `context`, both valid for `'a`.
+    pub unsafe fn from_raw(raw: *mut IHttpResponse, context: *mut IHttpContext) -> Option<Self> {
+        let context = core::ptr::NonNull::new(context)?;
         // SAFETY: forwarded from the caller.
-        unsafe { ResponseRaw::from_raw(raw) }.map(|raw| Self { raw })
+        unsafe { ResponseRaw::from_raw(raw) }.map(|raw| Self { raw, context })
     }
 
     /// The raw `IHttpResponse`.
@@ -69,7 +76,7 @@ impl<'a> Response<'a> {
     /// Sets the status with IIS's substatus and custom-error choice.
     pub fn set_status_with(&self, status: Status<'_>) -> Result<()> {
         check_status(status.code)?;
-        check_no_line_breaks("reason phrase", status.reason.as_bytes())?;
+        check_field_value("reason phrase", status.reason.as_bytes())?;
         // SAFETY: live response; the reason is NUL-terminated during the call.
         check(with_c_str("reason phrase", status.reason.as_bytes(), |reason| unsafe {
             (self.vtbl().SetStatus)(self.as_raw(), status.code, reason, status.substatus, 0, core::ptr::null_mut(), status.try_skip_custom_errors.into())
@@ -82,8 +89,8 @@ impl<'a> Response<'a> {
         use core::ptr::null_mut as null;
         // SAFETY: live response; every out pointer is ours or null (all optional but the code).
         unsafe { (self.vtbl().GetStatus)(self.as_raw(), &mut code, &mut substatus, &mut reason, &mut reason_len, null(), null(), null(), null(), null()) };
-        // SAFETY: IIS returned `reason_len` bytes valid for the request.
-        let reason = unsafe { bytes(reason, reason_len as usize) }.unwrap_or_default();
+        // SAFETY: IIS returned `reason_len` bytes, readable until the next call into IIS.
+        let reason = unsafe { self.copy_bytes(reason, reason_len as usize) }.unwrap_or_default();
         CurrentStatus { code, substatus, reason }
     }
 
@@ -123,7 +130,7 @@ impl<'a> Response<'a> {
 
     /// Redirects the client to `url` (302 unless `reset_status` is false).
     pub fn redirect(&self, url: &str, reset_status: bool, include_parameters: bool) -> Result<()> {
-        check_no_line_breaks("redirect URL", url.as_bytes())?;
+        check_field_value("redirect URL", url.as_bytes())?;
         // SAFETY: live response; URL NUL-terminated during the call.
         check(with_c_str("redirect URL", url.as_bytes(), |u| unsafe {
             (self.vtbl().Redirect)(self.as_raw(), u, reset_status.into(), include_parameters.into())

@@ -1,4 +1,31 @@
-//! Strings IIS hands out, borrowed without copies, and the NUL-terminated strings it takes.
+//! Strings IIS hands out, and the NUL-terminated strings it takes.
+//!
+//! # What a borrowed string may point to
+//!
+//! Microsoft documents no lifetime for most strings IIS returns: `IHttpRequest::GetHeader` (both
+//! overloads) and `IHttpResponse::GetHeader` return a pointer and a length and say nothing of
+//! how long they stay valid; `IHttpResponse::GetStatus` returns the reason phrase in a
+//! "server-owned buffer"; `IHttpContext::GetScriptName` and `GetScriptTranslated` say "the
+//! server owns the lifetime"; `GetPhysicalPath`, `IHttpRequest::GetForwardedUrl`,
+//! `GetHttpMethod` and the `HTTP_REQUEST`'s URL and header strings say nothing; and
+//! `GetServerVariable` "receives a copy" of a value whose owner is unstated. `SetHeader`,
+//! `DeleteHeader`, `Clear`, `ClearHeaders`, `SetStatus`, `Redirect`, `SetUrl`, `SetHttpMethod`
+//! and `SetServerVariable` may release them, and other modules may call those between our calls
+//! or during them (nested notifications). The one memory documented to live until the end of the
+//! request is `IHttpContext::AllocateRequestMemory`'s: it "has the lifetime of the current
+//! request. The server will automatically reclaim this memory at the end of the request"
+//! (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-allocaterequestmemory-method>).
+//!
+//! So the rule: **a safe getter that returns a string or bytes a later mutation could release
+//! copies them into request memory** ([`copy_to_request`]) and returns a borrow of the copy,
+//! valid for the request whatever happens next; no heap allocation, nothing to free. Copied:
+//! `Request::{header, known_header, headers, method, path, query, full_url, raw_url}`,
+//! `Response::{header, known_header, status().reason}`,
+//! `HttpContext::{server_variable, server_variable_wide, script_name, physical_path}`.
+//! Left borrowed, because no call can replace them while the borrow lives: the strings of
+//! `Site`, `Application`, `User` (fixed for the object), `MapPathProvider::url`,
+//! `CustomNotificationProvider::notification_type`, `ReadEntityProvider::entity` and the
+//! global providers' paths (fixed for the notification, which is what their `'a` is).
 
 use core::fmt;
 
@@ -83,6 +110,38 @@ impl fmt::Display for WideStr<'_> {
         }
         Ok(())
     }
+}
+
+/// Copies `units` into request memory of `context` (see the module documentation): the copy
+/// lives until the request ends, whatever IIS later does with the original. `None` when IIS
+/// has no memory left (or returns memory not aligned for `T`). Empty input needs no memory.
+///
+/// # Safety
+/// `context` is a live `IHttpContext` that stays valid for `'a`.
+pub(crate) unsafe fn copy_to_request<'a, T: Copy>(context: *mut httpserv_sys::IHttpContext, units: &[T]) -> Option<&'a [T]> {
+    if units.is_empty() {
+        return Some(&[]);
+    }
+    // SAFETY: forwarded from the caller.
+    let ptr = unsafe { request_memory::<T>(context, units.len()) }?;
+    // SAFETY: `ptr` is aligned with room for `units.len()` values, in request memory that
+    // nothing else refers to and that IIS keeps until the request ends ('a).
+    unsafe {
+        core::ptr::copy_nonoverlapping(units.as_ptr(), ptr, units.len());
+        Some(core::slice::from_raw_parts(ptr, units.len()))
+    }
+}
+
+/// Uninitialised request memory of `context` for `count` values of `T` (`None` when IIS has
+/// none left, returns memory not aligned for `T`, or the size overflows a `u32`).
+///
+/// # Safety
+/// `context` is a live `IHttpContext`.
+pub(crate) unsafe fn request_memory<T>(context: *mut httpserv_sys::IHttpContext, count: usize) -> Option<*mut T> {
+    let size = u32::try_from(count.checked_mul(core::mem::size_of::<T>())?).ok()?;
+    // SAFETY: live context per the caller; IIS returns `size` writable bytes or null.
+    let ptr = unsafe { ((*(*context).lpVtbl).AllocateRequestMemory)(context, size.max(1)) }.cast::<T>();
+    (!ptr.is_null() && ptr.is_aligned()).then_some(ptr)
 }
 
 /// # Safety

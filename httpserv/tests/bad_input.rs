@@ -380,3 +380,125 @@ fn header_name_with_every_tchar_is_accepted() {
     ran.value.expect("every tchar is allowed in a header name");
     assert_eq!(ran.response.header("X!#$%&'*+-.^_`|~09az"), Some("v"));
 }
+
+// Finding 6 of issue 8: bad input that used to get through.
+
+#[test]
+fn server_variable_with_cr_lf_refused() {
+    let ran = in_handler(|context| -> Vec<String> {
+        vec![
+            refusal(context.set_server_variable("MY\rVAR", "v")),
+            refusal(context.set_server_variable("MY\nVAR", "v")),
+            refusal(context.set_server_variable("MY_VAR", "a\rb")),
+            refusal(context.set_server_variable("MY_VAR", "a\nb")),
+            refusal(context.set_server_variable("MY_VAR", "1\r\nX-Injected: 1")),
+        ]
+    });
+    let expected = ["server variable name contains CR, LF or NUL at byte 2", "server variable name contains CR, LF or NUL at byte 2"];
+    assert_eq!(ran.value[..2], expected);
+    for message in &ran.value[2..] {
+        assert!(message.starts_with("server variable value contains CR, LF or NUL at byte 1"), "{message}");
+    }
+    assert_not_called(&ran.response, &["IHttpContext::SetServerVariable"]);
+    assert!(ran.response.server_variables_set.is_empty());
+}
+
+#[test]
+fn empty_header_value_is_a_nul_terminated_string() {
+    // The simulator refuses a zero-length value whose pointer is not a readable NUL (an empty
+    // Rust slice's dangling address), as IIS would read one there.
+    let ran = in_handler(|context| -> Outcome {
+        let (response, request) = (context.response(), context.request());
+        vec![
+            ("Response::set_header", response.set_header("X-Empty", "")),
+            ("Response::append_header", response.append_header("X-Empty-2", "")),
+            ("Request::set_header", request.set_header("X-Empty", "")),
+        ]
+    });
+    for (what, result) in ran.value {
+        result.unwrap_or_else(|e| panic!("{what}: {e:?}\n{}", ran.response.transcript()));
+    }
+    assert_eq!(ran.response.header("X-Empty"), Some(""));
+    assert_eq!(ran.response.header("X-Empty-2"), Some(""));
+}
+
+#[test]
+fn header_value_with_control_characters() {
+    for value in ["a\x01b", "a\x7fb", "\x1b[31m", "a\x0bb", "a\x0cb", "\x00"] {
+        header_value_refused(value.to_owned());
+    }
+}
+
+#[test]
+fn header_value_with_htab_obs_text_and_spaces_is_accepted() {
+    let ran = in_handler(|context| context.response().set_header("X-Test", " a\tb ~ caf\u{e9} \u{1f600} "));
+    ran.value.expect("HTAB, SP, VCHAR and obs-text are field-value bytes");
+    assert_eq!(ran.response.header("X-Test"), Some(" a\tb ~ caf\u{e9} \u{1f600} "));
+}
+
+#[test]
+fn reason_with_control_characters() {
+    for reason in ["Bad\x01", "Bad\x7f", "\x1b"] {
+        reason_refused(reason);
+    }
+}
+
+#[test]
+fn redirect_url_with_control_characters() {
+    for url in ["/a\x01", "/a\x7f", "/\x1b"] {
+        redirect_refused(url);
+    }
+}
+
+#[test]
+fn read_body_into_empty_buffer_refused() {
+    let ran = in_handler_with(TestRequest::post("/", "hello"), |context| {
+        let request = context.request();
+        (refusal(request.read_body(&mut [])), request.remaining_body_bytes())
+    });
+    let (message, remaining) = ran.value;
+    assert!(message.contains("buffer is empty"), "{message}");
+    assert_eq!(remaining, 5);
+    assert_not_called(&ran.response, &["IHttpRequest::ReadEntityBody", "CHttpModule::OnReadEntity"]);
+}
+
+#[test]
+fn map_path_over_260_characters_raises_rq_map_path_once() {
+    let mut sim = Sim::new();
+    let count = Rc::new(RefCell::new(0));
+    let seen = count.clone();
+    on(Stage::MapPath, move |_, _| {
+        *seen.borrow_mut() += 1;
+        NotificationStatus::Continue
+    });
+    let long = format!("/{}", "a".repeat(400));
+    let result = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let out = result.clone();
+    // Another module maps the path, so that RQ_MAP_PATH reaches the module under test.
+    let response = sim.send(TestRequest::get("/").other_module(httpserv_testing::Notification::ExecuteRequestHandler, move |raw| {
+        // SAFETY: the simulator's live context of this request, used during the call only.
+        let context = unsafe { HttpContext::from_raw(raw) }.unwrap();
+        *out.lock().unwrap() = Some(context.map_path(&long));
+    }));
+    let path = result.lock().unwrap().take().expect("the other module ran").expect("map_path");
+    assert_eq!(path, format!("C:\\inetpub\\wwwroot\\{}", "a".repeat(400)));
+    assert_eq!(*count.borrow(), 1, "{}", response.transcript());
+    assert_eq!(response.called("IHttpContext::MapPath"), 1, "{}", response.transcript());
+    sim.shutdown();
+}
+
+#[test]
+#[should_panic(expected = "a TestRequest header value is 65536 bytes")]
+fn test_request_header_over_u16_max_is_refused_not_truncated() {
+    let ran = in_handler_with(TestRequest::get("/").header("X-Long", "v".repeat(65_536)), |context| {
+        context.request().headers().map(|(_, v)| v.len()).max()
+    });
+    panic!("the simulator truncated the header to {:?} bytes", ran.value);
+}
+
+#[test]
+#[should_panic(expected = "the TestRequest URL is 70001 bytes")]
+fn test_request_url_over_u16_max_is_refused_not_truncated() {
+    let ran = in_handler_with(TestRequest::get(format!("/{}", "u".repeat(70_000))), |context| context.request().raw_url().map(<[u8]>::len));
+    panic!("the simulator truncated the URL to {:?} bytes", ran.value);
+}

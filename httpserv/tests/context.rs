@@ -133,9 +133,10 @@ fn map_path_longer_than_max_path() {
     let expected = format!("{APPLICATION_PHYSICAL_PATH}{}\\end.txt", "d".repeat(400));
     let ran = in_handler(move |context| context.map_path(&url).map_err(|e| e.code()));
     assert_eq!(ran.value, Ok(expected));
+    // One call with a buffer for any Windows path: a second would raise RQ_MAP_PATH again.
     let calls = details(&ran.response, "IHttpContext::MapPath");
-    assert!(calls[0].ends_with("-> 0x8007007a"), "{calls:?}");
-    assert!(calls.last().unwrap().ends_with("-> 0x00000000"), "{calls:?}");
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(calls[0].ends_with("65536 given -> 0x00000000"), "{calls:?}");
 }
 
 #[test]

@@ -264,6 +264,15 @@ pub fn assert_invalid<T: std::fmt::Debug>(result: httpserv::Result<T>) {
     }
 }
 
+/// The message of `result`'s refusal: `E_INVALIDARG`, and the message the crate gave it (read
+/// back with `last_refusal`, since `windows_result::Error` keeps messages only on Windows).
+/// Call it right after the refused call, on the thread that made it.
+#[track_caller]
+pub fn refusal<T: std::fmt::Debug>(result: httpserv::Result<T>) -> String {
+    assert_invalid(result);
+    httpserv::__private::last_refusal()
+}
+
 /// Registers `M` by hand: for the modules of a test binary other than [`Scripted`] (a binary
 /// exports one `#[http_module]` struct's `RegisterModule`).
 ///
