@@ -43,7 +43,7 @@ fn counts_application_start_requests_and_stop() {
     let before = counts();
     let running_before = LifecycleModule::state().running_applications();
 
-    let mut server = server();
+    let server = server();
     // The test server starts the application right after RegisterModule.
     let started = counts();
     assert_eq!(started.application_starts, before.application_starts + 1);
@@ -84,7 +84,7 @@ fn the_state_outlives_a_server() {
     let _serial = one_at_a_time();
     let before = counts();
     for _ in 0..2 {
-        let mut server = server();
+        let server = server();
         server.send(TestRequest::get("/"));
         server.shutdown();
     }
