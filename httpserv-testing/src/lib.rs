@@ -121,8 +121,9 @@
 //! `send` returns. The server-level objects (`IHttpServer`, the site and application containers)
 //! may be called from any thread. A panic inside the simulator never unwinds into the module:
 //! it is caught at the vtable boundary and re-raised by `send` (or `new`, `shutdown`) when the
-//! module returns. A [`TestServer`] dropped without [`TestServer::shutdown`] shuts down in `Drop`
-//! (unless the thread is already panicking).
+//! module returns (after ending the request: stored contexts cleaned up, `Dispose`). A
+//! [`TestServer`] dropped without [`TestServer::shutdown`] shuts down in `Drop` (when the thread
+//! is already panicking, a panic during that shutdown is dropped rather than aborting).
 //!
 //! [`REQUEST_NOTIFICATION_STATUS`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/request-notification-status-enumeration
 //! [`IndicateCompletion`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-indicatecompletion-method
@@ -814,7 +815,15 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if !self.shut_down && !std::thread::panicking() {
+        if self.shut_down {
+            return;
+        }
+        if std::thread::panicking() {
+            // A test failed with the server alive: still terminate the module so that it does
+            // not leak (valgrind), but a panic from the shutdown itself must not abort the
+            // process while this thread unwinds; it is dropped.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.shutdown_now()));
+        } else {
             self.shutdown_now();
         }
     }

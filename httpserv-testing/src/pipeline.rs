@@ -2,6 +2,7 @@
 //! handlers in IIS order, sends the response, disposes the module and cleans up.
 
 use std::cell::{Cell, RefCell};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::collections::VecDeque;
 use std::ffi::c_void;
 use std::net::SocketAddr;
@@ -710,7 +711,13 @@ impl RequestCtx {
         } else {
             self.pipeline();
         }
+        self.end();
+    }
 
+    /// Ends the request: cleans up its stored contexts and disposes of the module (once; also
+    /// after a panic cut the request short, so that the module does not leak).
+    fn end(&self) {
+        let server = self.server();
         // As in IIS: the request's stored contexts go first, then the module object, then the
         // request memory (which the module object may live in) when the request is dropped.
         let cleaned =
@@ -854,7 +861,12 @@ pub(crate) fn run(
         global: None,
     };
     let response = with_active(active, || {
-        req.run();
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| req.run())) {
+            // A panic re-raised from the simulator's side cut the request short: still end it
+            // (a second panic there is dropped: the first one is what the test reports).
+            let _ = catch_unwind(AssertUnwindSafe(|| req.end()));
+            resume_unwind(panic);
+        }
         req.finish()
     });
     if let Some(failure) = req.st.borrow_mut().left_pending.take() {
