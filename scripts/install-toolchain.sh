@@ -10,6 +10,7 @@
 #   wine64 wine                        runs the Windows test programs; `wine` gives /usr/bin/wine
 #                                      (wine64 only *recommends* it)
 #   libclang-dev                       bindgen
+#   valgrind                           memcheck over the test-server suites (scripts/valgrind.sh)
 #   ca-certificates                    HTTPS to crates.io (-Zbuild-std downloads std's dependencies);
 #                                      only a recommendation of cargo's libraries
 #
@@ -23,6 +24,7 @@ PACKAGES=(
     clang lld
     wine64 wine
     libclang-dev
+    valgrind
     ca-certificates
 )
 

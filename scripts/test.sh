@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: installs the toolchain (idempotent),
 # runs every host test (layout vs clang, generator drift, safe API through the Rust test server,
-# examples, macro UI tests, and the end-to-end Wine runs of the module DLLs in the MSVC-ABI C++
+# examples, macro UI tests, the test-server suites under valgrind, and the end-to-end Wine runs of the module DLLs in the MSVC-ABI C++
 # simulator), then type-checks the crates for Windows x86_64 and i686.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,9 @@ fi
 
 "${HOST_CARGO[@]}" test --workspace --all-targets
 "${HOST_CARGO[@]}" test --workspace --doc
+
+# The test-server suites under valgrind: any memcheck error or definite leak fails.
+scripts/valgrind.sh
 
 # Windows type checks (the Debian compiler builds std from source; no linking needed).
 (

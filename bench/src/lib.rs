@@ -129,13 +129,39 @@ pub mod fake {
         request()
     }
 
-    /// A context with `CancelIo` and `GetRequest`.
+    thread_local! {
+        /// The fake request memory: a fixed arena, reused from the start when full (a fake
+        /// request never keeps what it read for longer than the call that read it).
+        static ARENA: std::cell::RefCell<(usize, [u64; 8192])> = const { std::cell::RefCell::new((0, [0; 8192])) };
+    }
+
+    /// `AllocateRequestMemory` over [`ARENA`]: no heap allocation per call.
+    #[inline(never)]
+    pub unsafe extern "system" fn server_allocate_request_memory(_this: *mut IHttpContext, size: u32) -> *mut c_void {
+        let words = (size as usize).div_ceil(8);
+        ARENA.with(|arena| {
+            let mut arena = arena.borrow_mut();
+            let (used, buffer) = &mut *arena;
+            if words > buffer.len() {
+                return null_mut();
+            }
+            if *used + words > buffer.len() {
+                *used = 0;
+            }
+            let p = buffer[*used..].as_mut_ptr();
+            *used += words;
+            p.cast()
+        })
+    }
+
+    /// A context with `CancelIo`, `GetRequest` and `AllocateRequestMemory`.
     pub fn context() -> *mut IHttpContext {
         let vtbl = trap_vtable::<IHttpContext_Vtbl>();
         // SAFETY: as in `request`.
         unsafe {
             addr_of_mut!((*vtbl).CancelIo).write(server_cancel_io);
             addr_of_mut!((*vtbl).GetRequest).write(server_get_request);
+            addr_of_mut!((*vtbl).AllocateRequestMemory).write(server_allocate_request_memory);
         }
         object::<IHttpContext>(vtbl.cast())
     }

@@ -156,7 +156,7 @@ fn bridge_and_safe_calls_allocate_nothing() {
 type TranscriptCall = (String, String);
 
 fn requests_through_test_server(register: RegisterModuleFn) -> (Vec<Counts>, Vec<TranscriptCall>) {
-    let mut server = TestServer::new(register).expect("RegisterModule failed");
+    let server = TestServer::new(register).expect("RegisterModule failed");
     // Warm-up: the first requests grow the server's buffers.
     for _ in 0..10 {
         drop(server.send(TestRequest::get("/index.html").header("User-Agent", "httpserv-bench")));

@@ -30,7 +30,7 @@
 //! # fn main() {
 //! use httpserv_testing::{Notification, TestRequest, TestServer};
 //!
-//! let mut server = TestServer::new(my_module::RegisterModule).expect("RegisterModule failed");
+//! let server = TestServer::new(my_module::RegisterModule).expect("RegisterModule failed");
 //! let response = server.send(TestRequest::get("/hello?name=iis").header("User-Agent", "test"));
 //! assert_eq!(response.status, 200);
 //! assert_eq!(response.header("content-type"), Some("text/plain"));
@@ -63,10 +63,15 @@
 //!   [`TestResponse`] are those in effect when `OnSendResponse` returned.
 //! - **Statuses**: `RQ_NOTIFICATION_CONTINUE` goes on; `RQ_NOTIFICATION_FINISH_REQUEST` sends
 //!   the response and skips to `LogRequest` and `EndRequest` (the post-notification of the
-//!   finishing stage is skipped too); `RQ_NOTIFICATION_PENDING` is recorded and resolved at once:
-//!   by `OnAsyncCompletion` if the module called `IHttpContext::PostCompletion`, else by the
-//!   status given to `IHttpContext::IndicateCompletion`, else as if `IndicateCompletion(
-//!   RQ_NOTIFICATION_CONTINUE)` had been called.
+//!   finishing stage is skipped too); `RQ_NOTIFICATION_PENDING` is recorded and resolved by
+//!   what the handler called before returning it: `OnAsyncCompletion` if it called
+//!   `IHttpContext::PostCompletion`, else the status it gave `IHttpContext::IndicateCompletion`.
+//!   With neither, IIS would leave the request hanging forever (PENDING means the module will
+//!   complete the request itself: [`REQUEST_NOTIFICATION_STATUS`], [`IndicateCompletion`]), so
+//!   the simulator never resolves it on its own: the request gets no further notification, is
+//!   cleaned up (stored contexts, `Dispose`), and [`TestServer::send`] panics with
+//!   `request left pending: CHttpModule::OnX returned RQ_NOTIFICATION_PENDING and nothing called
+//!   IndicateCompletion or PostCompletion`. The C++ simulator reports it as an error too.
 //! - **Non-deterministic notifications**: `RQ_MAP_PATH` from `IHttpContext::MapPath`,
 //!   `RQ_READ_ENTITY` from `IHttpRequest::ReadEntityBody`, `RQ_CUSTOM_NOTIFICATION` from
 //!   `IHttpContext::NotifyCustomNotification`; global `GL_CUSTOM_NOTIFICATION`,
@@ -105,13 +110,23 @@
 //!
 //! # Threads, lifetimes and panics
 //!
+//! [`TestServer`] is `Send + Sync` and [`TestServer::send`] takes `&self`: threads sharing a
+//! server run requests concurrently, as IIS's worker threads do, so a module's factory, global
+//! module and shared state are exercised from several threads at once. The server's own state is
+//! behind locks that are never held while the module runs. Several servers in one process are
+//! independent (registration, stored contexts, recorded calls, counters).
+//!
 //! A request runs on the thread that calls [`TestServer::send`], and its objects must be used on
 //! that thread; they (and every string or structure the request handed out) are freed when
 //! `send` returns. The server-level objects (`IHttpServer`, the site and application containers)
 //! may be called from any thread. A panic inside the simulator never unwinds into the module:
 //! it is caught at the vtable boundary and re-raised by `send` (or `new`, `shutdown`) when the
-//! module returns. A [`TestServer`] dropped without [`TestServer::shutdown`] shuts down in `Drop`
-//! (unless the thread is already panicking).
+//! module returns (after ending the request: stored contexts cleaned up, `Dispose`). A
+//! [`TestServer`] dropped without [`TestServer::shutdown`] shuts down in `Drop` (when the thread
+//! is already panicking, a panic during that shutdown is dropped rather than aborting).
+//!
+//! [`REQUEST_NOTIFICATION_STATUS`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/request-notification-status-enumeration
+//! [`IndicateCompletion`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-indicatecompletion-method
 
 use std::borrow::Cow;
 use std::fmt;
@@ -688,12 +703,29 @@ impl ShutdownReport {
 }
 
 /// An in-process IIS that runs one module: see the [module documentation](self).
+///
+/// `TestServer` is `Send + Sync`: [`TestServer::send`] takes `&self`, so threads sharing one
+/// server (for example through [`std::thread::scope`] or an `Arc`) run requests concurrently,
+/// each on its calling thread, as IIS runs requests on its worker threads. The module's factory
+/// and global module are then called from several threads at once, which IIS requires modules
+/// to support. Servers in one process are independent: each has its own registration, stored
+/// contexts, recorded calls and counters.
 pub struct TestServer {
     shared: Pinned<ServerShared>,
     registration: server::Registration,
-    server_calls: Vec<Call>,
     shut_down: bool,
 }
+
+// SAFETY: the server's mutable state (recorded calls, counters, containers, fragments, change
+// paths) is behind mutexes in `ServerShared`, and a request's own state lives on the thread that
+// runs it (`pipeline::run`, with a thread-local `Active`). `registration` is only read after
+// `RegisterModule`. The raw pointers it holds (factory, global module) are the module's, which
+// IIS calls from any of its threads concurrently: a module must allow that (IIS's contract,
+// which this simulator reproduces on purpose).
+unsafe impl Send for TestServer {}
+// SAFETY: as for `Send`: every method on `&TestServer` either reads immutable data or goes
+// through `ServerShared`'s locks, which are never held while calling into the module.
+unsafe impl Sync for TestServer {}
 
 impl TestServer {
     /// Loads a module: calls `register` (its `RegisterModule`) with the simulator's
@@ -715,14 +747,12 @@ impl TestServer {
         let state = unsafe { &*shared.as_ptr() };
         match state.register(register) {
             Ok(registration) => {
-                let mut server = TestServer {
+                let server = TestServer {
                     shared,
                     registration,
-                    server_calls: Vec::new(),
                     shut_down: false,
                 };
                 server.state().application_start();
-                server.sync();
                 Ok(server)
             }
             Err(hresult) => {
@@ -737,12 +767,6 @@ impl TestServer {
     fn state(&self) -> &ServerShared {
         // SAFETY: the shared state lives as long as `self`.
         unsafe { &*self.shared.as_ptr() }
-    }
-
-    /// Moves calls recorded on the server objects into `server_calls`.
-    fn sync(&mut self) {
-        let calls = self.state().drain_calls();
-        self.server_calls.extend(calls);
     }
 
     /// The module's name, as given to [`TestServer::with_name`].
@@ -780,27 +804,31 @@ impl TestServer {
         !self.registration.global.is_null()
     }
 
-    /// Runs one request through the pipeline and returns what the client would receive.
-    pub fn send(&mut self, request: TestRequest) -> TestResponse {
+    /// Runs one request through the pipeline, on the calling thread, and returns what the
+    /// client would receive. Several threads may call it at once on one server.
+    ///
+    /// # Panics
+    ///
+    /// If the module panicked inside the simulator's code, or left the request pending: a
+    /// handler returned `RQ_NOTIFICATION_PENDING` and nothing completed it (see the
+    /// [module documentation](self#what-is-simulated)). In that case the request is still
+    /// cleaned up (stored contexts, `Dispose`) before the panic, and the server stays usable.
+    pub fn send(&self, request: TestRequest) -> TestResponse {
         assert!(!self.shut_down, "TestServer::send after shutdown");
-        let response = pipeline::run(self.state(), &self.registration, request);
-        self.sync();
-        response
+        pipeline::run(self.state(), &self.registration, request)
     }
 
-    /// The calls made on the server-level objects so far (`IHttpServer`,
+    /// A snapshot of the calls made on the server-level objects so far (`IHttpServer`,
     /// `IHttpModuleRegistrationInfo`, global notifications, site and application containers),
-    /// including those made during requests (which also appear in their transcripts).
-    pub fn server_calls(&self) -> &[Call] {
-        &self.server_calls
+    /// including those made during requests (which also appear in their transcripts), in the
+    /// order they were recorded (interleaved when requests run on several threads).
+    pub fn server_calls(&self) -> Vec<Call> {
+        self.state().calls_since(0)
     }
 
     /// How many times `method` was called on the server-level objects.
     pub fn server_called(&self, method: &str) -> usize {
-        self.server_calls
-            .iter()
-            .filter(|c| c.method == method)
-            .count()
+        self.state().count_calls(method)
     }
 
     /// Stops the server: `GL_STOP_LISTENING` then `GL_APPLICATION_STOP` to the global module (if
@@ -812,21 +840,34 @@ impl TestServer {
 
     fn shutdown_now(&mut self) -> ShutdownReport {
         self.shut_down = true;
-        self.sync();
+        let start = self.state().calls_len();
         let mut report = self.state().shutdown(&self.registration);
-        report.calls = self.state().drain_calls();
-        self.server_calls.extend(report.calls.iter().cloned());
+        report.calls = self.state().calls_since(start);
         report
     }
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if !self.shut_down && !std::thread::panicking() {
+        if self.shut_down {
+            return;
+        }
+        if std::thread::panicking() {
+            // A test failed with the server alive: still terminate the module so that it does
+            // not leak (valgrind), but a panic from the shutdown itself must not abort the
+            // process while this thread unwinds; it is dropped.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.shutdown_now()));
+        } else {
             self.shutdown_now();
         }
     }
 }
+
+/// `TestServer` can be shared between the threads that send requests.
+#[allow(dead_code)]
+const fn assert_send_sync<T: Send + Sync>() {}
+const _: () = assert_send_sync::<TestServer>();
+const _: () = assert_send_sync::<TestResponse>();
 
 impl fmt::Debug for TestServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

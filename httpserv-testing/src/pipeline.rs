@@ -2,6 +2,7 @@
 //! handlers in IIS order, sends the response, disposes the module and cleans up.
 
 use std::cell::{Cell, RefCell};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::collections::VecDeque;
 use std::ffi::c_void;
 use std::net::SocketAddr;
@@ -122,6 +123,9 @@ pub(crate) struct RequestState {
     pub(crate) disabled: (u32, u32),
     pub(crate) indicated: Option<REQUEST_NOTIFICATION_STATUS>,
     pub(crate) posted: Option<u32>,
+    /// Set when a handler left the request pending with nothing to complete it: the failure
+    /// `send` reports once the request is cleaned up.
+    pub(crate) left_pending: Option<String>,
     pub(crate) completion_bytes: u32,
     pub(crate) handled: bool,
     pub(crate) calls: Vec<Call>,
@@ -258,6 +262,7 @@ impl RequestCtx {
             disabled: (0, 0),
             indicated: None,
             posted: None,
+            left_pending: None,
             completion_bytes: 0,
             handled: false,
             calls: Vec::new(),
@@ -408,6 +413,10 @@ impl RequestCtx {
         if module.is_null() {
             return RQ_NOTIFICATION_CONTINUE;
         }
+        if self.left_pending() {
+            // The request hangs in IIS: no further notification reaches the module.
+            return RQ_NOTIFICATION_FINISH_REQUEST;
+        }
         let (previous, index) = {
             let mut st = self.st.borrow_mut();
             let previous = st.current.replace((n, post));
@@ -431,9 +440,24 @@ impl RequestCtx {
         status
     }
 
-    /// Turns `RQ_NOTIFICATION_PENDING` into a final status, as IIS would once the pending
-    /// operation completes: `OnAsyncCompletion` after `PostCompletion`, the status given to
-    /// `IndicateCompletion`, or `RQ_NOTIFICATION_CONTINUE`.
+    /// Whether a handler left the request pending (see [`RequestCtx::resolve_pending`]).
+    pub(crate) fn left_pending(&self) -> bool {
+        self.st.borrow().left_pending.is_some()
+    }
+
+    /// Turns `RQ_NOTIFICATION_PENDING` into a final status, as IIS does once the pending
+    /// operation completes: by `OnAsyncCompletion` after `IHttpContext::PostCompletion`, or with
+    /// the status given to `IHttpContext::IndicateCompletion`, either called during the handler
+    /// (all I/O here is synchronous, so nothing can complete the request later).
+    ///
+    /// A handler that returns `RQ_NOTIFICATION_PENDING` tells IIS that the module will resume
+    /// the request itself ("RQ_NOTIFICATION_PENDING: Indicates that an asynchronous operation is
+    /// pending", <https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/request-notification-status-enumeration>),
+    /// which it does with `IndicateCompletion` ("Indicates that the current request has
+    /// completed asynchronous processing", <https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-indicatecompletion-method>).
+    /// IIS never resolves it on its own: with nothing to complete it, the request hangs. So
+    /// does this simulator, as a failure: the request gets no further notification, is cleaned
+    /// up, and `send` panics (`left_pending`); the returned status stops the pipeline.
     fn resolve_pending(
         &self,
         n: Notification,
@@ -442,6 +466,8 @@ impl RequestCtx {
     ) -> (REQUEST_NOTIFICATION_STATUS, String) {
         let mut status = first;
         let mut detail = status_name(status);
+        // Who returned the status being resolved (the handler, then `OnAsyncCompletion`).
+        let mut returned_by = n.handler(post).to_owned();
         let mut rounds = 0;
         while status == RQ_NOTIFICATION_PENDING {
             rounds += 1;
@@ -449,22 +475,38 @@ impl RequestCtx {
                 let mut st = self.st.borrow_mut();
                 (st.posted.take(), st.indicated.take())
             };
-            match posted {
-                Some(bytes) if rounds < 64 => {
+            match (posted, indicated) {
+                (Some(bytes), _) if rounds < 64 => {
                     status = self.async_completion(n, post, bytes);
                     detail.push_str(&format!(", OnAsyncCompletion -> {}", status_name(status)));
+                    returned_by = format!(
+                        "{} (completing {})",
+                        Notification::AsyncCompletion.handler(false),
+                        n.handler(post)
+                    );
+                }
+                (None, Some(s)) if s != RQ_NOTIFICATION_PENDING => {
+                    detail.push_str(&format!(", IndicateCompletion({})", status_name(s)));
+                    status = s;
                 }
                 _ => {
-                    status = match indicated {
-                        Some(s) if s != RQ_NOTIFICATION_PENDING => {
-                            detail.push_str(&format!(", IndicateCompletion({})", status_name(s)));
-                            s
-                        }
-                        _ => {
-                            detail.push_str(", completed as RQ_NOTIFICATION_CONTINUE");
-                            RQ_NOTIFICATION_CONTINUE
-                        }
+                    let why = if rounds >= 64 {
+                        "PostCompletion was called 64 times in a row".to_owned()
+                    } else if indicated == Some(RQ_NOTIFICATION_PENDING) {
+                        "IndicateCompletion was given RQ_NOTIFICATION_PENDING".to_owned()
+                    } else {
+                        "nothing called IndicateCompletion or PostCompletion".to_owned()
                     };
+                    detail.push_str(", left pending (request failed)");
+                    let mut st = self.st.borrow_mut();
+                    if st.left_pending.is_none() {
+                        st.left_pending = Some(format!(
+                            "request left pending: {returned_by} returned \
+                             RQ_NOTIFICATION_PENDING and {why} (IIS would never finish this \
+                             request)"
+                        ));
+                    }
+                    status = RQ_NOTIFICATION_FINISH_REQUEST;
                 }
             }
         }
@@ -604,6 +646,9 @@ impl RequestCtx {
                     continue;
                 }
                 let status = self.notify(n, post, self.provider_for(n, post));
+                if self.left_pending() {
+                    return;
+                }
                 if status == RQ_NOTIFICATION_FINISH_REQUEST {
                     if !finishing {
                         finishing = true;
@@ -617,6 +662,9 @@ impl RequestCtx {
                 && self.send_response() == RQ_NOTIFICATION_FINISH_REQUEST
             {
                 finishing = true;
+            }
+            if self.left_pending() {
+                return;
             }
         }
         self.send_response();
@@ -670,7 +718,13 @@ impl RequestCtx {
         } else {
             self.pipeline();
         }
+        self.end();
+    }
 
+    /// Ends the request: cleans up its stored contexts and disposes of the module (once; also
+    /// after a panic cut the request short, so that the module does not leak).
+    fn end(&self) {
+        let server = self.server();
         // As in IIS: the request's stored contexts go first, then the module object, then the
         // request memory (which the module object may live in) when the request is dropped.
         let cleaned =
@@ -813,8 +867,17 @@ pub(crate) fn run(
         request: req,
         global: None,
     };
-    with_active(active, || {
-        req.run();
+    let response = with_active(active, || {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| req.run())) {
+            // A panic re-raised from the simulator's side cut the request short: still end it
+            // (a second panic there is dropped: the first one is what the test reports).
+            let _ = catch_unwind(AssertUnwindSafe(|| req.end()));
+            resume_unwind(panic);
+        }
         req.finish()
-    })
+    });
+    if let Some(failure) = req.st.borrow_mut().left_pending.take() {
+        panic!("{failure}\ntranscript:\n{}", response.transcript());
+    }
+    response
 }

@@ -63,13 +63,15 @@ pub(crate) struct Counts {
 #[derive(Default)]
 pub(crate) struct ServerState {
     pub(crate) registration: Registration,
-    /// Calls not yet moved to `TestServer::server_calls`.
+    /// Every call on server-level objects, in order (never drained while the server runs, so
+    /// that the index [`ServerShared::record`] returns stays valid for [`ServerShared::patch`]).
     calls: Vec<Call>,
     pub(crate) counts: Counts,
     dispensed: Vec<Pinned<ContextStore>>,
     fragments: Vec<(String, Vec<u8>)>,
-    /// The path given to the configuration- or file-change notification being delivered.
-    change_path: Box<[u16]>,
+    /// The paths given to configuration- and file-change notifications, kept until the server
+    /// is dropped (a module may keep the pointer; threads may deliver changes concurrently).
+    change_paths: Vec<Box<[u16]>>,
     next_request_id: u64,
 }
 
@@ -85,6 +87,12 @@ thread_local! {
     static ACTIVE: Cell<Active> = const {
         Cell::new(Active { server: std::ptr::null(), request: std::ptr::null(), global: None })
     };
+}
+
+thread_local! {
+    /// The path `GetChangePath` / `GetFileName` return on this thread: that of the change
+    /// notification it is delivering (a string in `ServerState::change_paths`), or null.
+    static CHANGE_PATH: Cell<PCWSTR> = const { Cell::new(std::ptr::null()) };
 }
 
 /// What the current thread is doing.
@@ -197,9 +205,24 @@ impl ServerShared {
         self.lock().counts.stored_contexts_cleaned += n;
     }
 
-    /// Takes the calls recorded since the last drain.
+    /// Takes the calls recorded so far (when registration failed and the server goes away).
     pub(crate) fn drain_calls(&self) -> Vec<Call> {
         std::mem::take(&mut self.lock().calls)
+    }
+
+    /// How many calls were recorded so far.
+    pub(crate) fn calls_len(&self) -> usize {
+        self.lock().calls.len()
+    }
+
+    /// A copy of the calls recorded from index `start` on.
+    pub(crate) fn calls_since(&self, start: usize) -> Vec<Call> {
+        self.lock().calls.get(start..).unwrap_or_default().to_vec()
+    }
+
+    /// How many recorded calls are to `method`.
+    pub(crate) fn count_calls(&self, method: &str) -> usize {
+        self.lock().calls.iter().filter(|c| c.method == method).count()
     }
 
     /// Records a call on a server-level object: in the server's calls, and in the transcript of
@@ -384,9 +407,30 @@ impl ServerShared {
         })
     }
 
-    fn set_change_path(&self, path: &str) -> String {
-        self.lock().change_path = wide(path).into_boxed_slice();
-        format!("{path:?}")
+    /// Delivers a configuration- or file-change notification for `path`: `deliver` runs with
+    /// `path` as what this thread's change provider returns.
+    fn with_change_path(&self, path: &str, deliver: impl FnOnce(String)) {
+        let owned = wide(path).into_boxed_slice();
+        let ptr = owned.as_ptr();
+        self.lock().change_paths.push(owned);
+        struct Restore(PCWSTR);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                CHANGE_PATH.with(|c| c.set(self.0));
+            }
+        }
+        let _restore = Restore(CHANGE_PATH.with(|c| c.replace(ptr)));
+        deliver(format!("{path:?}"));
+    }
+
+    /// The path of the change notification this thread is delivering (an empty string if none).
+    fn change_path(&self) -> PCWSTR {
+        let ptr = CHANGE_PATH.with(Cell::get);
+        if ptr.is_null() {
+            w!("")
+        } else {
+            ptr
+        }
     }
 }
 
@@ -703,11 +747,12 @@ thunks! {
         // SAFETY: called on the server given to `RegisterModule`; `path` is null or a string.
         let (server, path) = unsafe { (server(this), from_pcwstr(path).unwrap_or_default()) };
         server.record("IHttpServer::NotifyConfigurationChange", format!("{path:?}"));
-        let detail = server.set_change_path(&path);
         let provider = server.config_change.as_ptr::<IGlobalConfigurationChangeProvider>();
-        server.notify_global(Notification::GlobalConfigurationChange, detail, |g| {
-            // SAFETY: `g` is the live global module and `provider` a live provider.
-            unsafe { ((*(*g).lpVtbl).OnGlobalConfigurationChange)(g, provider) }
+        server.with_change_path(&path, |detail| {
+            server.notify_global(Notification::GlobalConfigurationChange, detail, |g| {
+                // SAFETY: `g` is the live global module and `provider` a live provider.
+                unsafe { ((*(*g).lpVtbl).OnGlobalConfigurationChange)(g, provider) }
+            });
         });
     }
 
@@ -715,11 +760,12 @@ thunks! {
         // SAFETY: called on the server given to `RegisterModule`; `file` is null or a string.
         let (server, file) = unsafe { (server(this), from_pcwstr(file).unwrap_or_default()) };
         server.record("IHttpServer::NotifyFileChange", format!("{file:?}"));
-        let detail = server.set_change_path(&file);
         let provider = server.file_change.as_ptr::<IGlobalFileChangeProvider>();
-        server.notify_global(Notification::GlobalFileChange, detail, |g| {
-            // SAFETY: `g` is the live global module and `provider` a live provider.
-            unsafe { ((*(*g).lpVtbl).OnGlobalFileChange)(g, provider) }
+        server.with_change_path(&file, |detail| {
+            server.notify_global(Notification::GlobalFileChange, detail, |g| {
+                // SAFETY: `g` is the live global module and `provider` a live provider.
+                unsafe { ((*(*g).lpVtbl).OnGlobalFileChange)(g, provider) }
+            });
         });
     }
 
@@ -1150,15 +1196,15 @@ thunks! {
         // SAFETY: called on the configuration-change provider.
         let server = unsafe { server(this) };
         server.record("IGlobalConfigurationChangeProvider::GetChangePath", String::new());
-        // The path stays put until the next change notification replaces it.
-        server.lock().change_path.as_ptr()
+        // The path stays put until the server is dropped.
+        server.change_path()
     }
 
     fn file_change_get_name(this: *mut IGlobalFileChangeProvider) -> PCWSTR {
         // SAFETY: called on the file-change provider.
         let server = unsafe { server(this) };
         server.record("IGlobalFileChangeProvider::GetFileName", String::new());
-        server.lock().change_path.as_ptr()
+        server.change_path()
     }
 
     fn file_change_get_monitor(this: *mut IGlobalFileChangeProvider) -> *mut IHttpFileMonitor {

@@ -174,7 +174,7 @@ unsafe extern "system" fn cancel_io_register(
 
 #[test]
 fn cancel_io_sample_cancels_io_in_send_response() {
-    let mut server = TestServer::new(cancel_io_register).expect("RegisterModule");
+    let server = TestServer::new(cancel_io_register).expect("RegisterModule");
     assert_eq!(server.request_notifications(), RQ_SEND_RESPONSE);
     assert_eq!(server.post_request_notifications(), 0);
     assert_eq!(server.global_notifications(), 0);
@@ -718,7 +718,7 @@ kit_module!(
 
 #[test]
 fn writer_sets_status_headers_and_body() {
-    let mut server = TestServer::new(writer_register).unwrap();
+    let server = TestServer::new(writer_register).unwrap();
     let response = server.send(TestRequest::get("/greet"));
     assert_eq!(response.status, 201, "{}", response.transcript());
     assert_eq!(response.reason, "Created");
@@ -800,7 +800,7 @@ kit_module!(
 
 #[test]
 fn reader_reads_the_body_until_eof() {
-    let mut server = TestServer::new(reader_register).unwrap();
+    let server = TestServer::new(reader_register).unwrap();
     let response = server.send(TestRequest::post("/echo", "0123456789"));
     assert_eq!(
         response.body_str(),
@@ -874,7 +874,7 @@ kit_module!(
 
 #[test]
 fn finish_request_in_begin_request_skips_to_log_and_end() {
-    let mut server = TestServer::new(finisher_register).unwrap();
+    let server = TestServer::new(finisher_register).unwrap();
     let response = server.send(TestRequest::get("/secret"));
     assert_eq!(response.status, 403);
     assert_eq!(response.substatus, 3);
@@ -917,7 +917,7 @@ kit_module!(
 
 #[test]
 fn pipeline_runs_in_iis_order_with_post_notifications() {
-    let mut server = TestServer::new(everything_register).unwrap();
+    let server = TestServer::new(everything_register).unwrap();
     let response = server.send(TestRequest::get("/"));
     let mut expected = Vec::new();
     for n in Notification::PIPELINE {
@@ -1068,7 +1068,7 @@ kit_module!(
 
 #[test]
 fn server_variables_and_raw_request_describe_the_request() {
-    let mut server = TestServer::new(variables_register).unwrap();
+    let server = TestServer::new(variables_register).unwrap();
     let response = server.send(
         TestRequest::get("http://example.test:8080/über/a.txt?x=1&y=2")
             .header("User-Agent", "test-agent")
@@ -1153,7 +1153,7 @@ kit_module!(
 
 #[test]
 fn map_path_follows_the_buffer_protocol_and_fires_rq_map_path() {
-    let mut server = TestServer::new(map_path_register).unwrap();
+    let server = TestServer::new(map_path_register).unwrap();
     let response = server.send(TestRequest::get("/dir/page.htm?q"));
     assert_eq!(response.status, 200, "{}", response.transcript());
     assert_eq!(
@@ -1298,7 +1298,7 @@ kit_module!(
 
 #[test]
 fn stored_contexts_are_cleaned_up_and_request_memory_is_counted() {
-    let mut server = TestServer::new(stored_register).unwrap();
+    let server = TestServer::new(stored_register).unwrap();
     let response = server.send(TestRequest::get("/"));
     assert_eq!(
         response.stored_contexts_cleaned,
@@ -1523,7 +1523,7 @@ kit_module!(
 
 #[test]
 fn server_registration_info_and_extended_interfaces() {
-    let mut server = TestServer::with_name("MyModule", extended_register).unwrap();
+    let server = TestServer::with_name("MyModule", extended_register).unwrap();
     assert_eq!(server.module_name(), "MyModule");
     assert_eq!(
         server.priorities().request,
@@ -1555,7 +1555,7 @@ fn server_registration_info_and_extended_interfaces() {
     );
     let unhealthy = server
         .server_calls()
-        .iter()
+        .into_iter()
         .find(|c| c.method == "IHttpServer::ReportUnhealthy")
         .unwrap();
     assert_eq!(unhealthy.detail, "\"disk full\", 0x80004005");
@@ -1610,7 +1610,7 @@ kit_module!(
 
 #[test]
 fn flush_fires_send_response_once_and_sends_the_headers() {
-    let mut server = TestServer::new(flusher_register).unwrap();
+    let server = TestServer::new(flusher_register).unwrap();
     let response = server.send(TestRequest::get("/stream"));
     assert_eq!(response.body_str(), "first second");
     assert_eq!(
@@ -1712,7 +1712,7 @@ kit_module!(
 
 #[test]
 fn global_module_gets_start_pre_begin_and_stop_notifications() {
-    let mut server = TestServer::new(global_register).unwrap();
+    let server = TestServer::new(global_register).unwrap();
     assert!(server.has_global_module());
     assert_eq!(
         server.server_called("CGlobalModule::OnGlobalApplicationStart"),
@@ -1858,7 +1858,7 @@ kit_module!(
 
 #[test]
 fn tracing_redirects_rewrites_and_users() {
-    let mut server = TestServer::new(misc_register).unwrap();
+    let server = TestServer::new(misc_register).unwrap();
     let response = server.send(
         TestRequest::get("/original?x=1")
             .header("User-Agent", "ua")
@@ -1949,7 +1949,7 @@ kit_module!(
 
 #[test]
 fn pending_is_resolved_by_async_completion_or_indicate_completion() {
-    let mut server = TestServer::new(pending_register).unwrap();
+    let server = TestServer::new(pending_register).unwrap();
     let response = server.send(TestRequest::get("/"));
     assert_eq!(response.status, 202, "{}", response.transcript());
     assert_eq!(response.reason, "Accepted");
@@ -1994,7 +1994,7 @@ kit_module!(
 #[test]
 #[should_panic(expected = "boom in the module")]
 fn panics_inside_vtable_calls_are_re_raised_by_send() {
-    let mut server = TestServer::new(panicking_register).unwrap();
+    let server = TestServer::new(panicking_register).unwrap();
     server.send(TestRequest::get("/"));
 }
 
@@ -2011,7 +2011,7 @@ kit_module!(
 
 #[test]
 fn requests_nobody_handles_get_an_empty_200() {
-    let mut server = TestServer::new(global_only_register).unwrap();
+    let server = TestServer::new(global_only_register).unwrap();
     assert!(!server.has_factory());
     let response = server.send(TestRequest::new("HEAD", "/nothing"));
     assert_eq!((response.status, response.reason.as_str()), (200, "OK"));
@@ -2025,10 +2025,10 @@ fn requests_nobody_handles_get_an_empty_200() {
 #[test]
 fn dropping_the_server_shuts_it_down() {
     {
-        let mut server = TestServer::new(cancel_io_register).unwrap();
+        let server = TestServer::new(cancel_io_register).unwrap();
         server.send(TestRequest::get("/"));
     }
-    let mut server = TestServer::new(writer_register).unwrap();
+    let server = TestServer::new(writer_register).unwrap();
     server.send(TestRequest::get("/"));
     take_log();
     drop(server);
@@ -2047,4 +2047,120 @@ fn constants_match_the_wide_strings_handed_out() {
             APPLICATION_PHYSICAL_PATH
         );
     }
+}
+
+// =============================================================================================
+// RQ_NOTIFICATION_PENDING with nothing to complete it: a failure, never resolved on its own.
+
+/// Runs `send` and returns its panic message (the test fails if it does not panic).
+fn send_panic_message(server: &TestServer, request: TestRequest) -> String {
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server.send(request)))
+        .expect_err("send did not panic");
+    match payload.downcast::<String>() {
+        Ok(s) => *s,
+        Err(payload) => payload
+            .downcast_ref::<&str>()
+            .map_or_else(|| "<not a string>".to_owned(), |s| (*s).to_owned()),
+    }
+}
+
+kit_module!(
+    left_pending_register,
+    Spec {
+        request: RQ_BEGIN_REQUEST | RQ_END_REQUEST,
+        handler: |e| match e.flag {
+            RQ_BEGIN_REQUEST => RQ_NOTIFICATION_PENDING,
+            _ => {
+                log("end");
+                RQ_NOTIFICATION_CONTINUE
+            }
+        },
+        ..SPEC
+    }
+);
+
+#[test]
+fn pending_with_nothing_to_complete_it_fails_the_request() {
+    let server = TestServer::new(left_pending_register).unwrap();
+    let message = send_panic_message(&server, TestRequest::get("/"));
+    assert!(
+        message.starts_with(
+            "request left pending: CHttpModule::OnBeginRequest returned RQ_NOTIFICATION_PENDING \
+             and nothing called IndicateCompletion or PostCompletion"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("RQ_NOTIFICATION_PENDING, left pending (request failed)"), "{message}");
+    // No further notification reached the module (OnEndRequest did not run), and the request
+    // was still cleaned up: the module was disposed.
+    assert_eq!(take_log(), ["Dispose"]);
+    // The server is still usable, and shuts down cleanly.
+    let again = send_panic_message(&server, TestRequest::get("/again"));
+    assert!(again.starts_with("request left pending: CHttpModule::OnBeginRequest"), "{again}");
+    take_log();
+    let report = server.shutdown();
+    assert_eq!(report.requests, 2);
+    assert_eq!(report.modules_created, report.modules_disposed);
+}
+
+kit_module!(
+    async_left_pending_register,
+    Spec {
+        request: RQ_AUTHORIZE_REQUEST,
+        post: RQ_AUTHORIZE_REQUEST,
+        handler: |e| {
+            if e.async_completion || !e.post {
+                return if e.async_completion { RQ_NOTIFICATION_PENDING } else { RQ_NOTIFICATION_CONTINUE };
+            }
+            // SAFETY: the simulator passes a live context.
+            assert_eq!(unsafe { call!(e.ctx, PostCompletion, 3) }, 0);
+            RQ_NOTIFICATION_PENDING
+        },
+        ..SPEC
+    }
+);
+
+#[test]
+fn pending_again_from_on_async_completion_with_nothing_to_complete_it_fails() {
+    let server = TestServer::new(async_left_pending_register).unwrap();
+    let message = send_panic_message(&server, TestRequest::get("/"));
+    assert!(
+        message.starts_with(
+            "request left pending: CHttpModule::OnAsyncCompletion (completing \
+             CHttpModule::OnPostAuthorizeRequest) returned RQ_NOTIFICATION_PENDING and nothing \
+             called IndicateCompletion or PostCompletion"
+        ),
+        "{message}"
+    );
+    take_log();
+    let report = server.shutdown();
+    assert_eq!(report.modules_created, report.modules_disposed);
+}
+
+kit_module!(
+    indicate_pending_register,
+    Spec {
+        request: RQ_SEND_RESPONSE,
+        handler: |e| {
+            // SAFETY: the simulator passes a live context.
+            unsafe { call!(e.ctx, IndicateCompletion, RQ_NOTIFICATION_PENDING) };
+            RQ_NOTIFICATION_PENDING
+        },
+        ..SPEC
+    }
+);
+
+#[test]
+fn indicate_completion_with_pending_does_not_complete_the_request() {
+    let server = TestServer::new(indicate_pending_register).unwrap();
+    let message = send_panic_message(&server, TestRequest::get("/"));
+    assert!(
+        message.starts_with(
+            "request left pending: CHttpModule::OnSendResponse returned RQ_NOTIFICATION_PENDING \
+             and IndicateCompletion was given RQ_NOTIFICATION_PENDING"
+        ),
+        "{message}"
+    );
+    take_log();
+    server.shutdown();
 }

@@ -171,7 +171,7 @@ fn two_live_registrations_keep_their_own_module_ids() {
     let mut a = TestServer::new(register_with_global::<ReadsStamp, Stamp>).unwrap();
     let mut b = TestServer::with_name("Second", register_with_global::<ReadsStamp, Stamp>).unwrap();
     for _ in 0..3 {
-        for server in [&mut a, &mut b] {
+        for server in [&a, &b] {
             let response = server.send(TestRequest::get("/"));
             assert_eq!(response.header("X-Stamp"), Some("found"), "{}", response.transcript());
         }

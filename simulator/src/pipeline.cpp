@@ -107,6 +107,28 @@ static REQUEST_NOTIFICATION_STATUS checked(REQUEST_NOTIFICATION_STATUS s, const 
     return s;
 }
 
+// RQ_NOTIFICATION_PENDING means the module will complete the request itself, asynchronously
+// ("Indicates that an asynchronous operation is pending", REQUEST_NOTIFICATION_STATUS:
+// https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/request-notification-status-enumeration),
+// which it does with IHttpContext::IndicateCompletion ("Indicates that the current request has
+// completed asynchronous processing":
+// https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-indicatecompletion-method)
+// or, after IHttpContext::PostCompletion, from OnAsyncCompletion. IIS never resolves a pending
+// request on its own: with nothing to complete it, it hangs forever. All I/O here is
+// synchronous, so whatever completes it must have been called during the notification; when
+// nothing was, the simulator reports the failure and exits (code 5), as the Rust test server
+// fails the request, instead of resuming it as if IndicateCompletion had been called.
+static void left_pending(const char* name, bool indicated_pending)
+{
+    const char* why = indicated_pending ? "IndicateCompletion was given RQ_NOTIFICATION_PENDING"
+                                        : "nothing called IndicateCompletion or PostCompletion";
+    out_line("error: request left pending: %s returned RQ_NOTIFICATION_PENDING and %s (IIS would never finish this request)",
+       name, why);
+    out_line("result: FAILED: request %u left pending by %s", g.request_seq, name);
+    out_flush();
+    TerminateProcess(GetCurrentProcess(), 5);
+}
+
 REQUEST_NOTIFICATION_STATUS deliver(RequestState* rs, DWORD n, bool post)
 {
     CHttpModule* m = rs->module;
@@ -138,6 +160,9 @@ REQUEST_NOTIFICATION_STATUS deliver(RequestState* rs, DWORD n, bool post)
     TX("enter %s", name);
     REQUEST_NOTIFICATION_STATUS s = checked(call_handler(m, rs, n, post), name);
     TX("notify %s -> %s", name, status_name(s));
+    // Who returned the status being resolved: the handler, then OnAsyncCompletion.
+    char returned_by[96];
+    snprintf(returned_by, sizeof returned_by, "CHttpModule::%s", name);
     while (s == RQ_NOTIFICATION_PENDING) {
         g.st.pending++;
         if (rs->completion_posted) {
@@ -150,16 +175,17 @@ REQUEST_NOTIFICATION_STATUS deliver(RequestState* rs, DWORD n, bool post)
             TX("enter OnAsyncCompletion(%s)", name);
             s = checked(m->OnAsyncCompletion(&rs->context, n, post ? TRUE : FALSE, provider_for(rs, n, post), &rs->completion), name);
             TX("notify OnAsyncCompletion(%s) -> %s", name, status_name(s));
+            snprintf(returned_by, sizeof returned_by, "CHttpModule::OnAsyncCompletion (completing %s)", name);
             continue;
         }
-        // No real asynchrony here: the request resumes at once, with the status a call to
-        // IndicateCompletion gave, or RQ_NOTIFICATION_CONTINUE.
-        REQUEST_NOTIFICATION_STATUS r = rs->indicated ? rs->indicated_status : RQ_NOTIFICATION_CONTINUE;
-        if (r == RQ_NOTIFICATION_PENDING) {
-            r = RQ_NOTIFICATION_CONTINUE;
+        // No real asynchrony here: the request resumes at once with the status a call to
+        // IndicateCompletion gave during the notification.
+        if (rs->indicated && rs->indicated_status != RQ_NOTIFICATION_PENDING) {
+            TX("pending %s: resumed as IndicateCompletion(%s)", name, status_name(rs->indicated_status));
+            s = rs->indicated_status;
+            continue;
         }
-        TX("pending %s: resumed as IndicateCompletion(%s)%s", name, status_name(r), rs->indicated ? "" : " (assumed)");
-        s = r;
+        left_pending(returned_by, rs->indicated);
     }
 
     rs->notification = saved_notification;

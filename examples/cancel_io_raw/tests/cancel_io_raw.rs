@@ -12,7 +12,7 @@ fn registers_only_send_response() {
 
 #[test]
 fn cancels_io_during_send_response() {
-    let mut server = TestServer::new(cancel_io_raw::RegisterModule).unwrap();
+    let server = TestServer::new(cancel_io_raw::RegisterModule).unwrap();
     let response = server.send(TestRequest::get("/index.html"));
     assert_eq!(response.status, 200);
     assert_eq!(response.called_during("IHttpContext::CancelIo", Notification::SendResponse), 1);

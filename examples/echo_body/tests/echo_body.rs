@@ -21,7 +21,7 @@ fn registers_only_the_execute_request_handler() {
 
 #[test]
 fn echoes_a_small_body_with_its_content_type() {
-    let mut server = server();
+    let server = server();
     let response = server.send(TestRequest::post("/echo", "hello, IIS").header("Content-Type", "text/plain; charset=utf-8"));
     assert_eq!(response.status, 200, "{}", response.transcript());
     assert_eq!(response.header("Content-Type"), Some("text/plain; charset=utf-8"));
@@ -31,7 +31,7 @@ fn echoes_a_small_body_with_its_content_type() {
 
 #[test]
 fn echoes_a_100_kb_body_in_chunks() {
-    let mut server = server();
+    let server = server();
     let body = pattern(100 * 1024);
     let response = server.send(TestRequest::post("/echo", body.clone()).header("Content-Type", "application/octet-stream"));
     assert_eq!(response.status, 200, "{}", response.transcript());
@@ -44,7 +44,7 @@ fn echoes_a_100_kb_body_in_chunks() {
 
 #[test]
 fn echoes_a_body_of_exactly_the_limit() {
-    let mut server = server();
+    let server = server();
     let body = pattern(MAX_BODY);
     let response = server.send(TestRequest::new("PUT", "/echo").body(body.clone()));
     assert_eq!(response.status, 200);
@@ -55,7 +55,7 @@ fn echoes_a_body_of_exactly_the_limit() {
 
 #[test]
 fn refuses_a_body_over_1_mib_with_413() {
-    let mut server = server();
+    let server = server();
     let response = server.send(TestRequest::post("/echo", pattern(MAX_BODY + 1)).header("Content-Type", "text/plain"));
     assert_eq!(response.status, 413, "{}", response.transcript());
     assert_eq!(response.reason, "Payload Too Large");
@@ -68,7 +68,7 @@ fn refuses_a_body_over_1_mib_with_413() {
 
 #[test]
 fn an_empty_body_gives_an_empty_200() {
-    let mut server = server();
+    let server = server();
     let response = server.send(TestRequest::get("/echo"));
     assert_eq!(response.status, 200, "{}", response.transcript());
     assert!(response.body.is_empty());

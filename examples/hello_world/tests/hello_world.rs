@@ -17,7 +17,7 @@ fn registers_only_the_execute_request_handler() {
 
 #[test]
 fn answers_with_a_plain_text_greeting() {
-    let mut server = server();
+    let server = server();
     let response = server.send(TestRequest::get("/hello"));
     assert_eq!(response.status, 200, "{}", response.transcript());
     assert_eq!(response.reason, "OK");
@@ -31,7 +31,7 @@ fn answers_with_a_plain_text_greeting() {
 
 #[test]
 fn the_path_excludes_the_query_string() {
-    let mut server = server();
+    let server = server();
     let response = server.send(TestRequest::get("/search/results?q=rust&page=2").header("Accept", "text/plain"));
     assert_eq!(response.status, 200, "{}", response.transcript());
     assert_eq!(response.body_str(), "Hello from Rust on IIS!\nYou asked for /search/results\n");
@@ -40,7 +40,7 @@ fn the_path_excludes_the_query_string() {
 
 #[test]
 fn answers_any_method_and_leaves_nothing_behind() {
-    let mut server = server();
+    let server = server();
     let post = server.send(TestRequest::post("/form", "a=1"));
     assert_eq!(post.status, 200, "{}", post.transcript());
     assert_eq!(post.body_str(), "Hello from Rust on IIS!\nYou asked for /form\n");

@@ -32,7 +32,7 @@ fn registers_the_global_and_request_masks() {
 
 #[test]
 fn counts_application_start_requests_and_stop() {
-    let mut server = server();
+    let server = server();
     const N: u64 = 5;
     for i in 1..=N {
         let response = server.send(TestRequest::get(format!("/page/{i}")));
@@ -54,22 +54,22 @@ fn counts_application_start_requests_and_stop() {
 #[test]
 fn each_server_has_its_own_state() {
     // Two registrations alive at once, used in turn: neither sees the other's counts.
-    let (mut a, mut b) = (server(), server());
+    let (a, b) = (server(), server());
     for i in 1..=3 {
-        let from_a = server_counts(&mut a);
-        let from_b = server_counts(&mut b);
+        let from_a = server_counts(&a);
+        let from_b = server_counts(&b);
         assert_eq!(from_a, Counts { application_starts: 1, application_stops: 0, pre_begin_requests: i, requests: i });
         assert_eq!(from_b, from_a);
     }
     a.shutdown();
     // A new registration starts from zero: the state went with the old one.
-    let mut c = server();
-    assert_eq!(server_counts(&mut c).requests, 1);
+    let c = server();
+    assert_eq!(server_counts(&c).requests, 1);
     c.shutdown();
     b.shutdown();
 }
 
-fn server_counts(server: &mut TestServer) -> Counts {
+fn server_counts(server: &TestServer) -> Counts {
     counts(&server.send(TestRequest::get("/")))
 }
 

@@ -28,7 +28,7 @@ fn registers_only_send_response() {
 
 #[test]
 fn adds_the_security_headers_to_a_response() {
-    let mut server = TestServer::new(security_headers::RegisterModule).expect("RegisterModule failed");
+    let server = TestServer::new(security_headers::RegisterModule).expect("RegisterModule failed");
     let response = server.send(TestRequest::get("/"));
     assert_eq!(response.status, 200);
     assert_hardened(&response);
@@ -81,7 +81,7 @@ unsafe extern "system" fn register_app(
 
 #[test]
 fn removes_server_and_x_powered_by() {
-    let mut server = TestServer::new(register_app).expect("RegisterModule failed");
+    let server = TestServer::new(register_app).expect("RegisterModule failed");
     let response = server.send(
         TestRequest::get("/default.aspx").header("X-App-Headers", "Server=Microsoft-IIS/10.0 | X-Powered-By=ASP.NET | Content-Type=text/html"),
     );
@@ -94,7 +94,7 @@ fn removes_server_and_x_powered_by() {
 
 #[test]
 fn keeps_the_applications_own_policy() {
-    let mut server = TestServer::new(register_app).expect("RegisterModule failed");
+    let server = TestServer::new(register_app).expect("RegisterModule failed");
     let response = server.send(
         TestRequest::get("/embeddable").header("X-App-Headers", "X-Frame-Options=SAMEORIGIN | Strict-Transport-Security=max-age=60; includeSubDomains"),
     );
