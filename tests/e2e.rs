@@ -186,6 +186,26 @@ fn lifecycle_global_module_sees_start_pre_begin_and_stop() {
     run.assert_no_leaks(2);
 }
 
+#[test]
+fn remap_module_is_not_reentered_by_its_own_map_path() {
+    // The same rule as in the in-process test server (examples/remap/tests): the bridge, not
+    // the host, decides, so the C++ simulator's nested RQ_MAP_PATH is refused the same way.
+    let run = simulate("remap.dll", "remap.txt");
+    run.assert_sequence(&[
+        "request 1: GET /where/legacy/a.txt",
+        "enter OnExecuteRequestHandler",
+        "enter OnMapPath",
+        "call IHttpTraceContext::QuickTrace(data1=\"httpserv: HttpModule::on_map_path not delivered: the module's own handler is still running",
+        "notify OnMapPath -> RQ_NOTIFICATION_CONTINUE",
+        "call IHttpContext::MapPath",
+        "notify OnExecuteRequestHandler -> RQ_NOTIFICATION_FINISH_REQUEST",
+        "response 1: 200 OK",
+        "body: /legacy/a.txt -> C:\\\\inetpub\\\\wwwroot\\\\legacy\\\\a.txt (remapped 0)\\n",
+    ]);
+    assert_eq!(run.count("call IMapPathProvider::SetPhysicalPath"), 0, "{}", run.text());
+    run.assert_no_leaks(1);
+}
+
 /// The simulator's own tests (C++ modules, failure cases, exit codes), built standalone.
 #[test]
 fn simulator_self_tests() {

@@ -21,7 +21,7 @@
 //! # fn main() {
 //! // With `httpserv-testing` (a dev-dependency), the module runs in the in-process IIS simulator:
 //! use httpserv_testing::{Notification, TestRequest, TestServer};
-//! let mut server = TestServer::new(RegisterModule).unwrap();
+//! let server = TestServer::new(RegisterModule).unwrap();
 //! let response = server.send(TestRequest::get("/"));
 //! assert_eq!(response.called_during("IHttpContext::CancelIo", Notification::SendResponse), 1);
 //! # }
