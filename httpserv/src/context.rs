@@ -48,6 +48,15 @@ impl<'a> HttpContext<'a> {
         unsafe { Self::from_raw_in(raw, registration.map_or(core::ptr::null(), |r| r)) }
     }
 
+    /// The same handle with its lifetime erased, for a suspended handler's future.
+    ///
+    /// # Safety
+    /// The caller keeps the result from being used after the request ends.
+    pub(crate) unsafe fn erase(&self) -> HttpContext<'static> {
+        // SAFETY: same layout; only the lifetime changes, which the caller answers for.
+        unsafe { core::mem::transmute::<HttpContext<'a>, HttpContext<'static>>(*self) }
+    }
+
     /// # Safety
     /// As for `from_raw`, and `registration` is null or live for `'a`.
     pub(crate) unsafe fn from_raw_in(raw: *mut IHttpContext, registration: *const Registration) -> Option<Self> {

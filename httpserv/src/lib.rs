@@ -90,6 +90,7 @@ pub mod __private {
     pub use crate::bridge::module::Handlers;
     pub use crate::bridge::register::{register_module, Registrar};
     pub use crate::bridge::registration::current_state;
+    pub use crate::bridge::task::{start as start_async, AsyncHandler};
     pub use crate::error::last_refusal;
     pub use httpserv_sys::{IHttpModuleRegistrationInfo, IHttpServer};
     pub use windows_sys::core::HRESULT;

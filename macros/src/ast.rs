@@ -32,6 +32,62 @@ pub struct Handlers {
     pub item: ItemImpl,
     pub global: bool,
     pub handlers: Vec<Ident>,
+    /// The `async fn` handlers, and the provider type their trait method takes.
+    pub async_handlers: Vec<(Ident, &'static str)>,
+}
+
+/// The notifications an `async fn` handler may have: the deterministic stages of the pipeline,
+/// which IIS lets a module complete later (`RQ_NOTIFICATION_PENDING`, then `PostCompletion` /
+/// `OnAsyncCompletion`), and the provider their trait method takes.
+const ASYNC_HANDLERS: &[(&str, &str)] = &[
+    ("on_begin_request", "EventProvider"),
+    ("on_post_begin_request", "EventProvider"),
+    ("on_authenticate_request", "AuthenticationProvider"),
+    ("on_post_authenticate_request", "EventProvider"),
+    ("on_authorize_request", "EventProvider"),
+    ("on_post_authorize_request", "EventProvider"),
+    ("on_resolve_request_cache", "EventProvider"),
+    ("on_post_resolve_request_cache", "EventProvider"),
+    ("on_map_request_handler", "MapHandlerProvider"),
+    ("on_post_map_request_handler", "EventProvider"),
+    ("on_acquire_request_state", "EventProvider"),
+    ("on_post_acquire_request_state", "EventProvider"),
+    ("on_pre_execute_request_handler", "EventProvider"),
+    ("on_post_pre_execute_request_handler", "EventProvider"),
+    ("on_execute_request_handler", "EventProvider"),
+    ("on_post_execute_request_handler", "EventProvider"),
+    ("on_release_request_state", "EventProvider"),
+    ("on_post_release_request_state", "EventProvider"),
+    ("on_update_request_cache", "EventProvider"),
+    ("on_post_update_request_cache", "EventProvider"),
+    ("on_log_request", "EventProvider"),
+    ("on_post_log_request", "EventProvider"),
+    ("on_end_request", "EventProvider"),
+    ("on_post_end_request", "EventProvider"),
+];
+
+/// Checks an `async fn` handler: a deterministic notification, in `impl HttpModule`, with the
+/// signature `async fn on_x(&mut self, context: &HttpContext<'_>) -> NotificationStatus`.
+fn async_handler(f: &syn::ImplItemFn, global: bool) -> syn::Result<(Ident, &'static str)> {
+    let sig = &f.sig;
+    let name = sig.ident.to_string();
+    if global {
+        return Err(syn::Error::new_spanned(sig.asyncness, "global handlers cannot be `async`: IIS runs global notifications synchronously"));
+    }
+    let Some(&(_, provider)) = ASYNC_HANDLERS.iter().find(|(n, _)| *n == name) else {
+        return Err(syn::Error::new_spanned(
+            &sig.ident,
+            format!("`{name}` cannot be `async`: only the pipeline's stages (on_begin_request ... on_end_request and their on_post_*) can be completed later"),
+        ));
+    };
+    let receiver_ok = matches!(sig.inputs.first(), Some(syn::FnArg::Receiver(r)) if r.reference.is_some() && r.mutability.is_some());
+    if !receiver_ok || sig.inputs.len() != 2 {
+        return Err(syn::Error::new_spanned(
+            &sig.inputs,
+            format!("an async handler takes `(&mut self, context: &HttpContext<'_>)`: `async fn {name}(&mut self, context: &HttpContext<'_>) -> NotificationStatus` (no provider: it belongs to the notification, which a suspended handler outlives)"),
+        ));
+    }
+    Ok((sig.ident.clone(), provider))
 }
 
 const PRIORITIES: &[&str] = &["First", "High", "Medium", "Low", "Last"];
@@ -105,10 +161,18 @@ fn parse_handlers(args: TokenStream, item: ItemImpl) -> syn::Result<Handlers> {
             _ => None,
         })
         .collect();
+    let async_handlers = item
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            syn::ImplItem::Fn(f) if f.sig.asyncness.is_some() => Some(async_handler(f, global)),
+            _ => None,
+        })
+        .collect::<syn::Result<Vec<_>>>()?;
     if handlers.is_empty() {
         return Err(syn::Error::new_spanned(&item.self_ty, "this module handles no notification: implement at least one handler, e.g. `fn on_begin_request`"));
     }
-    Ok(Handlers { item, global, handlers })
+    Ok(Handlers { item, global, handlers, async_handlers })
 }
 
 /// A module name as IIS configuration takes it: 1 to 256 characters, letters, digits, `_`,

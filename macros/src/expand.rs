@@ -138,7 +138,8 @@ fn module_tokens(module: &Module) -> TokenStream {
 }
 
 fn handler_tokens(handlers: &Handlers) -> TokenStream {
-    let item = &handlers.item;
+    let (item, async_impl) = split_async(handlers);
+    let item = &item;
     let ty = &item.self_ty;
     let (impl_generics, _, where_clause) = item.generics.split_for_impl();
     let names = &handlers.handlers;
@@ -153,6 +154,7 @@ fn handler_tokens(handlers: &Handlers) -> TokenStream {
     } else {
         quote! {
             #item
+            #async_impl
 
             impl #impl_generics ::httpserv::__private::Handlers for #ty #where_clause {
                 const REQUEST: u32 = 0 #(| ::httpserv::request_masks::#names.0)*;
@@ -176,4 +178,44 @@ fn priority_steps(spec: &PrioritySpec, mask: TokenStream, method: TokenStream, e
         },
         PrioritySpec::Each(pairs) => pairs.iter().map(|(handler, priority)| each(handler, priority)).collect(),
     }
+}
+
+/// Moves each `async fn` handler into an inherent method (`__httpserv_async_on_x`) and puts in
+/// its place the trait method that runs it with IIS as the executor
+/// (`httpserv::__private::start_async`).
+fn split_async(handlers: &Handlers) -> (syn::ItemImpl, TokenStream) {
+    let mut item = handlers.item.clone();
+    if handlers.async_handlers.is_empty() {
+        return (item, TokenStream::new());
+    }
+    let ty = &item.self_ty;
+    let (impl_generics, _, where_clause) = item.generics.split_for_impl();
+    let mut moved = Vec::new();
+    for entry in item.items.iter_mut() {
+        let syn::ImplItem::Fn(f) = entry else { continue };
+        let Some((_, provider)) = handlers.async_handlers.iter().find(|(name, _)| *name == f.sig.ident) else { continue };
+        let name = f.sig.ident.clone();
+        let inner = syn::Ident::new(&format!("__httpserv_async_{name}"), name.span());
+        let provider = syn::Ident::new(provider, name.span());
+        let mut body = f.clone();
+        body.sig.ident = inner.clone();
+        body.attrs.retain(|a| !a.path().is_ident("doc"));
+        moved.push(quote! {
+            #[doc(hidden)]
+            #body
+        });
+        let attrs = &f.attrs;
+        *entry = syn::parse_quote_spanned! {name.span()=>
+            #(#attrs)*
+            fn #name(&mut self, context: &::httpserv::HttpContext<'_>, _provider: &::httpserv::#provider<'_>) -> ::httpserv::NotificationStatus {
+                ::httpserv::__private::start_async(self, context, Self::#inner)
+            }
+        };
+    }
+    let async_impl = quote! {
+        impl #impl_generics #ty #where_clause {
+            #(#moved)*
+        }
+    };
+    (item, async_impl)
 }

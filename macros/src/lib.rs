@@ -22,6 +22,12 @@
 //! `global_priority(on_global_application_start = High, ...)`, `state = Type` (a
 //! `Default + Send + Sync` value created once in `RegisterModule`, reachable as
 //! `YourModule::state()`).
+//!
+//! A request handler of a pipeline stage may be an `async fn`:
+//! `async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) ->
+//! NotificationStatus` (no provider). Its future runs with IIS as the executor: polled in the
+//! notification, suspended with `RQ_NOTIFICATION_PENDING`, resumed in `OnAsyncCompletion` when
+//! its waker calls `IHttpContext::PostCompletion` (see `httpserv::bridge::task`).
 #![warn(missing_docs)]
 
 mod ast;
@@ -38,10 +44,17 @@ pub fn http_module(args: TokenStream, input: TokenStream) -> TokenStream {
     let input = proc_macro2::TokenStream::from(input);
     match ast::parse(args, input.clone()).and_then(|item| expand::expand(&item)) {
         Ok(tokens) => tokens.into(),
-        // Keep the user's item so one error is reported, not a cascade of missing items.
+        // Keep the user's item so one error is reported, not a cascade of missing items; an
+        // impl block loses its `async fn`s, which cannot match the trait's methods unexpanded.
         Err(error) => {
             let mut tokens = error.to_compile_error();
-            tokens.extend(input);
+            match syn::parse2::<syn::ItemImpl>(input.clone()) {
+                Ok(mut item) => {
+                    item.items.retain(|i| !matches!(i, syn::ImplItem::Fn(f) if f.sig.asyncness.is_some()));
+                    tokens.extend(quote::quote!(#item));
+                }
+                Err(_) => tokens.extend(input),
+            }
             tokens.into()
         }
     }

@@ -25,3 +25,4 @@ pub(crate) mod panic;
 pub mod register;
 pub mod registration;
 pub(crate) mod stored;
+pub mod task;

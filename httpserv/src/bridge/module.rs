@@ -9,6 +9,7 @@ use httpserv_sys::*;
 
 use super::panic::{catch, fail_request, trace_raw};
 use super::registration::{Current, Registration};
+use super::task::{Frame, Task};
 use crate::module::{request_notifications, HttpModule};
 use crate::providers::*;
 use crate::HttpContext;
@@ -35,8 +36,11 @@ pub struct ModuleObject<M> {
     vtbl: *const CHttpModule_Vtbl,
     /// The registration whose factory created this object (its server, module id and state).
     registration: Arc<Registration>,
-    /// Set while a handler holds `&mut` to `module`: see [`dispatch`].
+    /// Set while a handler holds `&mut` to `module`: see [`dispatch`]. A suspended async
+    /// handler keeps it set until its future finishes.
     busy: AtomicBool,
+    /// The future of a suspended async handler (see `bridge/task.rs`).
+    task: Task,
     module: M,
 }
 
@@ -77,20 +81,46 @@ unsafe fn dispatch<M: HttpModule>(
             self.0.store(false, Ordering::Release);
         }
     }
-    let _release = Release(busy);
+    let release = Release(busy);
     // SAFETY: the object's Arc keeps the registration alive past the guard.
     let _current = unsafe { Current::enter(registration) };
+    // SAFETY: the caller's contract; the task slot and the module are fields of the live object.
+    let frame = unsafe { Frame::enter(core::ptr::addr_of_mut!((*object).task), core::ptr::addr_of_mut!((*object).module).cast()) };
     let result = catch(|| {
         // SAFETY: `busy` was clear and is now set by this call: no other reference to the
-        // module exists until `_release` clears it (a nested notification stops above).
+        // module exists until `release` clears it (a nested notification stops above).
         let module = unsafe { &mut (*object).module };
         // SAFETY: live context for the notification.
         let context = unsafe { HttpContext::from_raw_in(context, registration) }?;
         f(module, &context)
     });
+    let suspended = frame.started() == Some(true);
+    drop(frame);
     match result {
+        Ok(_) if suspended => {
+            // The future holds the module: it stays busy until the future finishes.
+            core::mem::forget(release);
+            RQ_NOTIFICATION_PENDING
+        }
         Ok(status) => status.unwrap_or_default().to_raw(),
-        Err(message) => fail_request(context, handler, &message),
+        Err(message) => {
+            // SAFETY: the busy flag is still held; a future the panic left behind is dropped.
+            abandon_task(unsafe { &mut (*object).task }, context);
+            fail_request(context, handler, &message)
+        }
+    }
+}
+
+/// Drops a task's future after a panic (a panic in its `Drop` is traced, not propagated).
+fn abandon_task(task: &mut Task, context: *mut IHttpContext) {
+    // SAFETY: the caller holds the module's busy flag.
+    if let Err(message) = catch(|| unsafe { task.finish() }) {
+        // SAFETY: `context` is the live context of the notification, or null.
+        let trace = unsafe { context.as_mut() }.map_or(core::ptr::null_mut(), |c| {
+            // SAFETY: live context and its vtable.
+            unsafe { ((*c.lpVtbl).GetTraceContext)(c) }
+        });
+        trace_raw(trace, &format!("httpserv: dropping an async handler's future panicked: {message}"));
     }
 }
 
@@ -144,6 +174,12 @@ member_fn! {
         provider: *mut IHttpEventProvider,
         completion: *mut IHttpCompletionInfo,
     ) -> REQUEST_NOTIFICATION_STATUS {
+        let object = this.cast::<ModuleObject<M>>();
+        // SAFETY: IIS calls this slot on the ModuleObject<M> our factory created.
+        if unsafe { (*object).task.is_alive() } {
+            // SAFETY: the object is live; its suspended task holds the busy flag.
+            return unsafe { resume::<M>(object, context) };
+        }
         // SAFETY: as for the other slots.
         unsafe {
             dispatch::<M>(this, context, "HttpModule::on_async_completion", |module, context| {
@@ -151,6 +187,30 @@ member_fn! {
                 let completion = CompletionInfo::from_raw(completion)?;
                 Some(module.on_async_completion(context, notification, post_notification != 0, &provider, &completion))
             })
+        }
+    }
+}
+
+/// `OnAsyncCompletion` for a suspended async handler: polls its future again.
+///
+/// # Safety
+/// `object` is a live `ModuleObject<M>` whose task is alive (so its busy flag is held for it).
+unsafe fn resume<M: HttpModule>(object: *mut ModuleObject<M>, context: *mut IHttpContext) -> REQUEST_NOTIFICATION_STATUS {
+    // SAFETY: the caller's contract.
+    let (busy, registration, task) = unsafe { (&(*object).busy, &*(*object).registration, &mut (*object).task) };
+    // SAFETY: the object's Arc keeps the registration alive past the guard.
+    let _current = unsafe { Current::enter(registration) };
+    // SAFETY: the task is alive and its busy flag held (the caller's contract).
+    match catch(|| unsafe { task.resume() }) {
+        Ok(core::task::Poll::Pending) => RQ_NOTIFICATION_PENDING,
+        Ok(core::task::Poll::Ready(status)) => {
+            busy.store(false, Ordering::Release);
+            status.to_raw()
+        }
+        Err(message) => {
+            abandon_task(task, context);
+            busy.store(false, Ordering::Release);
+            fail_request(context, "an async handler (resumed in OnAsyncCompletion)", &message)
         }
     }
 }
@@ -168,8 +228,13 @@ unsafe fn drop_module<M: HttpModule>(this: *mut CHttpModule, slot: &str) {
     let dropped = {
         // SAFETY: `registration` lives until the end of this function.
         let _current = unsafe { Current::enter(&*registration) };
-        // SAFETY: the caller's contract: the module is live and dropped once.
-        catch(|| unsafe { core::ptr::drop_in_place(&mut (*object).module) })
+        // A future still suspended when the request ends is dropped first: it borrows the
+        // module. Its waker stops posting completions.
+        // SAFETY: the caller's contract: the module is live and disposed once, here.
+        catch(|| unsafe { (*object).task.finish() }).and_then(|()| {
+            // SAFETY: as above; the future that borrowed it is gone.
+            catch(|| unsafe { core::ptr::drop_in_place(&mut (*object).module) })
+        })
     };
     if let Err(message) = dropped {
         trace_raw(server_trace(&registration), &format!("httpserv: dropping the module in {slot} panicked: {message}"));
@@ -252,7 +317,7 @@ member_fn! {
             let object = raw.wrapping_add(raw.align_offset(align_of::<ModuleObject<M>>())).cast::<ModuleObject<M>>();
             let module = M::default();
             // SAFETY: `object` is aligned and has room for a ModuleObject<M> within `size`.
-            unsafe { object.write(ModuleObject { vtbl: &VtableOf::<M>::VTABLE, registration: registration.clone(), busy: AtomicBool::new(false), module }) };
+            unsafe { object.write(ModuleObject { vtbl: &VtableOf::<M>::VTABLE, registration: registration.clone(), busy: AtomicBool::new(false), task: Task::new(), module }) };
             Some(object)
         });
         match result {

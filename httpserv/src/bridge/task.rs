@@ -1,0 +1,272 @@
+//! Asynchronous handlers: a handler's future, run with IIS as the executor.
+//!
+//! How a suspended request travels:
+//!
+//! 1. An `async fn` handler (the `#[http_module]` impl block turns it into the trait method,
+//!    which calls [`start`]) creates its future in the request's memory, in the module object's
+//!    [`Task`] slot, and polls it once inside the notification.
+//! 2. Ready: its status goes back to IIS. Pending: the notification returns
+//!    `RQ_NOTIFICATION_PENDING` and the module stays busy (a nested or later notification for it
+//!    is not delivered, see `module::dispatch`), because the future still holds `&mut self`.
+//! 3. The future's waker calls `IHttpContext::PostCompletion(0)`, from any thread. IIS then calls
+//!    `CHttpModule::OnAsyncCompletion` on one of its threads, which polls the future again
+//!    ([`Task::resume`]); its final status completes the notification.
+//!
+//! The waker is the one heap allocation of a suspended request: it may outlive the request (a
+//! timer thread keeps it), so it holds the context pointer behind a lock that the request's end
+//! clears; a late `wake` then does nothing. A wake that arrives while the future is being polled
+//! (or before the notification has returned `PENDING`) does not post a completion: the poll
+//! loop sees it and polls again, so `OnAsyncCompletion` never races the notification that
+//! suspended.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU8, Ordering};
+use core::task::{Context, Poll, Waker};
+use std::sync::{Arc, Mutex};
+use std::task::Wake;
+
+use httpserv_sys::*;
+
+use crate::{HttpContext, NotificationStatus};
+
+/// An async handler: for every lifetime `'a`, a function of the module and the context that
+/// returns a future borrowing them for `'a`. `async fn on_x(&mut self, context: &HttpContext<'_>)`
+/// methods are such functions.
+pub trait AsyncHandler<'a, M: 'a> {
+    /// The handler's future.
+    type Future: Future<Output = NotificationStatus> + 'a;
+    /// Calls the handler.
+    fn call(self, module: &'a mut M, context: &'a HttpContext<'a>) -> Self::Future;
+}
+
+impl<'a, M: 'a, F, Fut> AsyncHandler<'a, M> for F
+where
+    F: FnOnce(&'a mut M, &'a HttpContext<'a>) -> Fut,
+    Fut: Future<Output = NotificationStatus> + 'a,
+{
+    type Future = Fut;
+    fn call(self, module: &'a mut M, context: &'a HttpContext<'a>) -> Fut {
+        self(module, context)
+    }
+}
+
+/// The future being polled.
+const POLLING: u8 = 0;
+/// Woken while being polled: poll again before suspending.
+const WOKEN: u8 = 1;
+/// The notification returned (or is returning) `PENDING`; the next wake posts a completion.
+const SUSPENDED: u8 = 2;
+/// A completion was posted; `OnAsyncCompletion` will poll.
+const POSTED: u8 = 3;
+
+/// What a waker shares with its task.
+struct WakeState {
+    state: AtomicU8,
+    /// The request's context, or null once the task is gone (the request ended or the future
+    /// finished): a late wake must not touch it.
+    context: Mutex<ContextPtr>,
+}
+
+struct ContextPtr(*mut IHttpContext);
+
+// SAFETY: `PostCompletion` may be called from any thread (IIS's documentation of
+// IHttpContext::PostCompletion); the pointer is only used under the mutex, while it is live.
+unsafe impl Send for ContextPtr {}
+
+impl Wake for WakeState {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let mut state = self.state.load(Ordering::Acquire);
+        loop {
+            let next = match state {
+                POLLING => WOKEN,
+                SUSPENDED => POSTED,
+                _ => return,
+            };
+            match self.state.compare_exchange(state, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) if next == POSTED => break,
+                Ok(_) => return,
+                Err(now) => state = now,
+            }
+        }
+        let context = self.context.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !context.0.is_null() {
+            // SAFETY: non-null under the lock means the request is live (its end nulls it under
+            // the same lock before the context goes away). IIS lets any thread post a
+            // completion; 0 bytes: this completion carries no I/O.
+            unsafe { ((*(*context.0).lpVtbl).PostCompletion)(context.0, 0) };
+        }
+    }
+}
+
+/// The module object's slot for a suspended handler. Lives in the module object (request
+/// memory, never moved) from `GetHttpModule` to `Dispose`.
+pub(crate) struct Task {
+    /// The context the future borrows; here so that the borrow outlives the notification.
+    context: Option<HttpContext<'static>>,
+    /// The future, in request memory; `None` when no handler is suspended.
+    future: Option<NonNull<dyn Future<Output = NotificationStatus>>>,
+    waker: Option<Arc<WakeState>>,
+}
+
+impl Task {
+    pub(crate) const fn new() -> Self {
+        Self { context: None, future: None, waker: None }
+    }
+
+    /// A handler's future is alive (the module stays busy).
+    pub(crate) fn is_alive(&self) -> bool {
+        self.future.is_some()
+    }
+
+    /// Polls until the future finishes or suspends with no wake pending.
+    ///
+    /// # Safety
+    /// The task is alive, and the caller holds the module's busy flag.
+    pub(crate) unsafe fn resume(&mut self) -> Poll<NotificationStatus> {
+        let (Some(future), Some(state)) = (self.future, self.waker.clone()) else { return Poll::Ready(NotificationStatus::Continue) };
+        let waker = Waker::from(state.clone());
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            state.state.store(POLLING, Ordering::Release);
+            // SAFETY: the future lives in request memory that never moves until `finish`, and
+            // only the busy holder polls it.
+            let poll = unsafe { Pin::new_unchecked(&mut *future.as_ptr()) }.poll(&mut cx);
+            match poll {
+                Poll::Ready(status) => {
+                    // SAFETY: alive, polled to completion; dropped once, here.
+                    unsafe { self.finish() };
+                    return Poll::Ready(status);
+                }
+                Poll::Pending => {
+                    if state.state.compare_exchange(POLLING, SUSPENDED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                        return Poll::Pending;
+                    }
+                    // Woken while polling: poll again rather than post a completion.
+                }
+            }
+        }
+    }
+
+    /// Drops the future (if any) and detaches the waker from the request. A panic in the
+    /// future's `Drop` propagates to the caller (inside its `catch`).
+    ///
+    /// # Safety
+    /// The caller holds the module's busy flag (or the module is being disposed).
+    pub(crate) unsafe fn finish(&mut self) {
+        if let Some(state) = self.waker.take() {
+            state.context.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).0 = core::ptr::null_mut();
+        }
+        if let Some(future) = self.future.take() {
+            // SAFETY: the future was written in `start` and not dropped since; its memory is
+            // the request's, which IIS frees itself.
+            unsafe { core::ptr::drop_in_place(future.as_ptr()) };
+        }
+        self.context = None;
+    }
+}
+
+thread_local! {
+    /// The task slot and module of the handler being dispatched on this thread, for [`start`].
+    static FRAME: core::cell::Cell<(*mut Task, *mut ())> = const { core::cell::Cell::new((core::ptr::null_mut(), core::ptr::null_mut())) };
+    /// What the last `start` on this thread did, for the dispatcher.
+    static STARTED: core::cell::Cell<Option<bool>> = const { core::cell::Cell::new(None) };
+}
+
+/// Marks the task slot and module of the handler being dispatched, until dropped.
+pub(crate) struct Frame {
+    previous: (*mut Task, *mut ()),
+}
+
+impl Frame {
+    pub(crate) fn enter(task: *mut Task, module: *mut ()) -> Self {
+        STARTED.with(|s| s.set(None));
+        Self { previous: FRAME.with(|f| f.replace((task, module))) }
+    }
+
+    /// What the handler's `start` did: `Some(true)` if it left a suspended future.
+    pub(crate) fn started(&self) -> Option<bool> {
+        STARTED.with(|s| s.take())
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        FRAME.with(|f| f.set(self.previous));
+    }
+}
+
+/// Runs an async handler: the body of the trait method `#[http_module]` generates for an
+/// `async fn` handler. The returned status is what the handler finished with, or (when the
+/// future suspends) a placeholder the dispatcher replaces with `RQ_NOTIFICATION_PENDING`.
+///
+/// # Panics
+/// When called other than as the generated body of a handler of `module`.
+pub fn start<M: 'static, F>(module: &mut M, context: &HttpContext<'_>, handler: F) -> NotificationStatus
+where
+    F: for<'a> AsyncHandler<'a, M>,
+{
+    let (task, frame_module) = FRAME.with(|f| f.get());
+    assert!(
+        !task.is_null() && core::ptr::eq(frame_module, (module as *mut M).cast()),
+        "httpserv: an async handler's body ran outside its own notification"
+    );
+    // SAFETY: the dispatcher set FRAME to the task slot of this module object, which lives until
+    // Dispose; only this handler (holding the busy flag) touches it now.
+    let task = unsafe { &mut *task };
+    assert!(!task.is_alive(), "httpserv: a handler started while another of the module's futures is alive");
+    type Fut<M, F> = <F as AsyncHandler<'static, M>>::Future;
+    let size = core::mem::size_of::<Fut<M, F>>() + core::mem::align_of::<Fut<M, F>>();
+    // Request memory lives until the request's modules are disposed (the module object itself
+    // is in the same pool), so the future outlives every poll and its drop in Dispose.
+    let memory = match context.allocate_request_memory(size) {
+        Ok(memory) => memory.as_mut_ptr(),
+        Err(error) => {
+            if let Some(trace) = context.trace() {
+                let _ = trace.quick_trace("httpserv: no request memory for an async handler's future", None, error.code(), crate::TraceLevel::Error);
+            }
+            let response = context.response();
+            response.clear();
+            let _ = response.set_status(500, "Internal Server Error");
+            STARTED.with(|s| s.set(Some(false)));
+            return NotificationStatus::FinishRequest;
+        }
+    };
+    let slot = memory.wrapping_add(memory.align_offset(core::mem::align_of::<Fut<M, F>>())).cast::<Fut<M, F>>();
+    // SAFETY: the context handle is valid for the rest of the request, which outlives the task
+    // (the task is finished at the latest in Dispose); 'static only erases that bound.
+    task.context = Some(unsafe { context.erase() });
+    let context: &'static HttpContext<'static> = {
+        let stored = task.context.as_ref().expect("just set");
+        // SAFETY: `task.context` is not changed or dropped until `finish`, which drops the
+        // future (the only borrower) first.
+        unsafe { &*(stored as *const HttpContext<'static>) }
+    };
+    // SAFETY: the module lives in the module object until Dispose, after the task is finished;
+    // while the future is alive the module is busy, so this is the only access to it. The
+    // handler is generic over 'a, so it cannot rely on 'static.
+    let module: &'static mut M = unsafe { &mut *(module as *mut M) };
+    let future = handler.call(module, context);
+    // SAFETY: `slot` is aligned and has room for the future within `size`.
+    unsafe { slot.write(future) };
+    let future: *mut (dyn Future<Output = NotificationStatus> + 'static) = slot;
+    task.future = NonNull::new(future);
+    task.waker = Some(Arc::new(WakeState { state: AtomicU8::new(POLLING), context: Mutex::new(ContextPtr(context.as_raw())) }));
+    // SAFETY: alive, and the dispatcher holds the busy flag.
+    match unsafe { task.resume() } {
+        Poll::Ready(status) => {
+            STARTED.with(|s| s.set(Some(false)));
+            status
+        }
+        Poll::Pending => {
+            STARTED.with(|s| s.set(Some(true)));
+            NotificationStatus::Continue
+        }
+    }
+}
+
