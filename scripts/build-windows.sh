@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cross-builds everything the end-to-end tests run under Wine into target/e2e/:
 #   iis-simulator.exe   the MSVC-ABI C++ IIS simulator, compiled by the root build.rs through cc
+#   httpserv-simulator.exe  the DLL front door: the Rust core behind generated MSVC-ABI C++ shims
 #   <example>.dll       every example module crate, built for x86_64-pc-windows-gnu
 #   cancel_io_cpp.dll   the seed module in C++ (simulator/modules), the benchmark baseline
 #   bcryptprimitives.dll  Wine 8 lacks it and Rust's std imports it (test scaffolding only)
@@ -11,7 +12,7 @@ root="$PWD"
 scripts/install-toolchain.sh >/dev/null
 . scripts/env.sh
 
-packages=(-p httpserv-e2e)
+packages=(-p httpserv-e2e -p httpserv-simulator)
 for manifest in examples/*/Cargo.toml; do
     packages+=(-p "$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1)")
 done
@@ -21,7 +22,7 @@ done
 out="$root/target/e2e"
 mkdir -p "$out"
 release="$WIN_TARGET_DIR/$WIN_TARGET/release"
-cp "$release/iis-simulator.exe" "$out/"
+cp "$release/iis-simulator.exe" "$release/httpserv-simulator.exe" "$out/"
 for manifest in examples/*/Cargo.toml; do
     lib="$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1 | tr - _)"
     cp "$release/$lib.dll" "$out/"

@@ -29,6 +29,8 @@ pub struct Method {
 pub struct Param {
     pub name: String,
     pub ty: CType,
+    /// Declared as a C++ reference (`const GUID&`); `ty` then holds the pointer it is passed as.
+    pub by_reference: bool,
 }
 
 /// A C type, kept as spelled in the header (typedef names preserved) so the Rust side can use
@@ -152,7 +154,11 @@ fn read_method(entity: &Entity, is_destructor: bool) -> Result<Method, String> {
     let mut params = Vec::new();
     for (index, arg) in entity.get_arguments().unwrap_or_default().iter().enumerate() {
         let ty = arg.get_type().ok_or_else(|| format!("{name}: parameter without a type"))?;
-        params.push(Param { name: arg.get_name().unwrap_or_else(|| format!("arg{index}")), ty: ctype(&ty)? });
+        params.push(Param {
+            name: arg.get_name().unwrap_or_else(|| format!("arg{index}")),
+            ty: ctype(&ty)?,
+            by_reference: ty.get_kind() == TypeKind::LValueReference,
+        });
     }
     Ok(Method { name, is_const: entity.is_const_method(), is_destructor, ret, params })
 }
@@ -196,7 +202,7 @@ fn read_typedef(entity: &Entity, header: &mut Header) -> Result<(), String> {
             let mut params = Vec::new();
             for (index, ty) in proto.get_argument_types().unwrap_or_default().iter().enumerate() {
                 let name = param_names.get(index).filter(|n| !n.is_empty()).cloned().unwrap_or_else(|| format!("arg{index}"));
-                params.push(Param { name, ty: ctype(ty)? });
+                params.push(Param { name, ty: ctype(ty)?, by_reference: false });
             }
             header.fn_typedefs.push(FnTypedef { name, ret, params });
         }
