@@ -131,11 +131,15 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::Path;
 
+use serde::{Deserialize, Serialize};
 use windows_sys::core::HRESULT;
 
+mod client;
 mod containers;
 mod context;
+pub mod door;
 mod pipeline;
 mod providers;
 mod request;
@@ -148,6 +152,7 @@ mod thunk;
 #[cfg(test)]
 mod tests;
 
+pub use client::{DllServerBuilder, SIMULATOR_ENV};
 use server::ServerShared;
 use thunk::Pinned;
 
@@ -180,7 +185,7 @@ pub const APPLICATION_PHYSICAL_PATH: &str = "C:\\inetpub\\wwwroot\\";
 ///
 /// Post-notifications are not separate variants: a [`Call`] made during `OnPostBeginRequest`
 /// has `notification: Some(Notification::BeginRequest)` and `post: true`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Notification {
     /// `RQ_BEGIN_REQUEST`.
@@ -298,9 +303,19 @@ impl Notification {
     }
 
     /// The name of the module method that handles it, as recorded in the transcript:
-    /// `"CHttpModule::OnBeginRequest"`, `"CHttpModule::OnPostBeginRequest"` (`post`),
-    /// `"CGlobalModule::OnGlobalStopListening"`, ...
-    pub fn handler(self, post: bool) -> &'static str {
+    /// `"CHttpModule::OnBeginRequest"`, `"CGlobalModule::OnGlobalStopListening"`, ...
+    pub fn handler(self) -> &'static str {
+        self.method(false)
+    }
+
+    /// The name of the module method that handles its post-notification:
+    /// `"CHttpModule::OnPostBeginRequest"` (the notification's own handler for a notification
+    /// without a post-notification, such as `RQ_SEND_RESPONSE` or the global ones).
+    pub fn post_handler(self) -> &'static str {
+        self.method(true)
+    }
+
+    pub(crate) fn method(self, post: bool) -> &'static str {
         use Notification::*;
         match (self, post) {
             (BeginRequest, false) => "CHttpModule::OnBeginRequest",
@@ -352,19 +367,80 @@ impl fmt::Display for Notification {
 /// One recorded call: a method the module called on a simulator object (`"IHttpContext::CancelIo"`),
 /// or a method the simulator called on the module (`"CHttpModule::OnSendResponse"`,
 /// `"IHttpModuleFactory::GetHttpModule"`, `"IHttpStoredContext::CleanupStoredContext"`, ...).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// A call the simulator makes into the module that can itself make calls (`RegisterModule`,
+/// `GetHttpModule`, a `CHttpModule` or `CGlobalModule` handler, `OnAsyncCompletion`) is recorded
+/// twice: its entry ([`CallKind::Call`], arguments as detail) before the calls made inside it,
+/// and its return ([`CallKind::Return`], the returned status as detail) after them. Counting
+/// helpers ([`TestResponse::called`], ...) count entries only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Call {
     /// `Interface::Method`, with the C++ names (overloads share a name).
     pub method: &'static str,
+    /// The entry of a call, or the return of a call into the module.
+    pub kind: CallKind,
     /// The notification being processed when the call was made, if any.
     pub notification: Option<Notification>,
     /// Whether that was the post-notification (`OnPost...`).
     pub post: bool,
-    /// Arguments and result, in a readable form (e.g. `"X-Test: 1 (replace) -> 0x00000000"`).
+    /// Arguments and result, in a readable form (e.g. `"X-Test: 1 (replace) -> S_OK"`); for a
+    /// [`CallKind::Return`], what the module returned (`"RQ_NOTIFICATION_CONTINUE"`).
     pub detail: String,
 }
 
+/// Whether a [`Call`] is the entry of a call or the return of a call into the module.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CallKind {
+    /// A call (made by the module, or by the simulator into the module), with its arguments.
+    #[default]
+    Call,
+    /// The return of a call into the module, after the calls made inside it.
+    Return,
+}
+
+/// A module handler the pipeline called: [`TestResponse::notifications`] lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Handler {
+    /// The notification's handler: `CHttpModule::OnBeginRequest`,
+    /// `CGlobalModule::OnGlobalPreBeginRequest`, ...
+    On(Notification),
+    /// The post-notification's handler: `CHttpModule::OnPostBeginRequest`, ...
+    OnPost(Notification),
+}
+
+impl Handler {
+    pub(crate) fn new(notification: Notification, post: bool) -> Handler {
+        if post {
+            Handler::OnPost(notification)
+        } else {
+            Handler::On(notification)
+        }
+    }
+
+    /// The notification it handles.
+    pub fn notification(self) -> Notification {
+        match self {
+            Handler::On(n) | Handler::OnPost(n) => n,
+        }
+    }
+
+    /// Whether it is a post-notification handler.
+    pub fn is_post(self) -> bool {
+        matches!(self, Handler::OnPost(_))
+    }
+
+    /// Its name in the transcript: `"CHttpModule::OnPostBeginRequest"`.
+    pub fn method(self) -> &'static str {
+        self.notification().method(self.is_post())
+    }
+}
+
 impl Call {
+    /// Whether this is the entry of a call (not the return of a call into the module).
+    pub fn is_entry(&self) -> bool {
+        self.kind == CallKind::Call
+    }
+
     /// Whether this call was made during `notification` (the notification itself, not its post).
     pub fn during(&self, notification: Notification) -> bool {
         self.notification == Some(notification) && !self.post
@@ -379,15 +455,16 @@ impl fmt::Display for Call {
             None => {}
         }
         f.write_str(self.method)?;
-        if !self.detail.is_empty() {
-            write!(f, ": {}", self.detail)?;
+        match self.kind {
+            CallKind::Return => write!(f, " returned {}", self.detail),
+            CallKind::Call if !self.detail.is_empty() => write!(f, ": {}", self.detail),
+            CallKind::Call => Ok(()),
         }
-        Ok(())
     }
 }
 
 /// What happened to the client connection.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Disconnect {
     /// The connection stays open (keep-alive).
     #[default]
@@ -402,7 +479,7 @@ pub enum Disconnect {
 
 /// A request to run through [`TestServer::send`], built like
 /// `TestRequest::get("/path?q=1").header("Accept", "text/html")`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TestRequest {
     pub(crate) method: String,
     pub(crate) url: String,
@@ -412,6 +489,13 @@ pub struct TestRequest {
     pub(crate) local: SocketAddr,
     pub(crate) version: (u16, u16),
     pub(crate) user: Option<(String, String)>,
+    /// Code of the test process: refused by the DLL door rather than dropped (serializing a
+    /// request that has some fails).
+    #[serde(
+        skip_deserializing,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "door::refuse_other_modules"
+    )]
     pub(crate) other_modules: Vec<OtherModule>,
 }
 
@@ -523,7 +607,7 @@ impl TestRequest {
 }
 
 /// The result of [`TestServer::send`]: what the client received, and the transcript.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TestResponse {
     /// The status code sent (default 200).
@@ -598,38 +682,50 @@ impl TestResponse {
 
     /// How many times `method` (`"IHttpContext::CancelIo"`) was called.
     pub fn called(&self, method: &str) -> usize {
-        self.calls.iter().filter(|c| c.method == method).count()
+        count_calls(&self.calls, method)
     }
 
     /// How many times `method` was called during `notification` (not its post-notification).
     pub fn called_during(&self, method: &str, notification: Notification) -> usize {
-        self.calls
-            .iter()
-            .filter(|c| c.method == method && c.during(notification))
+        self.calls_to(method)
+            .filter(|c| c.during(notification))
             .count()
     }
 
     /// How many times `method` was called during the post-notification of `notification`.
     pub fn called_during_post(&self, method: &str, notification: Notification) -> usize {
-        self.calls
-            .iter()
-            .filter(|c| c.method == method && c.notification == Some(notification) && c.post)
+        self.calls_to(method)
+            .filter(|c| c.notification == Some(notification) && c.post)
             .count()
     }
 
-    /// The calls to `method`, in order.
+    /// The calls to `method` (their entries), in order.
     pub fn calls_to<'a>(&'a self, method: &'a str) -> impl Iterator<Item = &'a Call> + 'a {
-        self.calls.iter().filter(move |c| c.method == method)
-    }
-
-    /// The module handlers the pipeline called, in order, as `(notification, post)`.
-    pub fn notifications(&self) -> Vec<(Notification, bool)> {
         self.calls
             .iter()
+            .filter(move |c| c.method == method && c.kind == CallKind::Call)
+    }
+
+    /// What the calls into the module named `method` returned, in order:
+    /// `returned("CHttpModule::OnExecuteRequestHandler")` gives
+    /// `["RQ_NOTIFICATION_FINISH_REQUEST"]`.
+    pub fn returned<'a>(&'a self, method: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.calls
+            .iter()
+            .filter(move |c| c.method == method && c.kind == CallKind::Return)
+            .map(|c| c.detail.as_str())
+    }
+
+    /// The module handlers the pipeline called, in order: `Handler::On(BeginRequest)`,
+    /// `Handler::OnPost(BeginRequest)`, ...
+    pub fn notifications(&self) -> Vec<Handler> {
+        self.calls
+            .iter()
+            .filter(|c| c.kind == CallKind::Call)
             .filter(|c| {
                 c.method.starts_with("CHttpModule::On") || c.method.starts_with("CGlobalModule::On")
             })
-            .filter_map(|c| c.notification.map(|n| (n, c.post)))
+            .filter_map(|c| c.notification.map(|n| Handler::new(n, c.post)))
             .collect()
     }
 
@@ -639,22 +735,43 @@ impl TestResponse {
     }
 }
 
-/// `RegisterModule` failed.
-#[derive(Clone, Debug)]
+/// `RegisterModule` failed, or (through the DLL door) the module could not be reached.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RegistrationError {
-    /// What `RegisterModule` returned.
+    /// What `RegisterModule` returned (or an `HRESULT` for the `cause`).
     pub hresult: HRESULT,
     /// The calls it made before failing.
     pub calls: Vec<Call>,
+    /// Why the module was not registered when `RegisterModule` did not run or did not answer:
+    /// the DLL did not load, it exports no `RegisterModule`, the simulator executable or Wine
+    /// was not found, the child process died. `None` when `RegisterModule` returned `hresult`.
+    pub cause: Option<String>,
+}
+
+impl RegistrationError {
+    /// A failure before or around `RegisterModule` (the DLL did not load, ...): `cause` says
+    /// what happened and what to do; `hresult` is the error behind it
+    /// (`HRESULT_FROM_WIN32(GetLastError())` after `LoadLibrary`, for example).
+    pub fn new(hresult: HRESULT, cause: impl Into<String>) -> RegistrationError {
+        RegistrationError {
+            hresult,
+            calls: Vec::new(),
+            cause: Some(cause.into()),
+        }
+    }
 }
 
 impl fmt::Display for RegistrationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "RegisterModule failed with HRESULT {:#010x}",
-            self.hresult as u32
-        )
+        match &self.cause {
+            Some(cause) => write!(f, "{cause} ({})", strings::hr_str(self.hresult)),
+            None => write!(
+                f,
+                "RegisterModule failed with HRESULT {}",
+                strings::hr_str(self.hresult)
+            ),
+        }
     }
 }
 
@@ -662,7 +779,7 @@ impl std::error::Error for RegistrationError {}
 
 /// The priorities a module asked for during registration, as `(notification flag, alias)` with
 /// aliases like `"FIRST"`, `"HIGH"`, `"MEDIUM"`, `"LOW"`, `"LAST"` (`PRIORITY_ALIAS_*`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Priorities {
     /// `SetPriorityForRequestNotification`.
     pub request: Vec<(u32, String)>,
@@ -673,7 +790,7 @@ pub struct Priorities {
 }
 
 /// What [`TestServer::shutdown`] observed, for leak checks.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ShutdownReport {
     /// Requests run.
@@ -698,19 +815,37 @@ pub struct ShutdownReport {
 impl ShutdownReport {
     /// How many times `method` was called during shutdown.
     pub fn called(&self, method: &str) -> usize {
-        self.calls.iter().filter(|c| c.method == method).count()
+        count_calls(&self.calls, method)
     }
 }
 
-/// An in-process IIS that runs one module: see the [module documentation](self).
+/// An IIS that runs one module: see the [module documentation](self).
+///
+/// It has two doors, with the same methods and the same result types: in-process
+/// ([`TestServer::new`], [`TestServer::with_registration`]: the module is Rust code linked into
+/// the test) and the DLL door ([`TestServer::dll`]: a built module DLL loaded by
+/// `httpserv-simulator.exe`, which runs this same simulator in a child process, under Wine
+/// outside Windows; see [`door`]).
 ///
 /// `TestServer` is `Send + Sync`: [`TestServer::send`] takes `&self`, so threads sharing one
 /// server (for example through [`std::thread::scope`] or an `Arc`) run requests concurrently,
 /// each on its calling thread, as IIS runs requests on its worker threads. The module's factory
 /// and global module are then called from several threads at once, which IIS requires modules
 /// to support. Servers in one process are independent: each has its own registration, stored
-/// contexts, recorded calls and counters.
+/// contexts, recorded calls and counters. (Through the DLL door, requests from several threads
+/// take turns on the child's pipes.)
 pub struct TestServer {
+    door: Door,
+}
+
+/// Where the simulator runs.
+enum Door {
+    InProcess(InProcess),
+    Dll(client::DllServer),
+}
+
+/// The simulator in this process.
+struct InProcess {
     shared: Pinned<ServerShared>,
     registration: server::Registration,
     shut_down: bool,
@@ -722,10 +857,10 @@ pub struct TestServer {
 // `RegisterModule`. The raw pointers it holds (factory, global module) are the module's, which
 // IIS calls from any of its threads concurrently: a module must allow that (IIS's contract,
 // which this simulator reproduces on purpose).
-unsafe impl Send for TestServer {}
-// SAFETY: as for `Send`: every method on `&TestServer` either reads immutable data or goes
+unsafe impl Send for InProcess {}
+// SAFETY: as for `Send`: every method on `&InProcess` either reads immutable data or goes
 // through `ServerShared`'s locks, which are never held while calling into the module.
-unsafe impl Sync for TestServer {}
+unsafe impl Sync for InProcess {}
 
 impl TestServer {
     /// Loads a module: calls `register` (its `RegisterModule`) with the simulator's
@@ -742,66 +877,146 @@ impl TestServer {
         name: &str,
         register: RegisterModuleFn,
     ) -> Result<TestServer, RegistrationError> {
+        Self::with_registration(name, |version, info, server| {
+            // SAFETY: `RegisterModule` is called as IIS calls it: with a live registration info
+            // and server, which stay valid for the whole life of the module.
+            unsafe { register(version, info, server) }
+        })
+    }
+
+    /// Loads a module through `register`, which the simulator calls once, as IIS calls
+    /// `RegisterModule`: with [`SERVER_VERSION`], its `IHttpModuleRegistrationInfo` (reporting
+    /// `name`) and its `IHttpServer`, both valid for the life of the server. `register` calls the
+    /// module's `RegisterModule` however it is reached: a Rust function, or one found in a DLL
+    /// with `GetProcAddress` (what `httpserv-simulator.exe` does).
+    ///
+    /// Fails with the `HRESULT` `register` returns if it is a failure (after calling `Terminate`
+    /// on a factory or global module registered before failing).
+    pub fn with_registration(
+        name: &str,
+        register: impl FnOnce(
+            u32,
+            *mut httpserv_sys::IHttpModuleRegistrationInfo,
+            *mut httpserv_sys::IHttpServer,
+        ) -> HRESULT,
+    ) -> Result<TestServer, RegistrationError> {
         let shared = ServerShared::create(name);
         // SAFETY: `shared` was just created and lives as long as the returned server.
         let state = unsafe { &*shared.as_ptr() };
         match state.register(register) {
             Ok(registration) => {
-                let server = TestServer {
+                let server = InProcess {
                     shared,
                     registration,
                     shut_down: false,
                 };
                 server.state().application_start();
-                Ok(server)
+                Ok(TestServer {
+                    door: Door::InProcess(server),
+                })
             }
             Err(hresult) => {
                 let calls = state.drain_calls();
                 // Nothing was registered that still needs the simulator; free it.
                 drop(shared);
-                Err(RegistrationError { hresult, calls })
+                Err(RegistrationError {
+                    hresult,
+                    calls,
+                    cause: None,
+                })
             }
         }
     }
 
-    fn state(&self) -> &ServerShared {
-        // SAFETY: the shared state lives as long as `self`.
-        unsafe { &*self.shared.as_ptr() }
+    /// Loads the module DLL at `dll` in `httpserv-simulator.exe` (the DLL door), under the name
+    /// [`DEFAULT_MODULE_NAME`]: see [`DllServerBuilder`] for where the executable is found and
+    /// how it runs (directly on Windows, under Wine elsewhere).
+    ///
+    /// The server has the same methods as an in-process one and gives the same
+    /// [`TestResponse`], transcript and [`ShutdownReport`]; a [`TestRequest`] built with
+    /// [`TestRequest::other_module`] cannot cross (its closure is code of the test process) and
+    /// makes [`TestServer::send`] panic.
+    ///
+    /// Fails with a [`RegistrationError`] when `RegisterModule` fails, and also when the module
+    /// never got that far: then [`RegistrationError::cause`] says why (the executable or Wine
+    /// not found, the DLL failed to load, the child process died or spoke garbage) and what to do.
+    pub fn dll(dll: impl AsRef<Path>) -> Result<TestServer, RegistrationError> {
+        DllServerBuilder::new(dll).start()
+    }
+
+    /// Like [`TestServer::dll`], with the name `IHttpModuleRegistrationInfo::GetName` returns.
+    pub fn dll_with_name(
+        dll: impl AsRef<Path>,
+        name: &str,
+    ) -> Result<TestServer, RegistrationError> {
+        DllServerBuilder::new(dll).name(name).start()
+    }
+
+    /// A builder for a DLL-door server, to choose the simulator executable, Wine, the name.
+    pub fn dll_builder(dll: impl AsRef<Path>) -> DllServerBuilder {
+        DllServerBuilder::new(dll)
+    }
+
+    pub(crate) fn from_dll(server: client::DllServer) -> TestServer {
+        TestServer {
+            door: Door::Dll(server),
+        }
     }
 
     /// The module's name, as given to [`TestServer::with_name`].
     pub fn module_name(&self) -> &str {
-        &self.state().name
+        match &self.door {
+            Door::InProcess(s) => &s.state().name,
+            Door::Dll(d) => &d.registered.module_name,
+        }
     }
 
     /// The `dwRequestNotifications` the module registered (`RQ_*` flags).
     pub fn request_notifications(&self) -> u32 {
-        self.registration.request_mask
+        match &self.door {
+            Door::InProcess(s) => s.registration.request_mask,
+            Door::Dll(d) => d.registered.request_notifications,
+        }
     }
 
     /// The `dwPostRequestNotifications` the module registered.
     pub fn post_request_notifications(&self) -> u32 {
-        self.registration.post_mask
+        match &self.door {
+            Door::InProcess(s) => s.registration.post_mask,
+            Door::Dll(d) => d.registered.post_request_notifications,
+        }
     }
 
     /// The `dwGlobalNotifications` the module registered (`GL_*` flags).
     pub fn global_notifications(&self) -> u32 {
-        self.registration.global_mask
+        match &self.door {
+            Door::InProcess(s) => s.registration.global_mask,
+            Door::Dll(d) => d.registered.global_notifications,
+        }
     }
 
     /// The priorities the module set.
     pub fn priorities(&self) -> &Priorities {
-        &self.registration.priorities
+        match &self.door {
+            Door::InProcess(s) => &s.registration.priorities,
+            Door::Dll(d) => &d.registered.priorities,
+        }
     }
 
     /// Whether the module registered an `IHttpModuleFactory`.
     pub fn has_factory(&self) -> bool {
-        !self.registration.factory.is_null()
+        match &self.door {
+            Door::InProcess(s) => !s.registration.factory.is_null(),
+            Door::Dll(d) => d.registered.has_factory,
+        }
     }
 
     /// Whether the module registered a `CGlobalModule`.
     pub fn has_global_module(&self) -> bool {
-        !self.registration.global.is_null()
+        match &self.door {
+            Door::InProcess(s) => !s.registration.global.is_null(),
+            Door::Dll(d) => d.registered.has_global_module,
+        }
     }
 
     /// Runs one request through the pipeline, on the calling thread, and returns what the
@@ -811,11 +1026,18 @@ impl TestServer {
     ///
     /// If the module panicked inside the simulator's code, or left the request pending: a
     /// handler returned `RQ_NOTIFICATION_PENDING` and nothing completed it (see the
-    /// [module documentation](self#what-is-simulated)). In that case the request is still
-    /// cleaned up (stored contexts, `Dispose`) before the panic, and the server stays usable.
+    /// [module documentation](self#the-iis-rules-this-simulator-follows)). In that case the
+    /// request is still cleaned up (stored contexts, `Dispose`) before the panic, and the server
+    /// stays usable. Through the DLL door, also if the request uses
+    /// [`TestRequest::other_module`], or the child process fails.
     pub fn send(&self, request: TestRequest) -> TestResponse {
-        assert!(!self.shut_down, "TestServer::send after shutdown");
-        pipeline::run(self.state(), &self.registration, request)
+        match &self.door {
+            Door::InProcess(s) => {
+                assert!(!s.shut_down, "TestServer::send after shutdown");
+                pipeline::run(s.state(), &s.registration, request)
+            }
+            Door::Dll(d) => d.send(request),
+        }
     }
 
     /// A snapshot of the calls made on the server-level objects so far (`IHttpServer`,
@@ -823,19 +1045,71 @@ impl TestServer {
     /// including those made during requests (which also appear in their transcripts), in the
     /// order they were recorded (interleaved when requests run on several threads).
     pub fn server_calls(&self) -> Vec<Call> {
-        self.state().calls_since(0)
+        match &self.door {
+            Door::InProcess(s) => s.state().calls_since(0),
+            Door::Dll(d) => d.server_calls(),
+        }
     }
 
     /// How many times `method` was called on the server-level objects.
     pub fn server_called(&self, method: &str) -> usize {
-        self.state().count_calls(method)
+        match &self.door {
+            Door::InProcess(s) => s.state().count_calls(method),
+            Door::Dll(_) => count_calls(&self.server_calls(), method),
+        }
+    }
+
+    /// Raises `GL_CONFIGURATION_CHANGE` for `path` (a configuration path such as
+    /// `"MACHINE/WEBROOT/APPHOST/Default Web Site"`), as IIS does when configuration changes
+    /// and as `IHttpServer::NotifyConfigurationChange` does: the global module gets it if it
+    /// registered it. The calls appear in [`TestServer::server_calls`].
+    pub fn notify_configuration_change(&self, path: &str) {
+        match &self.door {
+            Door::InProcess(s) => {
+                assert!(!s.shut_down, "TestServer::notify_configuration_change after shutdown");
+                s.state().notify_configuration_change(path);
+            }
+            Door::Dll(d) => d.notify(door::Command::NotifyConfigurationChange {
+                path: path.to_owned(),
+            }),
+        }
+    }
+
+    /// Raises `GL_FILE_CHANGE` for the file `path`, as `IHttpServer::NotifyFileChange` does.
+    pub fn notify_file_change(&self, path: &str) {
+        match &self.door {
+            Door::InProcess(s) => {
+                assert!(!s.shut_down, "TestServer::notify_file_change after shutdown");
+                s.state().notify_file_change(path);
+            }
+            Door::Dll(d) => d.notify(door::Command::NotifyFileChange {
+                path: path.to_owned(),
+            }),
+        }
     }
 
     /// Stops the server: `GL_STOP_LISTENING` then `GL_APPLICATION_STOP` to the global module (if
     /// it registered them), cleanup of the site, application and dispensed containers,
     /// `IHttpModuleFactory::Terminate`, `CGlobalModule::Terminate`.
-    pub fn shutdown(mut self) -> ShutdownReport {
-        self.shutdown_now()
+    pub fn shutdown(self) -> ShutdownReport {
+        match self.door {
+            Door::InProcess(mut s) => s.shutdown_now(),
+            Door::Dll(d) => d.shutdown(),
+        }
+    }
+}
+
+fn count_calls(calls: &[Call], method: &str) -> usize {
+    calls
+        .iter()
+        .filter(|c| c.method == method && c.kind == CallKind::Call)
+        .count()
+}
+
+impl InProcess {
+    fn state(&self) -> &ServerShared {
+        // SAFETY: the shared state lives as long as `self`.
+        unsafe { &*self.shared.as_ptr() }
     }
 
     fn shutdown_now(&mut self) -> ShutdownReport {
@@ -847,7 +1121,7 @@ impl TestServer {
     }
 }
 
-impl Drop for TestServer {
+impl Drop for InProcess {
     fn drop(&mut self) {
         if self.shut_down {
             return;
@@ -872,18 +1146,25 @@ const _: () = assert_send_sync::<TestResponse>();
 impl fmt::Debug for TestServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TestServer")
+            .field(
+                "door",
+                &match self.door {
+                    Door::InProcess(_) => "in-process",
+                    Door::Dll(_) => "dll",
+                },
+            )
             .field("module", &self.module_name())
             .field(
                 "request_notifications",
-                &strings::request_mask_names(self.registration.request_mask),
+                &strings::request_mask_names(self.request_notifications()),
             )
             .field(
                 "post_request_notifications",
-                &strings::request_mask_names(self.registration.post_mask),
+                &strings::request_mask_names(self.post_request_notifications()),
             )
             .field(
                 "global_notifications",
-                &strings::global_mask_names(self.registration.global_mask),
+                &strings::global_mask_names(self.global_notifications()),
             )
             .finish_non_exhaustive()
     }
