@@ -764,13 +764,12 @@ impl RegistrationError {
 
 impl fmt::Display for RegistrationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = strings::hr_str(self.hresult);
+        let hex = format!("{:#010x}", self.hresult as u32);
+        let hresult = if name == hex { hex } else { format!("{name}, {hex}") };
         match &self.cause {
-            Some(cause) => write!(f, "{cause} ({})", strings::hr_str(self.hresult)),
-            None => write!(
-                f,
-                "RegisterModule failed with HRESULT {}",
-                strings::hr_str(self.hresult)
-            ),
+            Some(cause) => write!(f, "{cause} ({hresult})"),
+            None => write!(f, "RegisterModule failed with HRESULT {hresult}"),
         }
     }
 }

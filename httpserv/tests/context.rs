@@ -382,13 +382,13 @@ fn set_request_handled_and_module_id() {
 fn every_handler_registered_and_called_in_order() {
     let mut sim = Sim::new();
     let response = sim.send(TestRequest::get("/"));
-    let stages: Vec<(Notification, bool)> = response.notifications();
+    let stages: Vec<Handler> = response.notifications();
     let mut expected = Vec::new();
     for n in Notification::PIPELINE {
-        expected.push((n, false));
-        expected.push((n, true));
+        expected.push(Handler::On(n));
+        expected.push(Handler::OnPost(n));
         if n == Notification::ExecuteRequestHandler {
-            expected.push((Notification::SendResponse, false));
+            expected.push(Handler::On(Notification::SendResponse));
         }
     }
     assert_eq!(stages, expected, "{}", response.transcript());

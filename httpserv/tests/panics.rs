@@ -18,7 +18,7 @@ fn traces(response: &TestResponse) -> Vec<String> {
 }
 
 /// The notifications of a request whose `RQ_EXECUTE_REQUEST_HANDLER` returns `FinishRequest`.
-fn finish_request_notifications() -> Vec<(Notification, bool)> {
+fn finish_request_notifications() -> Vec<Handler> {
     let mut sim = Sim::new();
     on(Stage::ExecuteRequestHandler, |_, _| NotificationStatus::FinishRequest);
     let response = sim.send(TestRequest::get("/"));
@@ -53,9 +53,9 @@ fn panicking_handler_answers_500_and_finishes_the_request() {
     let handler = response.calls_to("CHttpModule::OnExecuteRequestHandler").next().unwrap();
     assert_eq!(handler.detail, "RQ_NOTIFICATION_FINISH_REQUEST");
     assert_eq!(response.notifications(), expected);
-    assert!(!expected.contains(&(Notification::ReleaseRequestState, false)));
-    assert!(!expected.contains(&(Notification::ExecuteRequestHandler, true)));
-    assert!(expected.contains(&(Notification::EndRequest, true)));
+    assert!(!expected.contains(&Handler::On(Notification::ReleaseRequestState)));
+    assert!(!expected.contains(&Handler::OnPost(Notification::ExecuteRequestHandler)));
+    assert!(expected.contains(&Handler::OnPost(Notification::EndRequest)));
 
     // The message went to the request's trace, during the failing notification.
     let trace: Vec<_> = response.calls_to("IHttpTraceContext::QuickTrace").collect();
@@ -84,12 +84,12 @@ fn panic_in_begin_request_skips_the_rest() {
     assert_eq!(
         response.notifications(),
         [
-            (Notification::BeginRequest, false),
-            (Notification::SendResponse, false),
-            (Notification::LogRequest, false),
-            (Notification::LogRequest, true),
-            (Notification::EndRequest, false),
-            (Notification::EndRequest, true),
+            Handler::On(Notification::BeginRequest),
+            Handler::On(Notification::SendResponse),
+            Handler::On(Notification::LogRequest),
+            Handler::OnPost(Notification::LogRequest),
+            Handler::On(Notification::EndRequest),
+            Handler::OnPost(Notification::EndRequest),
         ],
         "{}",
         response.transcript()
