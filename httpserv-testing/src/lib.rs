@@ -41,66 +41,160 @@
 //! # }
 //! ```
 //!
-//! # What is simulated
+//! # The IIS rules this simulator follows
 //!
-//! - **Registration**: `RegisterModule` gets [`SERVER_VERSION`], an
-//!   `IHttpModuleRegistrationInfo2` (name [`DEFAULT_MODULE_NAME`] or the one given to
-//!   [`TestServer::with_name`]) and an `IHttpServer` that is also `IHttpServer2`/`3` through
-//!   `GetExtendedInterface`. Masks, priorities, the factory and the global module are recorded.
-//!   A global module registered for `GL_APPLICATION_START` gets it right after registration.
-//! - **Requests**: one `IHttpModuleFactory::GetHttpModule` per request, then the deterministic
-//!   notifications the module registered, each followed by its post-notification:
-//!   `BeginRequest`, `AuthenticateRequest`, `AuthorizeRequest`, `ResolveRequestCache`,
-//!   `MapRequestHandler`, `AcquireRequestState`, `PreExecuteRequestHandler`,
-//!   `ExecuteRequestHandler`, `ReleaseRequestState`, `UpdateRequestCache`, `LogRequest`,
-//!   `EndRequest`; then `CleanupStoredContext` on every stored context of the request (and
-//!   `NotifyDisconnect` + `CleanupStoredContext` for its connection), then
-//!   `CHttpModule::Dispose`, then the request memory is freed.
-//! - **Sending**: `RQ_SEND_RESPONSE` fires once per request, when the response headers are sent:
-//!   at the first `IHttpResponse::Flush` (or write with buffering disabled), when a handler
-//!   returns `RQ_NOTIFICATION_FINISH_REQUEST`, or otherwise right after the
-//!   `ExecuteRequestHandler` stage (before `ReleaseRequestState`). The status and headers in the
-//!   [`TestResponse`] are those in effect when `OnSendResponse` returned.
-//! - **Statuses**: `RQ_NOTIFICATION_CONTINUE` goes on; `RQ_NOTIFICATION_FINISH_REQUEST` sends
-//!   the response and skips to `LogRequest` and `EndRequest` (the post-notification of the
-//!   finishing stage is skipped too); `RQ_NOTIFICATION_PENDING` is recorded and resolved by
-//!   what the handler called before returning it: `OnAsyncCompletion` if it called
-//!   `IHttpContext::PostCompletion`, else the status it gave `IHttpContext::IndicateCompletion`.
-//!   With neither, IIS would leave the request hanging forever (PENDING means the module will
-//!   complete the request itself: [`REQUEST_NOTIFICATION_STATUS`], [`IndicateCompletion`]), so
-//!   the simulator never resolves it on its own: the request gets no further notification, is
-//!   cleaned up (stored contexts, `Dispose`), and [`TestServer::send`] panics with
-//!   `request left pending: CHttpModule::OnX returned RQ_NOTIFICATION_PENDING and nothing called
-//!   IndicateCompletion or PostCompletion`. The C++ simulator reports it as an error too.
-//! - **Non-deterministic notifications**: `RQ_MAP_PATH` from `IHttpContext::MapPath`,
-//!   `RQ_READ_ENTITY` from `IHttpRequest::ReadEntityBody`, `RQ_CUSTOM_NOTIFICATION` from
-//!   `IHttpContext::NotifyCustomNotification`; global `GL_CUSTOM_NOTIFICATION`,
-//!   `GL_CONFIGURATION_CHANGE` and `GL_FILE_CHANGE` from the matching `IHttpServer` methods,
-//!   `GL_PRE_BEGIN_REQUEST` before each request, and `GL_STOP_LISTENING` then
-//!   `GL_APPLICATION_STOP` at [`TestServer::shutdown`].
-//! - **Defaults**: a request nobody answers gets `200 OK` with an empty body (IIS's static file
-//!   handler would answer `404`; a simulator without files answers what the module left). The
-//!   simulator adds no response headers of its own (no `Server`, `Date` or `Content-Length`).
-//!   Requests get a `Host` header (`localhost`, or the host of an absolute URL) and a
-//!   `Content-Length` for a body, unless the test set them.
-//! - **Site and application**: [`SITE_NAME`] (id [`SITE_ID`]), application [`APPLICATION_ID`] at
-//!   [`APPLICATION_PHYSICAL_PATH`], application pool [`APP_POOL_NAME`]. `IHttpContext::MapPath`
-//!   maps `/a/b.txt` to `C:\inetpub\wwwroot\a\b.txt`.
+//! Every rule of IIS behaviour the simulator implements, with the Microsoft page it follows
+//! (`[NCAR]` is the IIS native-code API reference,
+//! <https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/>).
+//! Where the simulator deliberately differs from IIS, the rule says **Differs**. Both doors
+//! ([`TestServer::new`] and [`TestServer::dll`]) run these same rules: they are written once, here.
 //!
-//! All I/O is synchronous: asynchronous reads, writes and flushes complete at once and report
-//! `*pfCompletionPending = FALSE` (which IIS also does when it can), so completion callbacks are
-//! never called. Strings and structures returned to the module stay valid until the request ends.
-//! Methods the simulator does not implement return `E_NOTIMPL` (or `NULL`, `FALSE`, `0`) and are
-//! recorded like the others.
+//! 1. **Registration.** `RegisterModule` is called once with [`SERVER_VERSION`], an
+//!    `IHttpModuleRegistrationInfo2` (name [`DEFAULT_MODULE_NAME`] or the one given to
+//!    [`TestServer::with_name`]) and an `IHttpServer` that is also `IHttpServer2`/`3` through
+//!    `GetExtendedInterface`; the masks, priorities, factory and global module it registers are
+//!    recorded. If it fails, the factory and global module it registered get `Terminate` and the
+//!    module is not loaded ([`RegisterModule`], [`SetRequestNotifications`]). **Differs**: the
+//!    page gives `dwServerVersion` as IIS's major version (7 for IIS 7.0); the simulator passes
+//!    [`SERVER_VERSION`] (IIS 10 as major and minor words), as the project's C++ simulator did.
+//! 2. **One module object per request.** `IHttpModuleFactory::GetHttpModule` is called once per
+//!    request, before its first notification. A factory that fails or gives no module fails the
+//!    request with `500` and the factory's `HRESULT` (`E_POINTER` for no module)
+//!    ([`GetHttpModule`]).
+//! 3. **Stage order.** The deterministic notifications run in this order, each only if registered
+//!    and not disabled with `IHttpContext::DisableNotifications`: `BeginRequest`,
+//!    `AuthenticateRequest`, `AuthorizeRequest`, `ResolveRequestCache`, `MapRequestHandler`,
+//!    `AcquireRequestState`, `PreExecuteRequestHandler`, `ExecuteRequestHandler`,
+//!    `ReleaseRequestState`, `UpdateRequestCache`, `LogRequest`, `EndRequest`
+//!    ([request-processing constants], [IIS architecture], [integrated pipeline order]).
+//! 4. **Post-notifications.** Each stage's post-notification (`OnPostBeginRequest`, ...) runs right
+//!    after the stage's notification, if registered in the post mask ([`OnPostBeginRequest`]).
+//! 5. **`RQ_NOTIFICATION_CONTINUE`** goes on to the next handler and stage. That includes a handler
+//!    that set an error status (`SetStatus(500, ...)`) and returned `CONTINUE`: the status stays and
+//!    the pipeline goes on; only `FINISH_REQUEST` ends request processing
+//!    ([`REQUEST_NOTIFICATION_STATUS`]). **Differs**: IIS's custom-error module may then replace the
+//!    body of a 4xx/5xx response; the simulator has no custom errors (`fTrySkipCustomErrors` is only
+//!    recorded).
+//! 6. **`RQ_NOTIFICATION_FINISH_REQUEST`** sends the response and skips the remaining stages,
+//!    including the post-notification of the finishing stage, except `LogRequest` and `EndRequest`
+//!    (and their post-notifications), which still run ([`REQUEST_NOTIFICATION_STATUS`]: "IIS has
+//!    finished processing request-level notifications"). **Differs**: the page does not say that
+//!    `LogRequest` and `EndRequest` still run; the simulator follows IIS's observed behaviour (the
+//!    request is still logged and ended).
+//! 7. **When `RQ_SEND_RESPONSE` fires.** `OnSendResponse` runs when the response headers are sent:
+//!    at the first `IHttpResponse::Flush` (or write with buffering disabled), when a handler returns
+//!    `FINISH_REQUEST`, or else right after the `ExecuteRequestHandler` stage (before
+//!    `ReleaseRequestState`). The status and headers sent are those in effect when it returned; a
+//!    `Flush` after that sends body only ([`OnSendResponse`], [`Flush`],
+//!    [`GetResponseHeadersSent`]). **Differs**: IIS raises it each time it sends the response
+//!    buffer; the simulator raises it once per request, when the headers go.
+//! 8. **`RQ_NOTIFICATION_PENDING`** is resolved by what the handler did before returning it:
+//!    `CHttpModule::OnAsyncCompletion` if it called `IHttpContext::PostCompletion`, else the status it
+//!    gave `IHttpContext::IndicateCompletion` ([`REQUEST_NOTIFICATION_STATUS`],
+//!    [`IndicateCompletion`], [`PostCompletion`], [`OnAsyncCompletion`]). With neither, IIS leaves
+//!    the request hanging forever; **Differs**: the simulator fails it instead: no further
+//!    notification, the request is cleaned up (rule 10), and [`TestServer::send`] panics with
+//!    `request left pending: CHttpModule::OnX returned RQ_NOTIFICATION_PENDING and nothing called
+//!    IndicateCompletion or PostCompletion`. **Differs** too: `OnAsyncCompletion` runs on the
+//!    request's thread right after the handler returned, not later on an IIS thread.
+//! 9. **Non-deterministic notifications** are raised from inside the call that causes them:
+//!    `RQ_MAP_PATH` from `IHttpContext::MapPath`, `RQ_READ_ENTITY` from
+//!    `IHttpRequest::ReadEntityBody`, `RQ_CUSTOM_NOTIFICATION` from
+//!    `IHttpContext::NotifyCustomNotification` ([request-processing constants]).
+//! 10. **End of a request, stored-context cleanup order.** After `EndRequest`:
+//!     `IHttpStoredContext::CleanupStoredContext` on every stored context of the request's
+//!     container, then of its named containers, then `NotifyDisconnect` and `CleanupStoredContext`
+//!     for its connection's; then `CHttpModule::Dispose`; then the request memory
+//!     (`AllocateRequestMemory`, `IModuleAllocator`, where the module object may live) is freed
+//!     ([`CleanupStoredContext`], [`Dispose`], [`AllocateRequestMemory`]). **Differs**: in IIS a
+//!     connection outlives its requests (keep-alive); here each request has its own connection.
+//! 11. **Global notification order.** `GL_APPLICATION_START` right after registration;
+//!     `GL_PRE_BEGIN_REQUEST` before each request (before `GetHttpModule`);
+//!     `GL_CONFIGURATION_CHANGE`, `GL_FILE_CHANGE` and `GL_CUSTOM_NOTIFICATION` when the module calls
+//!     the matching `IHttpServer` method, or the test calls
+//!     [`TestServer::notify_configuration_change`] / [`TestServer::notify_file_change`];
+//!     at [`TestServer::shutdown`], `GL_STOP_LISTENING` then `GL_APPLICATION_STOP`
+//!     ([`OnGlobalPreBeginRequest`], [`OnGlobalApplicationStart`], [`OnGlobalStopListening`]).
+//!     **Differs**: IIS starts an application at its first request, after the worker process
+//!     registered the module; the simulator has one application, started at once.
+//! 12. **Shutdown order.** `GL_STOP_LISTENING`, `GL_APPLICATION_STOP`, cleanup of the site,
+//!     application and dispensed containers' stored contexts, `IHttpModuleFactory::Terminate`,
+//!     `CGlobalModule::Terminate` ([`IHttpModuleFactory::Terminate`], [`CGlobalModule::Terminate`]).
+//! 13. **Defaults.** A request nobody answers gets `200 OK` with an empty body; requests get a `Host`
+//!     header (`localhost`, or the host of an absolute URL) and a `Content-Length` for a body,
+//!     unless the test set them. **Differs**: IIS's static file handler would answer `404`, and IIS
+//!     adds `Server`, `Date` and `Content-Length` response headers; the simulator adds none.
+//! 14. **Site and application.** [`SITE_NAME`] (id [`SITE_ID`]), application [`APPLICATION_ID`] at
+//!     [`APPLICATION_PHYSICAL_PATH`], application pool [`APP_POOL_NAME`]; `IHttpContext::MapPath`
+//!     maps `/a/b.txt` to `C:\inetpub\wwwroot\a\b.txt`.
+//! 15. **I/O is synchronous.** Asynchronous reads, writes and flushes complete at once and report
+//!     `*pfCompletionPending = FALSE`, which IIS also does when it can, so completion callbacks are
+//!     never called. Strings and structures returned to the module stay valid until the request
+//!     ends. Methods the simulator does not implement return `E_NOTIMPL` (or `NULL`, `FALSE`, `0`)
+//!     and are recorded like the others. **Differs**: IIS completes I/O asynchronously when it must.
+//!
+//! [NCAR]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/
+//! [`RegisterModule`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/pfn-registermodule-function
+//! [`SetRequestNotifications`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpmoduleregistrationinfo-setrequestnotifications-method
+//! [`GetHttpModule`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpmodulefactory-gethttpmodule-method
+//! [request-processing constants]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/request-processing-constants
+//! [IIS architecture]: https://learn.microsoft.com/en-us/iis/get-started/introduction-to-iis/introduction-to-iis-architecture
+//! [integrated pipeline order]: https://learn.microsoft.com/en-us/previous-versions/aspnet/bb470252(v=vs.100)
+//! [`OnPostBeginRequest`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/chttpmodule-onpostbeginrequest-method
+//! [`REQUEST_NOTIFICATION_STATUS`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/request-notification-status-enumeration
+//! [`OnSendResponse`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/chttpmodule-onsendresponse-method
+//! [`Flush`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpresponse-flush-method
+//! [`GetResponseHeadersSent`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-getresponseheaderssent-method
+//! [`IndicateCompletion`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-indicatecompletion-method
+//! [`PostCompletion`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-postcompletion-method
+//! [`OnAsyncCompletion`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/chttpmodule-onasynccompletion-method
+//! [`CleanupStoredContext`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpstoredcontext-cleanupstoredcontext-method
+//! [`Dispose`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/chttpmodule-dispose-method
+//! [`AllocateRequestMemory`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-allocaterequestmemory-method
+//! [`OnGlobalPreBeginRequest`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/cglobalmodule-onglobalprebeginrequest-method
+//! [`OnGlobalApplicationStart`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/cglobalmodule-onglobalapplicationstart-method
+//! [`OnGlobalStopListening`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/cglobalmodule-onglobalstoplistening-method
+//! [`IHttpModuleFactory::Terminate`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpmodulefactory-terminate-method
+//! [`CGlobalModule::Terminate`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/cglobalmodule-terminate-method
 //!
 //! # Transcripts
 //!
 //! [`TestResponse::calls`] lists, in order, what happened during the request: the simulator's
-//! calls into the module (`"IHttpModuleFactory::GetHttpModule"`, `"CHttpModule::OnBeginRequest"`
-//! with the returned status as detail, `"IHttpStoredContext::CleanupStoredContext"`,
-//! `"CHttpModule::Dispose"`) and the module's calls into the simulator
-//! (`"IHttpResponse::SetHeader"`, ...), each tagged with the [`Notification`] it happened in.
+//! calls into the module (`"IHttpModuleFactory::GetHttpModule"`, `"CHttpModule::OnBeginRequest"`,
+//! `"IHttpStoredContext::CleanupStoredContext"`, `"CHttpModule::Dispose"`) and the module's calls
+//! into the simulator (`"IHttpResponse::SetHeader"`, ...), each tagged with the [`Notification`] it
+//! happened in. A call into the module that returns a status appears twice: its entry, then the
+//! calls made inside it, then its return ([`CallKind::Return`]), so [`TestResponse::transcript`]
+//! reads in the order things happened:
+//!
+//! ```text
+//! [SendResponse] CHttpModule::OnSendResponse
+//! [SendResponse] IHttpContext::CancelIo: -> S_OK
+//! [SendResponse] CHttpModule::OnSendResponse returned RQ_NOTIFICATION_CONTINUE
+//! ```
+//!
+//! `HRESULT`s are shown by name (`S_OK`, `E_INVALIDARG`, `HRESULT_FROM_WIN32(ERROR_HANDLE_EOF)`),
+//! in hex when they have no common name. [`TestResponse::called`] and [`TestResponse::calls_to`]
+//! count and list entries; [`TestResponse::returned`] gives what calls into the module returned.
 //! Calls on server-level objects are also kept in [`TestServer::server_calls`].
+//!
+//! # The DLL door: running a built module DLL
+//!
+//! [`TestServer::dll`] loads a module DLL (built with `cargo build --target x86_64-pc-windows-gnu`,
+//! say) in `httpserv-simulator.exe`, a Windows executable that runs this same simulator and speaks
+//! the [`door`] protocol with the test over its standard input and output. The test API is the
+//! same: change how the server is created, keep the test.
+//!
+//! - The executable is found from the environment variable **`HTTPSERV_SIMULATOR`** (its path), or
+//!   [`DllServerBuilder::simulator`].
+//! - On Windows it runs directly; elsewhere as `wine <exe> <dll>` (`wine` on the `PATH`, or
+//!   [`DllServerBuilder::wine`]). `WINEPREFIX` is used as the environment gives it; `WINEDEBUG=-all`
+//!   and `WINEDLLOVERRIDES=mscoree,mshtml=` are set unless the environment sets them.
+//! - What cannot cross is refused, not dropped: [`TestRequest::other_module`] runs code of the test
+//!   process, so [`TestServer::send`] panics with a message saying so.
+//! - A missing executable, DLL or Wine, a DLL that does not load, a child that dies or writes
+//!   something that is not a reply: each is a [`RegistrationError`] (at start) or a panic (later)
+//!   whose message says what happened and what to do.
 //!
 //! # Calling convention
 //!
@@ -125,8 +219,6 @@
 //! [`TestServer`] dropped without [`TestServer::shutdown`] shuts down in `Drop` (when the thread
 //! is already panicking, a panic during that shutdown is dropped rather than aborting).
 //!
-//! [`REQUEST_NOTIFICATION_STATUS`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/request-notification-status-enumeration
-//! [`IndicateCompletion`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-indicatecompletion-method
 
 use std::borrow::Cow;
 use std::fmt;
@@ -164,8 +256,8 @@ pub type RegisterModuleFn = unsafe extern "system" fn(
 ) -> HRESULT;
 
 /// The `dwServerVersion` passed to `RegisterModule`: IIS 10 as major version in the high word
-/// and minor in the low word (Microsoft does not document the value; this is the convention of
-/// the project's C++ simulator too).
+/// and minor in the low word (Microsoft's `PFN_REGISTERMODULE` page gives the major version alone,
+/// 7 for IIS 7.0; this value is the convention of the project's C++ simulator).
 pub const SERVER_VERSION: u32 = 0x000A_0000;
 /// The module name reported by `IHttpModuleRegistrationInfo::GetName` unless
 /// [`TestServer::with_name`] gives another.
