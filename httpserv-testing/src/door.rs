@@ -50,6 +50,8 @@ use super::{
 };
 
 /// A line from the client to `httpserv-simulator.exe`.
+// One command per line, parsed, carried out and dropped: the size of `Send` costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 #[non_exhaustive]
