@@ -17,7 +17,7 @@ use super::sockaddr::SockAddr;
 use super::strings::{hr_str, reason_phrase, split_query, status_name, Arena, Headers, Keep};
 use super::thunk::{owner, rethrow, Obj, Pinned};
 use super::{context, providers, request, response};
-use super::{Call, Disconnect, Notification, TestRequest, TestResponse};
+use super::{Call, CallKind, Disconnect, Handler, Notification, TestRequest, TestResponse};
 
 /// What went on the wire when the headers were sent.
 #[derive(Clone)]
@@ -376,6 +376,7 @@ impl RequestCtx {
         let (notification, post) = self.current();
         self.push_call(Call {
             method,
+            kind: CallKind::Call,
             notification,
             post,
             detail,
@@ -417,25 +418,32 @@ impl RequestCtx {
             // The request hangs in IIS: no further notification reaches the module.
             return RQ_NOTIFICATION_FINISH_REQUEST;
         }
-        let (previous, index) = {
+        let previous = {
             let mut st = self.st.borrow_mut();
             let previous = st.current.replace((n, post));
             st.indicated = None;
             st.posted = None;
             st.calls.push(Call {
-                method: n.handler(post),
+                method: n.method(post),
+                kind: CallKind::Call,
                 notification: Some(n),
                 post,
                 detail: String::new(),
             });
-            (previous, st.calls.len() - 1)
+            previous
         };
         // SAFETY: `module` came from the factory and lives until `Dispose`; the context and
         // provider are objects of this live request.
         let status = unsafe { invoke(module, n, post, self.context_ptr(), provider) };
         rethrow();
-        let (status, detail) = self.resolve_pending(n, post, status);
-        self.patch_call(index, detail);
+        let returned = self.push_call(Call {
+            method: n.method(post),
+            kind: CallKind::Return,
+            notification: Some(n),
+            post,
+            detail: status_name(status),
+        });
+        let status = self.resolve_pending(n, post, status, returned);
         self.st.borrow_mut().current = previous;
         status
     }
@@ -445,10 +453,18 @@ impl RequestCtx {
         self.st.borrow().left_pending.is_some()
     }
 
+    /// Appends `note` to the detail of the call at `index` (a return entry).
+    fn annotate(&self, index: usize, note: &str) {
+        if let Some(call) = self.st.borrow_mut().calls.get_mut(index) {
+            call.detail.push_str(note);
+        }
+    }
+
     /// Turns `RQ_NOTIFICATION_PENDING` into a final status, as IIS does once the pending
     /// operation completes: by `OnAsyncCompletion` after `IHttpContext::PostCompletion`, or with
     /// the status given to `IHttpContext::IndicateCompletion`, either called during the handler
-    /// (all I/O here is synchronous, so nothing can complete the request later).
+    /// (all I/O here is synchronous, so nothing can complete the request later). `returned` is
+    /// the transcript index of the handler's return entry, which gets the resolution as a note.
     ///
     /// A handler that returns `RQ_NOTIFICATION_PENDING` tells IIS that the module will resume
     /// the request itself ("RQ_NOTIFICATION_PENDING: Indicates that an asynchronous operation is
@@ -463,11 +479,13 @@ impl RequestCtx {
         n: Notification,
         post: bool,
         first: REQUEST_NOTIFICATION_STATUS,
-    ) -> (REQUEST_NOTIFICATION_STATUS, String) {
+        returned: usize,
+    ) -> REQUEST_NOTIFICATION_STATUS {
         let mut status = first;
-        let mut detail = status_name(status);
-        // Who returned the status being resolved (the handler, then `OnAsyncCompletion`).
-        let mut returned_by = n.handler(post).to_owned();
+        // Who returned the status being resolved (the handler, then `OnAsyncCompletion`), and
+        // where its return entry is.
+        let mut returned_by = n.method(post).to_owned();
+        let mut returned_at = returned;
         let mut rounds = 0;
         while status == RQ_NOTIFICATION_PENDING {
             rounds += 1;
@@ -477,16 +495,15 @@ impl RequestCtx {
             };
             match (posted, indicated) {
                 (Some(bytes), _) if rounds < 64 => {
-                    status = self.async_completion(n, post, bytes);
-                    detail.push_str(&format!(", OnAsyncCompletion -> {}", status_name(status)));
+                    (status, returned_at) = self.async_completion(n, post, bytes);
                     returned_by = format!(
                         "{} (completing {})",
-                        Notification::AsyncCompletion.handler(false),
-                        n.handler(post)
+                        Notification::AsyncCompletion.handler(),
+                        n.method(post)
                     );
                 }
                 (None, Some(s)) if s != RQ_NOTIFICATION_PENDING => {
-                    detail.push_str(&format!(", IndicateCompletion({})", status_name(s)));
+                    self.annotate(returned_at, &format!(", IndicateCompletion({})", status_name(s)));
                     status = s;
                 }
                 _ => {
@@ -497,7 +514,7 @@ impl RequestCtx {
                     } else {
                         "nothing called IndicateCompletion or PostCompletion".to_owned()
                     };
-                    detail.push_str(", left pending (request failed)");
+                    self.annotate(returned_at, ", left pending (request failed)");
                     let mut st = self.st.borrow_mut();
                     if st.left_pending.is_none() {
                         st.left_pending = Some(format!(
@@ -510,36 +527,33 @@ impl RequestCtx {
                 }
             }
         }
-        (status, detail)
+        status
     }
 
-    /// `CHttpModule::OnAsyncCompletion` for a completion posted during `n`.
+    /// `CHttpModule::OnAsyncCompletion` for a completion posted during `n`: its status and the
+    /// transcript index of its return entry.
     fn async_completion(
         &self,
         n: Notification,
         post: bool,
         bytes: u32,
-    ) -> REQUEST_NOTIFICATION_STATUS {
+    ) -> (REQUEST_NOTIFICATION_STATUS, usize) {
         let module = self.module.get();
-        let index = {
+        let completing = Handler::new(n, post).method().trim_start_matches("CHttpModule::");
+        {
             let mut st = self.st.borrow_mut();
             st.completion_bytes = bytes;
             st.indicated = None;
             st.posted = None;
             st.current = Some((Notification::AsyncCompletion, false));
-            let what = if post {
-                format!("Post{n}")
-            } else {
-                n.to_string()
-            };
             st.calls.push(Call {
-                method: Notification::AsyncCompletion.handler(false),
+                method: Notification::AsyncCompletion.handler(),
+                kind: CallKind::Call,
                 notification: Some(Notification::AsyncCompletion),
                 post: false,
-                detail: format!("{what}, {bytes} bytes"),
+                detail: format!("{completing}, {bytes} bytes"),
             });
-            st.calls.len() - 1
-        };
+        }
         // SAFETY: `module` is alive until `Dispose`; the context, provider and completion info
         // are objects of this live request.
         let status = unsafe {
@@ -553,17 +567,15 @@ impl RequestCtx {
             )
         };
         rethrow();
-        let what = if post {
-            format!("Post{n}")
-        } else {
-            n.to_string()
-        };
-        self.patch_call(
-            index,
-            format!("{what}, {bytes} bytes -> {}", status_name(status)),
-        );
+        let returned = self.push_call(Call {
+            method: Notification::AsyncCompletion.handler(),
+            kind: CallKind::Return,
+            notification: Some(Notification::AsyncCompletion),
+            post: false,
+            detail: status_name(status),
+        });
         self.st.borrow_mut().current = Some((n, post));
-        status
+        (status, returned)
     }
 
     /// Sends what is buffered; the first time, fires `RQ_SEND_RESPONSE` and sends the headers.
@@ -689,14 +701,21 @@ impl RequestCtx {
         let mut failed = false;
         if !factory.is_null() {
             let mut module: *mut CHttpModule = std::ptr::null_mut();
-            let index = self.record("IHttpModuleFactory::GetHttpModule", String::new());
+            self.record("IHttpModuleFactory::GetHttpModule", String::new());
             // SAFETY: the factory the module registered lives until `Terminate`; `module` is a
             // writable out-pointer and the allocator an object of this live request.
             let hr = unsafe {
                 ((*(*factory).lpVtbl).GetHttpModule)(factory, &mut module, self.allocator.as_ptr())
             };
             rethrow();
-            self.patch_call(index, format!("-> {}", hr_str(hr)));
+            let (notification, post) = self.current();
+            self.push_call(Call {
+                method: "IHttpModuleFactory::GetHttpModule",
+                kind: CallKind::Return,
+                notification,
+                post,
+                detail: hr_str(hr),
+            });
             if hr < 0 || module.is_null() {
                 // IIS fails the request with a 500 when the factory gives no module.
                 failed = true;
