@@ -36,6 +36,7 @@ pub struct DllServerBuilder {
     name: String,
     simulator: Option<PathBuf>,
     wine: Option<OsString>,
+    pending_timeout: Option<std::time::Duration>,
 }
 
 impl DllServerBuilder {
@@ -46,7 +47,15 @@ impl DllServerBuilder {
             name: DEFAULT_MODULE_NAME.to_owned(),
             simulator: None,
             wine: (!cfg!(windows)).then(|| OsString::from("wine")),
+            pending_timeout: None,
         }
+    }
+
+    /// How long the simulator waits for another thread to complete a pending notification
+    /// ([`TestServer::set_pending_timeout`]; passed as `$HTTPSERV_PENDING_TIMEOUT_MS`).
+    pub fn pending_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.pending_timeout = Some(timeout);
+        self
     }
 
     /// The name `IHttpModuleRegistrationInfo::GetName` returns (default
@@ -131,6 +140,9 @@ impl DllServerBuilder {
                 command
             }
         };
+        if let Some(timeout) = self.pending_timeout {
+            command.env("HTTPSERV_PENDING_TIMEOUT_MS", timeout.as_millis().max(1).to_string());
+        }
         command
             .arg("--name")
             .arg(&self.name)

@@ -1131,6 +1131,20 @@ impl TestServer {
         }
     }
 
+    /// How long a notification that returned `RQ_NOTIFICATION_PENDING` may wait for another
+    /// thread's `PostCompletion` / `IndicateCompletion` before the request fails as left
+    /// pending (default 5 s, or `$HTTPSERV_PENDING_TIMEOUT_MS`). In-process only: the DLL door's
+    /// simulator takes `$HTTPSERV_PENDING_TIMEOUT_MS` from the environment it is started with.
+    ///
+    /// # Panics
+    /// On the DLL door.
+    pub fn set_pending_timeout(&self, timeout: std::time::Duration) {
+        match &self.door {
+            Door::InProcess(s) => s.state().pending_timeout_ms.store(timeout.as_millis().clamp(1, u64::MAX as u128) as u64, std::sync::atomic::Ordering::Relaxed),
+            Door::Dll(_) => panic!("TestServer::set_pending_timeout: the DLL door takes $HTTPSERV_PENDING_TIMEOUT_MS when it starts"),
+        }
+    }
+
     /// A snapshot of the calls made on the server-level objects so far (`IHttpServer`,
     /// `IHttpModuleRegistrationInfo`, global notifications, site and application containers),
     /// including those made during requests (which also appear in their transcripts), in the

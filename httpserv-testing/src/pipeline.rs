@@ -181,6 +181,56 @@ pub(crate) struct RequestCtx {
     cleaned: Cell<usize>,
     pub(crate) st: RefCell<RequestState>,
     pub(crate) started: Instant,
+    /// Completions posted from other threads, for the request's own thread.
+    pub(crate) completions: Completions,
+    /// The thread running the request (`TestServer::send`'s caller).
+    pub(crate) thread: std::thread::ThreadId,
+}
+
+/// `PostCompletion` / `IndicateCompletion` calls made on threads other than the request's:
+/// queued under a lock (the request's other state is single-threaded), taken by the request's
+/// thread when a notification is pending. IIS lets any thread post a completion
+/// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-postcompletion-method>).
+#[derive(Default)]
+pub(crate) struct Completions {
+    queue: std::sync::Mutex<std::collections::VecDeque<Completion>>,
+    arrived: std::sync::Condvar,
+}
+
+/// What another thread did to complete a pending notification.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Completion {
+    Posted(u32),
+    Indicated(REQUEST_NOTIFICATION_STATUS),
+}
+
+impl Completions {
+    pub(crate) fn push(&self, completion: Completion) {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).push_back(completion);
+        self.arrived.notify_all();
+    }
+
+    /// The next completion, waiting up to `timeout` for one.
+    fn wait(&self, timeout: std::time::Duration) -> Option<Completion> {
+        let deadline = Instant::now() + timeout;
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(completion) = queue.pop_front() {
+                return Some(completion);
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            queue = self.arrived.wait_timeout(queue, left).unwrap_or_else(|p| p.into_inner()).0;
+        }
+    }
+}
+
+/// How long a pending notification may wait for a completion from another thread before the
+/// request counts as left pending: [`crate::TestServer::set_pending_timeout`], else
+/// `$HTTPSERV_PENDING_TIMEOUT_MS` (which also reaches the DLL door's simulator), else 5 s.
+pub(crate) fn pending_timeout(server: &ServerShared) -> std::time::Duration {
+    let set = server.pending_timeout_ms.load(std::sync::atomic::Ordering::Relaxed);
+    let ms = if set > 0 { set } else { std::env::var("HTTPSERV_PENDING_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(5_000) };
+    std::time::Duration::from_millis(ms)
 }
 
 /// The request behind a request-level object pointer.
@@ -294,6 +344,8 @@ impl RequestCtx {
             connection_store: ContextStore::new(Kind::Connection, "connection"),
             named_store: ContextStore::new(Kind::Named, "named"),
             remote_addr: request.remote,
+            completions: Completions::default(),
+            thread: std::thread::current().id(),
             other_modules: request.other_modules.clone(),
             local_addr: request.local,
             remote: SockAddr::new(request.remote),
@@ -487,12 +539,28 @@ impl RequestCtx {
         let mut returned_by = n.method(post).to_owned();
         let mut returned_at = returned;
         let mut rounds = 0;
+        let mut waited = None;
         while status == RQ_NOTIFICATION_PENDING {
             rounds += 1;
-            let (posted, indicated) = {
+            let (mut posted, mut indicated) = {
                 let mut st = self.st.borrow_mut();
                 (st.posted.take(), st.indicated.take())
             };
+            if posted.is_none() && indicated.is_none() {
+                // Nothing completed it on this thread: wait for another thread to.
+                let timeout = pending_timeout(self.server());
+                match self.completions.wait(timeout) {
+                    Some(Completion::Posted(bytes)) => {
+                        self.record("IHttpContext::PostCompletion", format!("{bytes} bytes, from another thread"));
+                        posted = Some(bytes);
+                    }
+                    Some(Completion::Indicated(s)) => {
+                        self.record("IHttpContext::IndicateCompletion", format!("{}, from another thread", status_name(s)));
+                        indicated = Some(s);
+                    }
+                    None => waited = Some(timeout),
+                }
+            }
             match (posted, indicated) {
                 (Some(bytes), _) if rounds < 64 => {
                     (status, returned_at) = self.async_completion(n, post, bytes);
@@ -511,6 +579,8 @@ impl RequestCtx {
                         "PostCompletion was called 64 times in a row".to_owned()
                     } else if indicated == Some(RQ_NOTIFICATION_PENDING) {
                         "IndicateCompletion was given RQ_NOTIFICATION_PENDING".to_owned()
+                    } else if let Some(waited) = waited {
+                        format!("nothing called IndicateCompletion or PostCompletion (waited {} ms for another thread; HTTPSERV_PENDING_TIMEOUT_MS sets how long)", waited.as_millis())
                     } else {
                         "nothing called IndicateCompletion or PostCompletion".to_owned()
                     };

@@ -133,6 +133,8 @@ pub(crate) struct ServerShared {
     name_w: Box<[u16]>,
     state: Mutex<ServerState>,
     pub(crate) started: Instant,
+    /// [`crate::TestServer::set_pending_timeout`], in milliseconds; 0 for the default.
+    pub(crate) pending_timeout_ms: std::sync::atomic::AtomicU64,
 }
 
 impl ServerShared {
@@ -155,6 +157,7 @@ impl ServerShared {
             name_w: wide(name).into_boxed_slice(),
             state: Mutex::new(ServerState::default()),
             started: Instant::now(),
+            pending_timeout_ms: std::sync::atomic::AtomicU64::new(0),
         }));
         let raw = shared.as_ptr();
         // SAFETY: `raw` is the only handle to the new server; nothing else refers to it yet, and

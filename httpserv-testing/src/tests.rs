@@ -2098,6 +2098,7 @@ kit_module!(
 #[test]
 fn pending_with_nothing_to_complete_it_fails_the_request() {
     let server = TestServer::new(left_pending_register).unwrap();
+    server.set_pending_timeout(std::time::Duration::from_millis(50));
     let message = send_panic_message(&server, TestRequest::get("/"));
     assert!(
         message.starts_with(
@@ -2139,6 +2140,7 @@ kit_module!(
 #[test]
 fn pending_again_from_on_async_completion_with_nothing_to_complete_it_fails() {
     let server = TestServer::new(async_left_pending_register).unwrap();
+    server.set_pending_timeout(std::time::Duration::from_millis(50));
     let message = send_panic_message(&server, TestRequest::get("/"));
     assert!(
         message.starts_with(

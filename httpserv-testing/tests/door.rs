@@ -24,11 +24,15 @@ fn dll(name: &str) -> PathBuf {
     path
 }
 
+/// Short, so the left-pending test does not wait 5 s per door.
+const PENDING_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(50);
+
 fn through_the_door(name: &str, module_name: &str) -> TestServer {
     TestServer::dll_builder(dll(name))
         .simulator(HOST)
         .without_wine()
         .name(module_name)
+        .pending_timeout(PENDING_TIMEOUT)
         .start()
         .expect("the host simulator registers the module")
 }
@@ -129,6 +133,7 @@ fn both_doors_give_the_same_registration_transcripts_and_report() {
 #[test]
 fn a_request_left_pending_panics_with_the_same_message_through_both_doors() {
     let local = TestServer::new(module::register_module).unwrap();
+    local.set_pending_timeout(PENDING_TIMEOUT);
     let remote = through_the_door("door-module.dll", DEFAULT_MODULE_NAME);
     let pending = || TestRequest::get("/wait").header("X-Pending", "1");
     let expected = panic_text(catch_unwind(AssertUnwindSafe(|| local.send(pending()))).unwrap_err());
@@ -280,7 +285,9 @@ fn serve_reports_a_failed_registration_and_a_panicking_command() {
         request: TestRequest::get("/").header("X-Pending", "1"),
     })
     .unwrap();
-    let replies = serve_lines(TestServer::new(module::register_module), &format!("{pending}\n"));
+    let server = TestServer::new(module::register_module).unwrap();
+    server.set_pending_timeout(PENDING_TIMEOUT);
+    let replies = serve_lines(Ok(server), &format!("{pending}\n"));
     assert!(matches!(&replies[1], Reply::Panicked { message } if message.starts_with("request left pending")), "{replies:?}");
     // End of input without shutdown: the server shut down as a dropped TestServer does.
     assert_eq!(replies.len(), 2);
