@@ -589,6 +589,9 @@ pub struct TestRequest {
         serialize_with = "door::refuse_other_modules"
     )]
     pub(crate) other_modules: Vec<OtherModule>,
+    /// [`TestRequest::body_pieces`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) pieces: Option<(usize, std::time::Duration)>,
 }
 
 /// Code of another module of the pipeline, run by the simulator just before the module under
@@ -620,7 +623,16 @@ impl TestRequest {
             version: (1, 1),
             user: None,
             other_modules: Vec::new(),
+            pieces: None,
         }
+    }
+
+    /// Feeds the body slowly, as a slow client would: each `ReadEntityBody` returns at most
+    /// `size` bytes (at least 1), and an asynchronous one (`fAsync = TRUE`) completes `delay`
+    /// later, from another thread, through `OnAsyncCompletion`.
+    pub fn body_pieces(mut self, size: usize, delay: std::time::Duration) -> Self {
+        self.pieces = Some((size.max(1), delay));
+        self
     }
 
     /// Plays another module of the pipeline, ahead of the module under test: `run` gets the

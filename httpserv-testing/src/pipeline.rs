@@ -127,6 +127,11 @@ pub(crate) struct RequestState {
     /// `send` reports once the request is cleaned up.
     pub(crate) left_pending: Option<String>,
     pub(crate) completion_bytes: u32,
+    /// What `IHttpCompletionInfo::GetCompletionStatus` returns in `OnAsyncCompletion`.
+    pub(crate) completion_status: HRESULT,
+    /// [`TestRequest::body_pieces`]: the most one read returns, and how long an asynchronous
+    /// read takes to complete.
+    pub(crate) pieces: Option<(usize, std::time::Duration)>,
     pub(crate) handled: bool,
     pub(crate) calls: Vec<Call>,
     /// Inside `send_response` (a `Flush` from `OnSendResponse` must not send again).
@@ -182,7 +187,7 @@ pub(crate) struct RequestCtx {
     pub(crate) st: RefCell<RequestState>,
     pub(crate) started: Instant,
     /// Completions posted from other threads, for the request's own thread.
-    pub(crate) completions: Completions,
+    pub(crate) completions: std::sync::Arc<Completions>,
     /// The thread running the request (`TestServer::send`'s caller).
     pub(crate) thread: std::thread::ThreadId,
 }
@@ -202,6 +207,8 @@ pub(crate) struct Completions {
 pub(crate) enum Completion {
     Posted(u32),
     Indicated(REQUEST_NOTIFICATION_STATUS),
+    /// An asynchronous read, write or flush finished (`bytes`, `hr`).
+    Io { op: &'static str, bytes: u32, hr: HRESULT },
 }
 
 impl Completions {
@@ -314,6 +321,8 @@ impl RequestCtx {
             posted: None,
             left_pending: None,
             completion_bytes: 0,
+            completion_status: 0,
+            pieces: request.pieces,
             handled: false,
             calls: Vec::new(),
             sending: false,
@@ -344,7 +353,7 @@ impl RequestCtx {
             connection_store: ContextStore::new(Kind::Connection, "connection"),
             named_store: ContextStore::new(Kind::Named, "named"),
             remote_addr: request.remote,
-            completions: Completions::default(),
+            completions: Default::default(),
             thread: std::thread::current().id(),
             other_modules: request.other_modules.clone(),
             local_addr: request.local,
@@ -438,6 +447,21 @@ impl RequestCtx {
     /// The module's name, for `GetStatus` and `GetCurrentExecutionStats`.
     pub(crate) fn module_name_w(&self) -> windows_sys::core::PCWSTR {
         self.server().name_w()
+    }
+
+    /// Queues the completion of an asynchronous operation: at once (delivered when the
+    /// notification returns `RQ_NOTIFICATION_PENDING`), or from another thread `delay` later.
+    pub(crate) fn complete_later(&self, completion: Completion, delay: Option<std::time::Duration>) {
+        match delay {
+            None => self.completions.push(completion),
+            Some(delay) => {
+                let completions = self.completions.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(delay);
+                    completions.push(completion);
+                });
+            }
+        }
     }
 
     /// Whether the module gets `n` (registered, not disabled, and a module exists).
@@ -546,10 +570,18 @@ impl RequestCtx {
                 let mut st = self.st.borrow_mut();
                 (st.posted.take(), st.indicated.take())
             };
+            // What IHttpCompletionInfo reports: S_OK for PostCompletion, the I/O's result.
+            let mut io_status = 0;
             if posted.is_none() && indicated.is_none() {
-                // Nothing completed it on this thread: wait for another thread to.
+                // Nothing completed it on this thread: wait for an asynchronous operation or
+                // another thread to.
                 let timeout = pending_timeout(self.server());
                 match self.completions.wait(timeout) {
+                    Some(Completion::Io { op, bytes, hr }) => {
+                        io_status = hr;
+                        self.record("IHttpCompletionInfo::Completed", format!("{op}: {bytes} bytes, {}", crate::strings::hr_str(hr)));
+                        posted = Some(bytes);
+                    }
                     Some(Completion::Posted(bytes)) => {
                         self.record("IHttpContext::PostCompletion", format!("{bytes} bytes, from another thread"));
                         posted = Some(bytes);
@@ -563,7 +595,7 @@ impl RequestCtx {
             }
             match (posted, indicated) {
                 (Some(bytes), _) if rounds < 64 => {
-                    (status, returned_at) = self.async_completion(n, post, bytes);
+                    (status, returned_at) = self.async_completion(n, post, bytes, io_status);
                     returned_by = format!(
                         "{} (completing {})",
                         Notification::AsyncCompletion.handler(),
@@ -607,12 +639,14 @@ impl RequestCtx {
         n: Notification,
         post: bool,
         bytes: u32,
+        status_hr: HRESULT,
     ) -> (REQUEST_NOTIFICATION_STATUS, usize) {
         let module = self.module.get();
         let completing = Handler::new(n, post).method().trim_start_matches("CHttpModule::");
         {
             let mut st = self.st.borrow_mut();
             st.completion_bytes = bytes;
+            st.completion_status = status_hr;
             st.indicated = None;
             st.posted = None;
             st.current = Some((Notification::AsyncCompletion, false));

@@ -330,3 +330,99 @@ fn a_waker_kept_after_the_request_ended_does_nothing() {
     assert_eq!(response.called("IHttpContext::PostCompletion"), 0);
     server.shutdown();
 }
+
+/// Polls two futures in turn until both are done (a minimal join).
+async fn join2<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (Box::pin(a), Box::pin(b));
+    let (mut ra, mut rb) = (None, None);
+    std::future::poll_fn(move |cx| {
+        if ra.is_none() {
+            if let Poll::Ready(v) = a.as_mut().poll(cx) {
+                ra = Some(v);
+            }
+        }
+        if rb.is_none() {
+            if let Poll::Ready(v) = b.as_mut().poll(cx) {
+                rb = Some(v);
+            }
+        }
+        if ra.is_some() && rb.is_some() {
+            Poll::Ready((ra.take().unwrap(), rb.take().unwrap()))
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
+}
+
+#[derive(Default)]
+struct TwoReads;
+
+#[http_module]
+impl HttpModule for TwoReads {
+    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> NotificationStatus {
+        let request = context.request();
+        let ((first, _), (second, _)) = join2(request.read_body_async(vec![0; 4]), request.read_body_async(vec![0; 4])).await;
+        note(format!("first {first:?}"));
+        note(format!("second {:?}", second.map_err(|e| e.code())));
+        NotificationStatus::Continue
+    }
+}
+
+#[test]
+fn a_second_operation_in_flight_is_refused() {
+    let server = TestServer::new(register::<TwoReads>).unwrap();
+    let response = server.send(TestRequest::post("/", "abcdefgh"));
+    assert_eq!(response.status, 200, "{}", response.transcript());
+    // IIS allows one asynchronous operation per request: HRESULT_FROM_WIN32(ERROR_BUSY).
+    assert_eq!(seen(), ["first Ok(4)", "second Err(HRESULT(0x800700AA))"]);
+    assert_eq!(response.called("IHttpRequest::ReadEntityBody"), 1, "{}", response.transcript());
+    server.shutdown();
+}
+
+#[derive(Default)]
+struct DropsARead;
+
+#[http_module]
+impl HttpModule for DropsARead {
+    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> NotificationStatus {
+        let request = context.request();
+        {
+            // Poll the read once (IIS now owns its buffer), then drop the future.
+            let mut read = Box::pin(request.read_body_async(vec![0; 4]));
+            std::future::poll_fn(|cx| {
+                let _ = read.as_mut().poll(cx);
+                Poll::Ready(())
+            })
+            .await;
+        }
+        YieldNow(false).await;
+        // The dropped read is still in flight until its completion: a new one waits for it.
+        let (next, _) = request.read_body_async(vec![0; 4]).await;
+        note(format!("next {:?}", next.map_err(|e| e.code())));
+        NotificationStatus::Continue
+    }
+}
+
+#[test]
+fn a_read_dropped_in_flight_keeps_its_buffer_until_completed() {
+    let server = TestServer::new(register::<DropsARead>).unwrap();
+    let response = server.send(TestRequest::post("/", "abcdefgh"));
+    assert_eq!(response.status, 200, "{}", response.transcript());
+    assert_eq!(seen(), ["next Err(HRESULT(0x800700AA))"]);
+    server.shutdown();
+}
+
+#[test]
+fn async_io_outside_an_async_handler_is_an_error() {
+    let ran = common::in_handler(|context| {
+        let mut read = Box::pin(context.request().read_body_async(vec![0; 4]));
+        let waker = std::task::Waker::noop();
+        match read.as_mut().poll(&mut Context::from_waker(waker)) {
+            Poll::Ready((result, buffer)) => (result.map_err(|e| e.code()), buffer.len()),
+            Poll::Pending => panic!("pending outside an async handler"),
+        }
+    });
+    assert_eq!(ran.value, (Err(httpserv::E_INVALIDARG), 4));
+    assert_eq!(ran.response.called("IHttpRequest::ReadEntityBody"), 0);
+}
