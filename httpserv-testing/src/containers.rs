@@ -38,6 +38,8 @@ struct Entry {
     context: *mut IHttpStoredContext,
     /// Set with `SetConnectionModuleContext`: gets `NotifyDisconnect` before cleanup.
     connection: bool,
+    /// `NotifyDisconnect` was already called (the client went away during the request).
+    notified: bool,
 }
 
 /// The kind of container, which picks its vtable and the names in the transcript.
@@ -133,6 +135,7 @@ impl ContextStore {
             key,
             context,
             connection,
+            notified: false,
         });
         S_OK
     }
@@ -147,7 +150,7 @@ impl ContextStore {
                 Key::Module(id) => format!("{} container, module {id:#x}", self.label),
                 Key::Name(name) => format!("{} container, {name:?}", self.label),
             };
-            if entry.connection {
+            if entry.connection && !entry.notified {
                 self.record(
                     "IHttpConnectionStoredContext::NotifyDisconnect",
                     what.clone(),
@@ -165,6 +168,30 @@ impl ContextStore {
             rethrow();
         }
         count
+    }
+
+    /// The client went away: `NotifyDisconnect` on every connection context not told yet.
+    pub(crate) fn notify_disconnect(&self) {
+        let contexts: Vec<(String, *mut IHttpStoredContext)> = self
+            .entries()
+            .iter_mut()
+            .filter(|e| e.connection && !e.notified)
+            .map(|e| {
+                e.notified = true;
+                let what = match &e.key {
+                    Key::Module(id) => format!("{} container, module {id:#x}, client disconnected", self.label),
+                    Key::Name(name) => format!("{} container, {name:?}, client disconnected", self.label),
+                };
+                (what, e.context)
+            })
+            .collect();
+        for (what, context) in contexts {
+            self.record("IHttpConnectionStoredContext::NotifyDisconnect", what);
+            let context = context as *mut IHttpConnectionStoredContext;
+            // SAFETY: stored with `SetConnectionModuleContext` and alive until its cleanup.
+            unsafe { ((*(*context).lpVtbl).NotifyDisconnect)(context) };
+            rethrow();
+        }
     }
 
     /// Whether `ReleaseContainer` was called (dispensed containers).

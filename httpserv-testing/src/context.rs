@@ -819,7 +819,7 @@ thunks! {
     fn conn_is_connected(this: *mut IHttpConnection) -> BOOL {
         // SAFETY: called on the connection of a running request.
         let req = unsafe { req(this) };
-        let connected = !matches!(req.st.borrow().response.disconnect, Disconnect::Reset | Disconnect::Closed);
+        let connected = !req.st.borrow().client_gone && !matches!(req.st.borrow().response.disconnect, Disconnect::Reset | Disconnect::Closed);
         req.record("IHttpConnection::IsConnected", format!("-> {}", if connected { "TRUE" } else { "FALSE" }));
         connected as BOOL
     }

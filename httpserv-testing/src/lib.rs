@@ -592,6 +592,9 @@ pub struct TestRequest {
     /// [`TestRequest::body_pieces`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) pieces: Option<(usize, std::time::Duration)>,
+    /// [`TestRequest::disconnect_after`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) disconnect_after: Option<std::time::Duration>,
 }
 
 /// Code of another module of the pipeline, run by the simulator just before the module under
@@ -624,7 +627,17 @@ impl TestRequest {
             user: None,
             other_modules: Vec::new(),
             pieces: None,
+            disconnect_after: None,
         }
+    }
+
+    /// The client goes away `after` the request starts (from another thread): the request's
+    /// connection stored contexts get `NotifyDisconnect` (while a notification is pending),
+    /// `IHttpConnection::IsConnected` turns FALSE and reads and writes fail with
+    /// `HRESULT_FROM_WIN32(ERROR_CONNECTION_ABORTED)`.
+    pub fn disconnect_after(mut self, after: std::time::Duration) -> Self {
+        self.disconnect_after = Some(after);
+        self
     }
 
     /// Feeds the body slowly, as a slow client would: each `ReadEntityBody` returns at most

@@ -132,6 +132,8 @@ pub(crate) struct RequestState {
     /// [`TestRequest::body_pieces`]: the most one read returns, and how long an asynchronous
     /// read takes to complete.
     pub(crate) pieces: Option<(usize, std::time::Duration)>,
+    /// The client went away during the request: `IsConnected` is FALSE and I/O fails.
+    pub(crate) client_gone: bool,
     pub(crate) handled: bool,
     pub(crate) calls: Vec<Call>,
     /// Inside `send_response` (a `Flush` from `OnSendResponse` must not send again).
@@ -169,6 +171,8 @@ pub(crate) struct RequestCtx {
     pub(crate) remote_addr: SocketAddr,
     /// What other modules of the pipeline do, by stage ([`TestRequest::other_module`]).
     other_modules: Vec<super::OtherModule>,
+    /// [`TestRequest::disconnect_after`].
+    disconnect_after: Option<std::time::Duration>,
     pub(crate) local_addr: SocketAddr,
     pub(crate) remote: SockAddr,
     pub(crate) local: SockAddr,
@@ -209,6 +213,8 @@ pub(crate) enum Completion {
     Indicated(REQUEST_NOTIFICATION_STATUS),
     /// An asynchronous read, write or flush finished (`bytes`, `hr`).
     Io { op: &'static str, bytes: u32, hr: HRESULT },
+    /// The client went away ([`crate::TestRequest::disconnect_after`]).
+    Disconnect,
 }
 
 impl Completions {
@@ -323,6 +329,7 @@ impl RequestCtx {
             completion_bytes: 0,
             completion_status: 0,
             pieces: request.pieces,
+            client_gone: false,
             handled: false,
             calls: Vec::new(),
             sending: false,
@@ -356,6 +363,7 @@ impl RequestCtx {
             completions: Default::default(),
             thread: std::thread::current().id(),
             other_modules: request.other_modules.clone(),
+            disconnect_after: request.disconnect_after,
             local_addr: request.local,
             remote: SockAddr::new(request.remote),
             local: SockAddr::new(request.local),
@@ -447,6 +455,17 @@ impl RequestCtx {
     /// The module's name, for `GetStatus` and `GetCurrentExecutionStats`.
     pub(crate) fn module_name_w(&self) -> windows_sys::core::PCWSTR {
         self.server().name_w()
+    }
+
+    /// The client went away: from now on `IsConnected` is FALSE and I/O fails with
+    /// `ERROR_CONNECTION_ABORTED`; connection stored contexts get `NotifyDisconnect` (IIS:
+    /// <https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpconnectionstoredcontext-notifydisconnect-method>).
+    pub(crate) fn client_disconnected(&self) {
+        if std::mem::replace(&mut self.st.borrow_mut().client_gone, true) {
+            return;
+        }
+        self.record("(client)", "disconnected".to_owned());
+        self.connection_store.notify_disconnect();
     }
 
     /// Queues the completion of an asynchronous operation: at once (delivered when the
@@ -576,7 +595,19 @@ impl RequestCtx {
                 // Nothing completed it on this thread: wait for an asynchronous operation or
                 // another thread to.
                 let timeout = pending_timeout(self.server());
-                match self.completions.wait(timeout) {
+                let mut next = self.completions.wait(timeout);
+                while let Some(Completion::Disconnect) = next {
+                    // The module's NotifyDisconnect may complete the notification on this
+                    // thread (PostCompletion), or leave it to another.
+                    self.client_disconnected();
+                    let mut st = self.st.borrow_mut();
+                    (posted, indicated) = (st.posted.take(), st.indicated.take());
+                    drop(st);
+                    next = if posted.is_some() || indicated.is_some() { None } else { self.completions.wait(timeout) };
+                }
+                match next {
+                    None if posted.is_some() || indicated.is_some() => {}
+                    Some(Completion::Disconnect) => unreachable!("handled above"),
                     Some(Completion::Io { op, bytes, hr }) => {
                         io_status = hr;
                         self.record("IHttpCompletionInfo::Completed", format!("{op}: {bytes} bytes, {}", crate::strings::hr_str(hr)));
@@ -790,6 +821,9 @@ impl RequestCtx {
     fn run(&self) {
         let server = self.server();
         server.lock().counts.requests += 1;
+        if let Some(after) = self.disconnect_after {
+            self.complete_later(Completion::Disconnect, Some(after));
+        }
 
         if !self.global.is_null() && self.global_mask & GL_PRE_BEGIN_REQUEST != 0 {
             self.st.borrow_mut().current = Some((Notification::GlobalPreBeginRequest, false));

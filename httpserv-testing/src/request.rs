@@ -208,6 +208,10 @@ impl RequestCtx {
             self.record(method, format!("NULL buffer, {size} bytes -> E_INVALIDARG"));
             return E_INVALIDARG;
         }
+        if self.st.borrow().client_gone {
+            self.record(method, "the client disconnected -> HRESULT_FROM_WIN32(ERROR_CONNECTION_ABORTED)".to_owned());
+            return crate::strings::hresult_from_win32(1236);
+        }
         let (bytes, eof, delay) = {
             let mut st = self.st.borrow_mut();
             let piece = st.pieces.map_or(usize::MAX, |(size, _)| size);

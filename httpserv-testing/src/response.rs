@@ -273,6 +273,10 @@ impl RequestCtx {
             put(sent, 0);
             put(expected, 0);
         }
+        if self.st.borrow().client_gone {
+            self.record(method, "the client disconnected -> HRESULT_FROM_WIN32(ERROR_CONNECTION_ABORTED)".to_owned());
+            return crate::strings::hresult_from_win32(1236);
+        }
         // SAFETY: per the contract.
         let data = match unsafe { read_chunks(chunks, count) } {
             Ok(data) => data,

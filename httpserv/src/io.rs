@@ -21,6 +21,7 @@ use crate::{Request, Response};
 
 const ERROR_HANDLE_EOF_HRESULT: i32 = 0x8007_0026_u32 as i32;
 const ERROR_BUSY_HRESULT: i32 = 0x8007_00AA_u32 as i32;
+const ERROR_CONNECTION_ABORTED_HRESULT: i32 = 0x8007_04D4_u32 as i32;
 
 /// How an operation started.
 enum Start {
@@ -48,6 +49,9 @@ impl Op {
             let Some(state) = polled() else {
                 return Poll::Ready(Err(invalid("asynchronous body I/O runs only inside an async fn handler")));
             };
+            if state.disconnected.load(core::sync::atomic::Ordering::Acquire) {
+                return Poll::Ready(Err(Error::from_hresult(HRESULT(ERROR_CONNECTION_ABORTED_HRESULT))));
+            }
             {
                 let mut io = state.io.lock().unwrap_or_else(|p| p.into_inner());
                 if !matches!(*io, Io::Idle) {
@@ -224,5 +228,36 @@ impl<'a> Response<'a> {
     /// `fAsync = TRUE`).
     pub fn flush_async(&self) -> FlushBody<'a> {
         FlushBody { response: *self, op: Op::new(Vec::new()) }
+    }
+}
+
+/// [`HttpContext::disconnected`]: ready once IIS reports the client gone.
+pub struct Disconnected<'a> {
+    context: crate::HttpContext<'a>,
+}
+
+impl Future for Disconnected<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        let gone = polled().is_some_and(|state| state.disconnected.load(core::sync::atomic::Ordering::Acquire));
+        // Before the watcher has heard anything, the connection itself may already be closed.
+        if gone || self.context.connection().is_some_and(|c| !c.is_connected()) {
+            Poll::Ready(())
+        } else {
+            // The watcher's NotifyDisconnect wakes the task.
+            Poll::Pending
+        }
+    }
+}
+
+impl<'a> crate::HttpContext<'a> {
+    /// Ready when the client disconnects (`IHttpConnectionStoredContext::NotifyDisconnect`, or
+    /// `IHttpConnection::IsConnected` already false): an async handler can race its work
+    /// against it to stop early. Body I/O started after the disconnect fails with
+    /// `HRESULT_FROM_WIN32(ERROR_CONNECTION_ABORTED)`. Never ready outside an async handler
+    /// unless the connection is already closed.
+    pub fn disconnected(&self) -> Disconnected<'a> {
+        Disconnected { context: *self }
     }
 }

@@ -72,7 +72,7 @@ pub use request::{Request, KNOWN_REQUEST_HEADERS};
 pub use response::{CurrentStatus, Response, Status};
 pub use server::{Extension, Server};
 pub use strings::WideStr;
-pub use io::{FlushBody, ReadBody, WriteBody};
+pub use io::{Disconnected, FlushBody, ReadBody, WriteBody};
 
 /// The raw bindings, for calls the safe API does not cover.
 pub use httpserv_sys as sys;

@@ -426,3 +426,41 @@ fn async_io_outside_an_async_handler_is_an_error() {
     assert_eq!(ran.value, (Err(httpserv::E_INVALIDARG), 4));
     assert_eq!(ran.response.called("IHttpRequest::ReadEntityBody"), 0);
 }
+
+/// The first of two futures to finish (a minimal select): `Ok` for `a`, `Err` for `b`.
+async fn race<A: Future, B: Future>(a: A, b: B) -> Result<A::Output, B::Output> {
+    let (mut a, mut b) = (Box::pin(a), Box::pin(b));
+    std::future::poll_fn(move |cx| {
+        if let Poll::Ready(v) = a.as_mut().poll(cx) {
+            return Poll::Ready(Ok(v));
+        }
+        b.as_mut().poll(cx).map(Err)
+    })
+    .await
+}
+
+#[derive(Default)]
+struct StopsOnDisconnect;
+
+#[http_module]
+impl HttpModule for StopsOnDisconnect {
+    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> NotificationStatus {
+        let started = std::time::Instant::now();
+        let outcome = race(delay(10_000, 1), context.disconnected()).await;
+        note(format!("work finished: {}, stopped early: {}", outcome.is_ok(), started.elapsed() < std::time::Duration::from_secs(5)));
+        let (written, _) = context.response().write_async(b"too late".to_vec()).await;
+        note(format!("write after disconnect: {:?}", written.map_err(|e| e.code())));
+        NotificationStatus::FinishRequest
+    }
+}
+
+#[test]
+fn a_disconnect_wakes_the_future_and_fails_its_io() {
+    let server = TestServer::new(register::<StopsOnDisconnect>).unwrap();
+    let response = server.send(TestRequest::get("/").disconnect_after(std::time::Duration::from_millis(20)));
+    assert_eq!(seen(), ["work finished: false, stopped early: true", "write after disconnect: Err(HRESULT(0x800704D4))"]);
+    assert_eq!(response.called_during("IHttpConnectionStoredContext::NotifyDisconnect", Notification::ExecuteRequestHandler), 1, "{}", response.transcript());
+    // The watcher is the module's connection stored context, cleaned up with the connection.
+    assert!(response.calls_to("IHttpStoredContext::CleanupStoredContext").any(|c| c.detail.contains("connection")), "{}", response.transcript());
+    server.shutdown();
+}

@@ -24,5 +24,6 @@ pub mod module;
 pub(crate) mod panic;
 pub mod register;
 pub mod registration;
+pub(crate) mod disconnect;
 pub(crate) mod stored;
 pub mod task;

@@ -69,6 +69,8 @@ pub(crate) struct WakeState {
     context: Mutex<ContextPtr>,
     /// The task's asynchronous read, write or flush, if one is in flight (IIS allows one).
     pub(crate) io: Mutex<Io>,
+    /// Set when IIS reports the client gone (`IHttpConnectionStoredContext::NotifyDisconnect`).
+    pub(crate) disconnected: core::sync::atomic::AtomicBool,
 }
 
 /// The one asynchronous operation IIS lets a request have outstanding.
@@ -135,11 +137,13 @@ pub(crate) struct Task {
     /// The waker state of a finished future whose operation is still in flight: it keeps the
     /// operation's buffer until the request ends (IIS may still read or write it).
     inflight: Option<Arc<WakeState>>,
+    /// The connection's disconnect watch, told about this task while it runs.
+    watcher: Option<Arc<super::disconnect::Watch>>,
 }
 
 impl Task {
     pub(crate) const fn new() -> Self {
-        Self { context: None, future: None, waker: None, inflight: None }
+        Self { context: None, future: None, waker: None, inflight: None, watcher: None }
     }
 
     /// The request is over (Dispose): IIS has finished every operation, so a buffer kept for
@@ -201,6 +205,9 @@ impl Task {
     /// # Safety
     /// The caller holds the module's busy flag (or the module is being disposed).
     pub(crate) unsafe fn finish(&mut self) {
+        if let Some(watcher) = self.watcher.take() {
+            watcher.unwatch();
+        }
         if let Some(state) = self.waker.take() {
             state.context.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).0 = core::ptr::null_mut();
             if matches!(*state.io.lock().unwrap_or_else(|p| p.into_inner()), Io::Waiting { .. }) {
@@ -335,7 +342,14 @@ where
     unsafe { slot.write(future) };
     let future: *mut (dyn Future<Output = NotificationStatus> + 'static) = slot;
     task.future = NonNull::new(future);
-    task.waker = Some(Arc::new(WakeState { state: AtomicU8::new(POLLING), context: Mutex::new(ContextPtr(context.as_raw())), io: Mutex::new(Io::Idle) }));
+    let state = Arc::new(WakeState {
+        state: AtomicU8::new(POLLING),
+        context: Mutex::new(ContextPtr(context.as_raw())),
+        io: Mutex::new(Io::Idle),
+        disconnected: core::sync::atomic::AtomicBool::new(false),
+    });
+    task.watcher = super::disconnect::watch(context, &state);
+    task.waker = Some(state);
     // SAFETY: alive, and the dispatcher holds the busy flag; no completion yet.
     match unsafe { task.resume(core::ptr::null_mut()) } {
         Poll::Ready(status) => {

@@ -1,0 +1,99 @@
+//! Client disconnects for suspended handlers: a stored context on the connection
+//! (`IHttpConnectionStoredContext`), whose `NotifyDisconnect` IIS calls when the client goes
+//! away, marks the running task disconnected and wakes it. Its I/O then fails with
+//! `ERROR_CONNECTION_ABORTED`, and `HttpContext::disconnected()` becomes ready.
+//!
+//! One watcher per module per connection (keyed by the module id); a connection serves requests
+//! one after another, so each async task points it at itself while it runs.
+
+use core::ptr::NonNull;
+use std::sync::{Arc, Mutex};
+use std::task::Wake;
+
+use httpserv_sys::*;
+
+use super::task::WakeState;
+use crate::HttpContext;
+
+/// The connection stored context. IIS may clean it up (the connection ended) before the
+/// request's module is disposed, so what the task holds is the shared [`Watch`], not this.
+#[repr(C)]
+struct Watcher {
+    vtbl: *const IHttpConnectionStoredContext_Vtbl,
+    watch: Arc<Watch>,
+}
+
+/// The task a connection's watcher wakes, shared by the watcher and the task.
+#[derive(Default)]
+pub(crate) struct Watch {
+    task: Mutex<Option<Arc<WakeState>>>,
+}
+
+static VTABLE: IHttpConnectionStoredContext_Vtbl = IHttpConnectionStoredContext_Vtbl {
+    base__: IHttpStoredContext_Vtbl { CleanupStoredContext: cleanup },
+    NotifyDisconnect: notify_disconnect,
+};
+
+member_fn! {
+    fn cleanup(this: *mut IHttpStoredContext) {
+        // SAFETY: IIS calls this once, on the Watcher `watch` stored, at the connection's end.
+        let _ = super::panic::catch(|| drop(unsafe { Box::from_raw(this.cast::<Watcher>()) }));
+    }
+}
+
+member_fn! {
+    fn notify_disconnect(this: *mut IHttpConnectionStoredContext) {
+        let _ = super::panic::catch(|| {
+            // SAFETY: IIS calls this on the live Watcher `watch` stored.
+            let watcher = unsafe { &*this.cast::<Watcher>() };
+            let task = watcher.watch.task.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            if let Some(task) = task {
+                task.disconnected.store(true, core::sync::atomic::Ordering::Release);
+                task.wake();
+            }
+        });
+    }
+}
+
+impl Watch {
+    /// The task ended: a later disconnect concerns no task of this module.
+    pub(crate) fn unwatch(&self) {
+        *self.task.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+/// Points the connection's watcher (created on first use) at `task`; `None` when the context
+/// has no connection or module id, or IIS refuses the stored context.
+pub(crate) fn watch(context: &HttpContext<'_>, task: &Arc<WakeState>) -> Option<Arc<Watch>> {
+    let module_id = context.module_id();
+    let connection = context.connection()?.as_raw();
+    if module_id.is_null() {
+        return None;
+    }
+    // SAFETY: live connection of the request.
+    let container = unsafe { ((*(*connection).lpVtbl).GetModuleContextContainer)(connection) };
+    let container = NonNull::new(container)?.as_ptr();
+    // SAFETY: live container; what this module stored under its id, or null.
+    let existing = unsafe { ((*(*container).lpVtbl).GetConnectionModuleContext)(container, module_id) };
+    let watcher = match NonNull::new(existing) {
+        // Only this module stores under its id on the connection, and only Watchers.
+        Some(existing) => existing.cast::<Watcher>(),
+        None => {
+            let fresh = Box::into_raw(Box::new(Watcher { vtbl: &VTABLE, watch: Arc::default() }));
+            // SAFETY: live container; on success IIS owns the watcher until CleanupStoredContext.
+            let hr = unsafe { ((*(*container).lpVtbl).SetConnectionModuleContext)(container, fresh.cast(), module_id) };
+            if hr < 0 {
+                // SAFETY: refused, so still ours.
+                drop(unsafe { Box::from_raw(fresh) });
+                return None;
+            }
+            // SAFETY: non-null, from Box::into_raw.
+            unsafe { NonNull::new_unchecked(fresh) }
+        }
+    };
+    // SAFETY: the watcher is live now (found in, or just given to, the connection's container);
+    // only its shared `Watch` is kept.
+    let watch = unsafe { watcher.as_ref() }.watch.clone();
+    *watch.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task.clone());
+    Some(watch)
+}
