@@ -49,13 +49,27 @@ pub fn run(project: &Project, args: &RunArgs, options: &Options) -> anyhow::Resu
     }
     let host = write_run_host(project)?;
     let mut command = tools::host_cargo();
-    command.arg("run").arg("--quiet").arg("--manifest-path").arg(host.join("Cargo.toml")).arg("--target-dir").arg(&project.target_dir);
+    command.arg("build").arg("--quiet").arg("--manifest-path").arg(host.join("Cargo.toml")).arg("--target-dir").arg(&project.target_dir);
     if args.release {
         command.arg("--release");
     }
-    command.arg("--").arg(args.port.to_string());
-    eprintln!("     Running {} in-process (host crate {})", project.name, host.display());
-    tools::run_status(&mut command, "the run host")
+    tools::run_status(&mut command, "building the run host")?;
+    let exe = project
+        .target_dir
+        .join(if args.release { "release" } else { "debug" })
+        .join(format!("httpserv-run-host{}", std::env::consts::EXE_SUFFIX));
+    eprintln!("     Serving {} in-process (host crate {})", project.name, host.display());
+    let mut server = std::process::Command::new(&exe);
+    server.arg(args.port.to_string());
+    // Unix: become the server, so that stopping this process stops it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt as _;
+        let error = server.exec();
+        Err(anyhow::Error::new(error).context(format!("starting {}", exe.display())))
+    }
+    #[cfg(not(unix))]
+    tools::run_status(&mut server, "the run host")
 }
 
 fn cargo_httpserv_serve(server: httpserv_testing::TestServer, port: u16) -> anyhow::Result<()> {

@@ -32,7 +32,7 @@ pub const MINGW_X64_CXX: Prereq = Prereq { file: "x86_64-w64-mingw32-g++", packa
 pub const MINGW_X86: Prereq = Prereq { file: "i686-w64-mingw32-gcc", package: "gcc-mingw-w64-i686", why: "the linker for x86 Windows DLLs" };
 pub const CLANG: Prereq = Prereq { file: "clang++", package: "clang", why: "compiles the simulator's MSVC-ABI shims" };
 pub const LLD: Prereq = Prereq { file: "ld.lld", package: "lld", why: "used by clang for the MSVC target" };
-pub const WINE64: Prereq = Prereq { file: "wine64", package: "wine64", why: "runs the Windows simulator executable" };
+pub const WINE64: Prereq = Prereq { file: "/usr/lib/wine/wine64", package: "wine64", why: "runs the Windows simulator executable" };
 pub const WINE: Prereq = Prereq { file: "wine", package: "wine", why: "the `wine` launcher" };
 
 /// Finds `program` on `PATH` (or checks an absolute path).

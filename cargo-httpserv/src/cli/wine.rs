@@ -18,9 +18,8 @@ pub fn command(project: &Project, exe: &Path, options: &Options) -> anyhow::Resu
     if cfg!(windows) {
         return Ok(Command::new(exe));
     }
-    tools::require(&[tools::WINE64, tools::WINE, tools::MINGW_X64], options).map_err(|e| {
-        e.context("Wine runs the Windows simulator on Linux (32-bit DLLs also need `wine32:i386`: dpkg --add-architecture i386 && apt-get update && apt-get install wine32:i386)")
-    })?;
+    tools::require(&[tools::WINE64, tools::WINE, tools::MINGW_X64], options)
+        .map_err(|e| anyhow::anyhow!("{e:#}\n(Wine runs the Windows simulator on Linux; only 64-bit DLLs are run: 32-bit ones would also need wine32:i386)"))?;
     let standin_dir = standin(project)?;
     let prefix = project.work_dir().join("wineprefix");
     std::fs::create_dir_all(project.work_dir())?;
