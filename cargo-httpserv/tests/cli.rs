@@ -102,7 +102,7 @@ fn run_serves_real_http_through_the_module() {
     // The request's log: the handler the module ran and the calls it made.
     let log: Vec<String> = std::iter::from_fn(|| lines.recv_timeout(Duration::from_secs(10)).ok()).take_while(|l| !l.contains("CHttpModule::Dispose")).collect();
     let log = log.join("\n");
-    assert!(log.contains("GET /it/works?x=1 -> 200 OK, 42 bytes"), "{log}");
+    assert!(log.contains("GET /it/works?x=1 -> 200 OK, 45 bytes"), "{log}");
     assert!(log.contains("handled: OnExecuteRequestHandler"), "{log}");
     assert!(log.contains("[ExecuteRequestHandler] IHttpResponse::SetHeader: Content-Type: \"text/plain\""), "{log}");
 }

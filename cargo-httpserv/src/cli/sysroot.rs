@@ -109,8 +109,13 @@ pub fn ensure(arch: Arch) -> anyhow::Result<PathBuf> {
         build_rtstartup(&lib, triple)?;
     }
     std::fs::write(staging.join(".complete"), format!("rustc:\n{}\n", rustc_vv()?))?;
-    let _ = std::fs::remove_dir_all(&sysroot);
-    std::fs::rename(&staging, &sysroot).with_context(|| format!("moving the sysroot into {}", sysroot.display()))?;
+    if sysroot.join(".complete").exists() {
+        // Another build finished first (two projects at once): keep its sysroot, in use maybe.
+        let _ = std::fs::remove_dir_all(&staging);
+    } else {
+        let _ = std::fs::remove_dir_all(&sysroot); // an interrupted one
+        std::fs::rename(&staging, &sysroot).with_context(|| format!("moving the sysroot into {}", sysroot.display()))?;
+    }
     let _ = std::fs::remove_dir_all(&work);
     eprintln!("     Cached std for {triple} in {} ({:.0} s, {copied} crates)", sysroot.display(), started.elapsed().as_secs_f64());
     Ok(sysroot)
