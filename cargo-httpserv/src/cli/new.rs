@@ -106,16 +106,15 @@ panic = "unwind"
     );
 
     let handler = if async_handler {
-        format!(
-            r#"    // An async handler: IIS is the executor. Returning from an `.await` that is not ready
+        r#"    // An async handler: IIS is the executor. Returning from an `.await` that is not ready
     // leaves the request pending; the waker resumes it on one of IIS's threads.
-    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> NotificationStatus {{
-        if respond(context).is_err() {{
+    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> NotificationStatus {
+        if respond(context).is_err() {
             let _ = context.response().set_status(500, "Internal Server Error");
-        }}
+        }
         NotificationStatus::FinishRequest
-    }}"#
-        )
+    }"#
+        .to_string()
     } else {
         r#"    fn on_execute_request_handler(&mut self, context: &HttpContext<'_>, provider: &EventProvider<'_>) -> NotificationStatus {
         if let Err(error) = respond(context) {

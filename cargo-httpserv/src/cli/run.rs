@@ -25,6 +25,21 @@ pub fn test(project: &Project, args: &TestArgs, options: &Options) -> anyhow::Re
     }
     let dll = cross::build(project, Arch::X64, args.release, options)?;
     let simulator = simulator_exe(project, options)?;
+    #[cfg(feature = "door")]
+    {
+        let server = dll_server(project, &simulator, &dll, options)?;
+        for url in ["/", "/index.html?from=cargo-httpserv"] {
+            let started = std::time::Instant::now();
+            let response = server.send(httpserv_testing::TestRequest::get(url));
+            print!("{}", crate::serve::log_entry(&format!("GET {url}"), &response, started.elapsed().as_secs_f64() * 1000.0));
+        }
+        let report = server.shutdown();
+        if report.modules_created != report.modules_disposed {
+            bail!("{} modules created but {} disposed", report.modules_created, report.modules_disposed);
+        }
+        eprintln!("    Finished the DLL answered in the simulator");
+        return Ok(());
+    }
     // TEMPORARY (until branch door's TestServer::dll is merged): the front door on this branch
     // reads `METHOD URL` lines and prints each request's transcript.
     let mut command = wine::command(project, &simulator, options)?;
@@ -78,15 +93,30 @@ fn cargo_httpserv_serve(server: httpserv_testing::TestServer, port: u16) -> anyh
 
 /// The module DLL in the simulator executable as a [`httpserv_testing::TestServer`].
 ///
-/// Needs `TestServer::dll` from branch `door` (the simulator found through
-/// `$HTTPSERV_SIMULATOR`); until that is merged, this says so.
+/// Needs `TestServer::dll` from branch `door` (feature `door` of this crate, to be made the
+/// default at the merge): it finds the simulator through `$HTTPSERV_SIMULATOR` and uses Wine's
+/// variables as the environment gives them, so they are set here, in this process only (never
+/// the user's shell), from [`wine::command`].
 fn dll_server(project: &Project, simulator: &Path, dll: &Path, options: &Options) -> anyhow::Result<httpserv_testing::TestServer> {
-    // Checked now so that the error names what is missing.
-    let _ = wine::command(project, simulator, options)?;
-    bail!(
-        "`run --dll` needs TestServer::dll (branch door, not merged yet); {} was built and checked. Meanwhile: `cargo httpserv test --dll` runs it in the simulator",
-        dll.display()
-    )
+    let wine = wine::command(project, simulator, options)?;
+    #[cfg(feature = "door")]
+    {
+        for (name, value) in wine.get_envs() {
+            if let Some(value) = value {
+                std::env::set_var(name, value);
+            }
+        }
+        std::env::set_var("HTTPSERV_SIMULATOR", simulator);
+        httpserv_testing::TestServer::dll(dll).map_err(|error| anyhow::anyhow!("{error} (loading {} in {})", dll.display(), simulator.display()))
+    }
+    #[cfg(not(feature = "door"))]
+    {
+        let _ = wine;
+        bail!(
+            "`run --dll` needs TestServer::dll (branch door, not merged yet); {} was built and checked. Meanwhile `cargo httpserv test --dll` runs it in the simulator",
+            dll.display()
+        )
+    }
 }
 
 /// The simulator executable: `$HTTPSERV_SIMULATOR`, else built from the httpserv-rs checkout
