@@ -129,7 +129,14 @@ fn to_hyper_response(response: &TestResponse) -> Response<Full<Bytes>> {
 /// `GET / -> 200 OK, 31 bytes, 0.4 ms`, the handlers the module ran, then every call.
 pub fn log_entry(line: &str, response: &TestResponse, millis: f64) -> String {
     let mut out = format!("{line} -> {} {}, {} bytes, {millis:.1} ms\n", response.status, response.reason, response.body.len());
-    let handled: Vec<&str> = response.notifications().iter().map(|(n, post)| n.handler(*post).trim_start_matches("CHttpModule::")).collect();
+    // From the calls rather than `notifications()`, whose item type differs across branches.
+    let handled: Vec<&str> = response
+        .calls
+        .iter()
+        .map(|call| call.method)
+        .filter(|method| method.starts_with("CHttpModule::On") || method.starts_with("CGlobalModule::On"))
+        .map(|method| method.split("::").nth(1).unwrap_or(method))
+        .collect();
     out.push_str(&format!("  handled: {}\n", if handled.is_empty() { "(no notification)".to_string() } else { handled.join(", ") }));
     for call in &response.calls {
         out.push_str(&format!("    {call}\n"));
