@@ -106,3 +106,37 @@ fn run_serves_real_http_through_the_module() {
     assert!(log.contains("handled: OnExecuteRequestHandler"), "{log}");
     assert!(log.contains("[ExecuteRequestHandler] IHttpResponse::SetHeader: Content-Type: \"text/plain\""), "{log}");
 }
+
+/// The cross route and Wine (needs the Debian toolchain and Wine, as `scripts/install-toolchain.sh`
+/// installs them; skipped with a note otherwise): `build` prints a checked DLL, `test --dll` runs
+/// it in the simulator, and a second project's `build` does not rebuild std.
+#[test]
+fn build_and_test_dll_under_wine_with_one_cached_std() {
+    if cfg!(windows) {
+        return;
+    }
+    let needed = ["/usr/bin/rustc", "/usr/bin/cargo", "/usr/lib/rustlib/src/rust/library/std/Cargo.toml", "/usr/bin/x86_64-w64-mingw32-gcc", "/usr/lib/wine/wine64"];
+    if let Some(missing) = needed.iter().find(|p| !Path::new(p).exists()) {
+        eprintln!("skipped: {missing} is not installed (scripts/install-toolchain.sh installs it)");
+        return;
+    }
+    let (krate, target) = new_crate("wine-demo", &[]);
+    let output = cargo_httpserv(&krate, &target).arg("build").output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "build failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let dll = PathBuf::from(stdout.lines().last().unwrap_or_default());
+    assert!(dll.ends_with("x86_64-pc-windows-gnu/debug/wine_demo.dll") && dll.is_file(), "{stdout}");
+
+    let output = cargo_httpserv(&krate, &target).args(["test", "--dll"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "test --dll failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("Hello from wine-demo!"), "{stdout}");
+
+    // std is cached by now: another project (own target dir) builds without rebuilding it.
+    let (second, _) = new_crate("wine-demo-second", &[]);
+    let own_target = second.join("target");
+    let output = cargo_httpserv(&second, &own_target).arg("build").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "second build failed:\n{stderr}");
+    assert!(!stderr.contains("Cached std for"), "the second project rebuilt std:\n{stderr}");
+}
