@@ -73,7 +73,7 @@ impl Arch {
             Arch::X64 => tools::MINGW_X64,
             Arch::X86 => tools::MINGW_X86,
         };
-        vec![tools::DEBIAN_RUSTC, tools::DEBIAN_CARGO, tools::RUST_SRC, linker]
+        vec![tools::DEBIAN_RUSTC, tools::DEBIAN_CARGO, tools::RUST_SRC, tools::CA_CERTIFICATES, linker]
     }
 }
 

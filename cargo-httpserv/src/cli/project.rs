@@ -61,7 +61,11 @@ impl Project {
             .with_context(|| format!("{name} has no cdylib target: add `[lib] crate-type = [\"cdylib\", \"rlib\"]` to its Cargo.toml"))?;
         let lib_name = lib["name"].as_str().unwrap_or(&name).replace('-', "_");
         let manifest_path = PathBuf::from(package["manifest_path"].as_str().unwrap_or_default());
-        let module_name = package["metadata"]["httpserv"]["module-name"].as_str().map(str::to_string).unwrap_or_else(|| name.clone());
+        let from_source = || {
+            let source = std::fs::read_to_string(lib["src_path"].as_str()?).ok()?;
+            module_name_in_source(&source)
+        };
+        let module_name = package["metadata"]["httpserv"]["module-name"].as_str().map(str::to_string).or_else(from_source).unwrap_or_else(|| name.clone());
         let httpserv = packages.iter().find(|p| p["name"] == "httpserv").map(source_of);
         Ok(Project {
             version: package["version"].as_str().unwrap_or("0.0.0").to_string(),
@@ -78,6 +82,15 @@ impl Project {
     pub fn work_dir(&self) -> PathBuf {
         self.target_dir.join("httpserv")
     }
+}
+
+/// The `name = "..."` of the crate's `#[http_module(...)]` struct attribute, if it has one.
+pub fn module_name_in_source(source: &str) -> Option<String> {
+    let attribute = &source[source.find("#[http_module(")? + "#[http_module(".len()..];
+    let attribute = &attribute[..attribute.find(")]")?];
+    let at = attribute.split(',').map(str::trim).find(|part| part.starts_with("name") && part["name".len()..].trim_start().starts_with('='))?;
+    let value = at.split_once('=')?.1.trim();
+    Some(value.strip_prefix('"')?.strip_suffix('"')?.to_string())
 }
 
 fn source_of(package: &Value) -> HttpservSource {
@@ -114,6 +127,13 @@ mod tests {
             "resolve": { "root": "demo-id" },
             "target_directory": "/w/demo/target"
         })
+    }
+
+    #[test]
+    fn module_name_from_the_attribute() {
+        assert_eq!(module_name_in_source("use x;\n#[http_module(name = \"HelloWorld\")]\n#[derive(Default)]"), Some("HelloWorld".into()));
+        assert_eq!(module_name_in_source("#[http_module(global = G, name = \"Life\", priority(on_begin_request = High))]"), Some("Life".into()));
+        assert_eq!(module_name_in_source("#[http_module]\npub struct X;"), None);
     }
 
     #[test]

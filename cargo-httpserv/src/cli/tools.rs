@@ -27,6 +27,7 @@ pub struct Prereq {
 pub const DEBIAN_RUSTC: Prereq = Prereq { file: "/usr/bin/rustc", package: "rustc-web", why: "a Rust compiler that can build std for Windows" };
 pub const DEBIAN_CARGO: Prereq = Prereq { file: "/usr/bin/cargo", package: "cargo-web", why: "the cargo of that compiler (-Zbuild-std)" };
 pub const RUST_SRC: Prereq = Prereq { file: "/usr/lib/rustlib/src/rust/library/std/Cargo.toml", package: "rust-web-src", why: "std's source, built once per compiler and architecture" };
+pub const CA_CERTIFICATES: Prereq = Prereq { file: "/etc/ssl/certs/ca-certificates.crt", package: "ca-certificates", why: "HTTPS to crates.io, where -Zbuild-std gets std's dependencies" };
 pub const MINGW_X64: Prereq = Prereq { file: "x86_64-w64-mingw32-gcc", package: "gcc-mingw-w64-x86-64", why: "the linker for x64 Windows DLLs" };
 pub const MINGW_X64_CXX: Prereq = Prereq { file: "x86_64-w64-mingw32-g++", package: "g++-mingw-w64-x86-64", why: "links the simulator executable" };
 pub const MINGW_X86: Prereq = Prereq { file: "i686-w64-mingw32-gcc", package: "gcc-mingw-w64-i686", why: "the linker for x86 Windows DLLs" };
