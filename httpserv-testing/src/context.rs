@@ -348,15 +348,24 @@ thunks! {
     }
 
     fn ctx_indicate_completion(this: *mut IHttpContext, status: REQUEST_NOTIFICATION_STATUS) {
-        // SAFETY: called on the context of a running request.
+        // SAFETY: called on the context of a running request (from any thread: only the
+        // thread-safe queue is touched off the request's thread).
         let req = unsafe { req(this) };
+        if std::thread::current().id() != req.thread {
+            req.completions.push(crate::pipeline::Completion::Indicated(status));
+            return;
+        }
         req.record("IHttpContext::IndicateCompletion", status_name(status));
         req.st.borrow_mut().indicated = Some(status);
     }
 
     fn ctx_post_completion(this: *mut IHttpContext, bytes: u32) -> HRESULT {
-        // SAFETY: called on the context of a running request.
+        // SAFETY: as in `ctx_indicate_completion`.
         let req = unsafe { req(this) };
+        if std::thread::current().id() != req.thread {
+            req.completions.push(crate::pipeline::Completion::Posted(bytes));
+            return S_OK;
+        }
         req.record("IHttpContext::PostCompletion", format!("{bytes} bytes"));
         req.st.borrow_mut().posted = Some(bytes);
         S_OK

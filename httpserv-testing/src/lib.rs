@@ -41,66 +41,160 @@
 //! # }
 //! ```
 //!
-//! # What is simulated
+//! # The IIS rules this simulator follows
 //!
-//! - **Registration**: `RegisterModule` gets [`SERVER_VERSION`], an
-//!   `IHttpModuleRegistrationInfo2` (name [`DEFAULT_MODULE_NAME`] or the one given to
-//!   [`TestServer::with_name`]) and an `IHttpServer` that is also `IHttpServer2`/`3` through
-//!   `GetExtendedInterface`. Masks, priorities, the factory and the global module are recorded.
-//!   A global module registered for `GL_APPLICATION_START` gets it right after registration.
-//! - **Requests**: one `IHttpModuleFactory::GetHttpModule` per request, then the deterministic
-//!   notifications the module registered, each followed by its post-notification:
-//!   `BeginRequest`, `AuthenticateRequest`, `AuthorizeRequest`, `ResolveRequestCache`,
-//!   `MapRequestHandler`, `AcquireRequestState`, `PreExecuteRequestHandler`,
-//!   `ExecuteRequestHandler`, `ReleaseRequestState`, `UpdateRequestCache`, `LogRequest`,
-//!   `EndRequest`; then `CleanupStoredContext` on every stored context of the request (and
-//!   `NotifyDisconnect` + `CleanupStoredContext` for its connection), then
-//!   `CHttpModule::Dispose`, then the request memory is freed.
-//! - **Sending**: `RQ_SEND_RESPONSE` fires once per request, when the response headers are sent:
-//!   at the first `IHttpResponse::Flush` (or write with buffering disabled), when a handler
-//!   returns `RQ_NOTIFICATION_FINISH_REQUEST`, or otherwise right after the
-//!   `ExecuteRequestHandler` stage (before `ReleaseRequestState`). The status and headers in the
-//!   [`TestResponse`] are those in effect when `OnSendResponse` returned.
-//! - **Statuses**: `RQ_NOTIFICATION_CONTINUE` goes on; `RQ_NOTIFICATION_FINISH_REQUEST` sends
-//!   the response and skips to `LogRequest` and `EndRequest` (the post-notification of the
-//!   finishing stage is skipped too); `RQ_NOTIFICATION_PENDING` is recorded and resolved by
-//!   what the handler called before returning it: `OnAsyncCompletion` if it called
-//!   `IHttpContext::PostCompletion`, else the status it gave `IHttpContext::IndicateCompletion`.
-//!   With neither, IIS would leave the request hanging forever (PENDING means the module will
-//!   complete the request itself: [`REQUEST_NOTIFICATION_STATUS`], [`IndicateCompletion`]), so
-//!   the simulator never resolves it on its own: the request gets no further notification, is
-//!   cleaned up (stored contexts, `Dispose`), and [`TestServer::send`] panics with
-//!   `request left pending: CHttpModule::OnX returned RQ_NOTIFICATION_PENDING and nothing called
-//!   IndicateCompletion or PostCompletion`. The C++ simulator reports it as an error too.
-//! - **Non-deterministic notifications**: `RQ_MAP_PATH` from `IHttpContext::MapPath`,
-//!   `RQ_READ_ENTITY` from `IHttpRequest::ReadEntityBody`, `RQ_CUSTOM_NOTIFICATION` from
-//!   `IHttpContext::NotifyCustomNotification`; global `GL_CUSTOM_NOTIFICATION`,
-//!   `GL_CONFIGURATION_CHANGE` and `GL_FILE_CHANGE` from the matching `IHttpServer` methods,
-//!   `GL_PRE_BEGIN_REQUEST` before each request, and `GL_STOP_LISTENING` then
-//!   `GL_APPLICATION_STOP` at [`TestServer::shutdown`].
-//! - **Defaults**: a request nobody answers gets `200 OK` with an empty body (IIS's static file
-//!   handler would answer `404`; a simulator without files answers what the module left). The
-//!   simulator adds no response headers of its own (no `Server`, `Date` or `Content-Length`).
-//!   Requests get a `Host` header (`localhost`, or the host of an absolute URL) and a
-//!   `Content-Length` for a body, unless the test set them.
-//! - **Site and application**: [`SITE_NAME`] (id [`SITE_ID`]), application [`APPLICATION_ID`] at
-//!   [`APPLICATION_PHYSICAL_PATH`], application pool [`APP_POOL_NAME`]. `IHttpContext::MapPath`
-//!   maps `/a/b.txt` to `C:\inetpub\wwwroot\a\b.txt`.
+//! Every rule of IIS behaviour the simulator implements, with the Microsoft page it follows
+//! (`[NCAR]` is the IIS native-code API reference,
+//! <https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/>).
+//! Where the simulator deliberately differs from IIS, the rule says **Differs**. Both doors
+//! ([`TestServer::new`] and [`TestServer::dll`]) run these same rules: they are written once, here.
 //!
-//! All I/O is synchronous: asynchronous reads, writes and flushes complete at once and report
-//! `*pfCompletionPending = FALSE` (which IIS also does when it can), so completion callbacks are
-//! never called. Strings and structures returned to the module stay valid until the request ends.
-//! Methods the simulator does not implement return `E_NOTIMPL` (or `NULL`, `FALSE`, `0`) and are
-//! recorded like the others.
+//! 1. **Registration.** `RegisterModule` is called once with [`SERVER_VERSION`], an
+//!    `IHttpModuleRegistrationInfo2` (name [`DEFAULT_MODULE_NAME`] or the one given to
+//!    [`TestServer::with_name`]) and an `IHttpServer` that is also `IHttpServer2`/`3` through
+//!    `GetExtendedInterface`; the masks, priorities, factory and global module it registers are
+//!    recorded. If it fails, the factory and global module it registered get `Terminate` and the
+//!    module is not loaded ([`RegisterModule`], [`SetRequestNotifications`]). **Differs**: the
+//!    page gives `dwServerVersion` as IIS's major version (7 for IIS 7.0); the simulator passes
+//!    [`SERVER_VERSION`] (IIS 10 as major and minor words), as the project's C++ simulator did.
+//! 2. **One module object per request.** `IHttpModuleFactory::GetHttpModule` is called once per
+//!    request, before its first notification. A factory that fails or gives no module fails the
+//!    request with `500` and the factory's `HRESULT` (`E_POINTER` for no module)
+//!    ([`GetHttpModule`]).
+//! 3. **Stage order.** The deterministic notifications run in this order, each only if registered
+//!    and not disabled with `IHttpContext::DisableNotifications`: `BeginRequest`,
+//!    `AuthenticateRequest`, `AuthorizeRequest`, `ResolveRequestCache`, `MapRequestHandler`,
+//!    `AcquireRequestState`, `PreExecuteRequestHandler`, `ExecuteRequestHandler`,
+//!    `ReleaseRequestState`, `UpdateRequestCache`, `LogRequest`, `EndRequest`
+//!    ([request-processing constants], [IIS architecture], [integrated pipeline order]).
+//! 4. **Post-notifications.** Each stage's post-notification (`OnPostBeginRequest`, ...) runs right
+//!    after the stage's notification, if registered in the post mask ([`OnPostBeginRequest`]).
+//! 5. **`RQ_NOTIFICATION_CONTINUE`** goes on to the next handler and stage. That includes a handler
+//!    that set an error status (`SetStatus(500, ...)`) and returned `CONTINUE`: the status stays and
+//!    the pipeline goes on; only `FINISH_REQUEST` ends request processing
+//!    ([`REQUEST_NOTIFICATION_STATUS`]). **Differs**: IIS's custom-error module may then replace the
+//!    body of a 4xx/5xx response; the simulator has no custom errors (`fTrySkipCustomErrors` is only
+//!    recorded).
+//! 6. **`RQ_NOTIFICATION_FINISH_REQUEST`** sends the response and skips the remaining stages,
+//!    including the post-notification of the finishing stage, except `LogRequest` and `EndRequest`
+//!    (and their post-notifications), which still run ([`REQUEST_NOTIFICATION_STATUS`]: "IIS has
+//!    finished processing request-level notifications"). **Differs**: the page does not say that
+//!    `LogRequest` and `EndRequest` still run; the simulator follows IIS's observed behaviour (the
+//!    request is still logged and ended).
+//! 7. **When `RQ_SEND_RESPONSE` fires.** `OnSendResponse` runs when the response headers are sent:
+//!    at the first `IHttpResponse::Flush` (or write with buffering disabled), when a handler returns
+//!    `FINISH_REQUEST`, or else right after the `ExecuteRequestHandler` stage (before
+//!    `ReleaseRequestState`). The status and headers sent are those in effect when it returned; a
+//!    `Flush` after that sends body only ([`OnSendResponse`], [`Flush`],
+//!    [`GetResponseHeadersSent`]). **Differs**: IIS raises it each time it sends the response
+//!    buffer; the simulator raises it once per request, when the headers go.
+//! 8. **`RQ_NOTIFICATION_PENDING`** is resolved by what the handler did before returning it:
+//!    `CHttpModule::OnAsyncCompletion` if it called `IHttpContext::PostCompletion`, else the status it
+//!    gave `IHttpContext::IndicateCompletion` ([`REQUEST_NOTIFICATION_STATUS`],
+//!    [`IndicateCompletion`], [`PostCompletion`], [`OnAsyncCompletion`]). With neither, IIS leaves
+//!    the request hanging forever; **Differs**: the simulator fails it instead: no further
+//!    notification, the request is cleaned up (rule 10), and [`TestServer::send`] panics with
+//!    `request left pending: CHttpModule::OnX returned RQ_NOTIFICATION_PENDING and nothing called
+//!    IndicateCompletion or PostCompletion`. **Differs** too: `OnAsyncCompletion` runs on the
+//!    request's thread right after the handler returned, not later on an IIS thread.
+//! 9. **Non-deterministic notifications** are raised from inside the call that causes them:
+//!    `RQ_MAP_PATH` from `IHttpContext::MapPath`, `RQ_READ_ENTITY` from
+//!    `IHttpRequest::ReadEntityBody`, `RQ_CUSTOM_NOTIFICATION` from
+//!    `IHttpContext::NotifyCustomNotification` ([request-processing constants]).
+//! 10. **End of a request, stored-context cleanup order.** After `EndRequest`:
+//!     `IHttpStoredContext::CleanupStoredContext` on every stored context of the request's
+//!     container, then of its named containers, then `NotifyDisconnect` and `CleanupStoredContext`
+//!     for its connection's; then `CHttpModule::Dispose`; then the request memory
+//!     (`AllocateRequestMemory`, `IModuleAllocator`, where the module object may live) is freed
+//!     ([`CleanupStoredContext`], [`Dispose`], [`AllocateRequestMemory`]). **Differs**: in IIS a
+//!     connection outlives its requests (keep-alive); here each request has its own connection.
+//! 11. **Global notification order.** `GL_APPLICATION_START` right after registration;
+//!     `GL_PRE_BEGIN_REQUEST` before each request (before `GetHttpModule`);
+//!     `GL_CONFIGURATION_CHANGE`, `GL_FILE_CHANGE` and `GL_CUSTOM_NOTIFICATION` when the module calls
+//!     the matching `IHttpServer` method, or the test calls
+//!     [`TestServer::notify_configuration_change`] / [`TestServer::notify_file_change`];
+//!     at [`TestServer::shutdown`], `GL_STOP_LISTENING` then `GL_APPLICATION_STOP`
+//!     ([`OnGlobalPreBeginRequest`], [`OnGlobalApplicationStart`], [`OnGlobalStopListening`]).
+//!     **Differs**: IIS starts an application at its first request, after the worker process
+//!     registered the module; the simulator has one application, started at once.
+//! 12. **Shutdown order.** `GL_STOP_LISTENING`, `GL_APPLICATION_STOP`, cleanup of the site,
+//!     application and dispensed containers' stored contexts, `IHttpModuleFactory::Terminate`,
+//!     `CGlobalModule::Terminate` ([`IHttpModuleFactory::Terminate`], [`CGlobalModule::Terminate`]).
+//! 13. **Defaults.** A request nobody answers gets `200 OK` with an empty body; requests get a `Host`
+//!     header (`localhost`, or the host of an absolute URL) and a `Content-Length` for a body,
+//!     unless the test set them. **Differs**: IIS's static file handler would answer `404`, and IIS
+//!     adds `Server`, `Date` and `Content-Length` response headers; the simulator adds none.
+//! 14. **Site and application.** [`SITE_NAME`] (id [`SITE_ID`]), application [`APPLICATION_ID`] at
+//!     [`APPLICATION_PHYSICAL_PATH`], application pool [`APP_POOL_NAME`]; `IHttpContext::MapPath`
+//!     maps `/a/b.txt` to `C:\inetpub\wwwroot\a\b.txt`.
+//! 15. **I/O is synchronous.** Asynchronous reads, writes and flushes complete at once and report
+//!     `*pfCompletionPending = FALSE`, which IIS also does when it can, so completion callbacks are
+//!     never called. Strings and structures returned to the module stay valid until the request
+//!     ends. Methods the simulator does not implement return `E_NOTIMPL` (or `NULL`, `FALSE`, `0`)
+//!     and are recorded like the others. **Differs**: IIS completes I/O asynchronously when it must.
+//!
+//! [NCAR]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/
+//! [`RegisterModule`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/pfn-registermodule-function
+//! [`SetRequestNotifications`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpmoduleregistrationinfo-setrequestnotifications-method
+//! [`GetHttpModule`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpmodulefactory-gethttpmodule-method
+//! [request-processing constants]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/request-processing-constants
+//! [IIS architecture]: https://learn.microsoft.com/en-us/iis/get-started/introduction-to-iis/introduction-to-iis-architecture
+//! [integrated pipeline order]: https://learn.microsoft.com/en-us/previous-versions/aspnet/bb470252(v=vs.100)
+//! [`OnPostBeginRequest`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/chttpmodule-onpostbeginrequest-method
+//! [`REQUEST_NOTIFICATION_STATUS`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/request-notification-status-enumeration
+//! [`OnSendResponse`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/chttpmodule-onsendresponse-method
+//! [`Flush`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpresponse-flush-method
+//! [`GetResponseHeadersSent`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-getresponseheaderssent-method
+//! [`IndicateCompletion`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-indicatecompletion-method
+//! [`PostCompletion`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-postcompletion-method
+//! [`OnAsyncCompletion`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/chttpmodule-onasynccompletion-method
+//! [`CleanupStoredContext`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpstoredcontext-cleanupstoredcontext-method
+//! [`Dispose`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/chttpmodule-dispose-method
+//! [`AllocateRequestMemory`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-allocaterequestmemory-method
+//! [`OnGlobalPreBeginRequest`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/cglobalmodule-onglobalprebeginrequest-method
+//! [`OnGlobalApplicationStart`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/cglobalmodule-onglobalapplicationstart-method
+//! [`OnGlobalStopListening`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/cglobalmodule-onglobalstoplistening-method
+//! [`IHttpModuleFactory::Terminate`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpmodulefactory-terminate-method
+//! [`CGlobalModule::Terminate`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/cglobalmodule-terminate-method
 //!
 //! # Transcripts
 //!
 //! [`TestResponse::calls`] lists, in order, what happened during the request: the simulator's
-//! calls into the module (`"IHttpModuleFactory::GetHttpModule"`, `"CHttpModule::OnBeginRequest"`
-//! with the returned status as detail, `"IHttpStoredContext::CleanupStoredContext"`,
-//! `"CHttpModule::Dispose"`) and the module's calls into the simulator
-//! (`"IHttpResponse::SetHeader"`, ...), each tagged with the [`Notification`] it happened in.
+//! calls into the module (`"IHttpModuleFactory::GetHttpModule"`, `"CHttpModule::OnBeginRequest"`,
+//! `"IHttpStoredContext::CleanupStoredContext"`, `"CHttpModule::Dispose"`) and the module's calls
+//! into the simulator (`"IHttpResponse::SetHeader"`, ...), each tagged with the [`Notification`] it
+//! happened in. A call into the module that returns a status appears twice: its entry, then the
+//! calls made inside it, then its return ([`CallKind::Return`]), so [`TestResponse::transcript`]
+//! reads in the order things happened:
+//!
+//! ```text
+//! [SendResponse] CHttpModule::OnSendResponse
+//! [SendResponse] IHttpContext::CancelIo: -> S_OK
+//! [SendResponse] CHttpModule::OnSendResponse returned RQ_NOTIFICATION_CONTINUE
+//! ```
+//!
+//! `HRESULT`s are shown by name (`S_OK`, `E_INVALIDARG`, `HRESULT_FROM_WIN32(ERROR_HANDLE_EOF)`),
+//! in hex when they have no common name. [`TestResponse::called`] and [`TestResponse::calls_to`]
+//! count and list entries; [`TestResponse::returned`] gives what calls into the module returned.
 //! Calls on server-level objects are also kept in [`TestServer::server_calls`].
+//!
+//! # The DLL door: running a built module DLL
+//!
+//! [`TestServer::dll`] loads a module DLL (built with `cargo build --target x86_64-pc-windows-gnu`,
+//! say) in `httpserv-simulator.exe`, a Windows executable that runs this same simulator and speaks
+//! the [`door`] protocol with the test over its standard input and output. The test API is the
+//! same: change how the server is created, keep the test.
+//!
+//! - The executable is found from the environment variable **`HTTPSERV_SIMULATOR`** (its path), or
+//!   [`DllServerBuilder::simulator`].
+//! - On Windows it runs directly; elsewhere as `wine <exe> <dll>` (`wine` on the `PATH`, or
+//!   [`DllServerBuilder::wine`]). `WINEPREFIX` is used as the environment gives it; `WINEDEBUG=-all`
+//!   and `WINEDLLOVERRIDES=mscoree,mshtml=` are set unless the environment sets them.
+//! - What cannot cross is refused, not dropped: [`TestRequest::other_module`] runs code of the test
+//!   process, so [`TestServer::send`] panics with a message saying so.
+//! - A missing executable, DLL or Wine, a DLL that does not load, a child that dies or writes
+//!   something that is not a reply: each is a [`RegistrationError`] (at start) or a panic (later)
+//!   whose message says what happened and what to do.
 //!
 //! # Calling convention
 //!
@@ -125,17 +219,19 @@
 //! [`TestServer`] dropped without [`TestServer::shutdown`] shuts down in `Drop` (when the thread
 //! is already panicking, a panic during that shutdown is dropped rather than aborting).
 //!
-//! [`REQUEST_NOTIFICATION_STATUS`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/request-notification-status-enumeration
-//! [`IndicateCompletion`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-indicatecompletion-method
 
 use std::borrow::Cow;
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::Path;
 
+use serde::{Deserialize, Serialize};
 use windows_sys::core::HRESULT;
 
+mod client;
 mod containers;
 mod context;
+pub mod door;
 mod pipeline;
 mod providers;
 mod request;
@@ -148,6 +244,7 @@ mod thunk;
 #[cfg(test)]
 mod tests;
 
+pub use client::{DllServerBuilder, SIMULATOR_ENV};
 use server::ServerShared;
 use thunk::Pinned;
 
@@ -159,8 +256,8 @@ pub type RegisterModuleFn = unsafe extern "system" fn(
 ) -> HRESULT;
 
 /// The `dwServerVersion` passed to `RegisterModule`: IIS 10 as major version in the high word
-/// and minor in the low word (Microsoft does not document the value; this is the convention of
-/// the project's C++ simulator too).
+/// and minor in the low word (Microsoft's `PFN_REGISTERMODULE` page gives the major version alone,
+/// 7 for IIS 7.0; this value is the convention of the project's C++ simulator).
 pub const SERVER_VERSION: u32 = 0x000A_0000;
 /// The module name reported by `IHttpModuleRegistrationInfo::GetName` unless
 /// [`TestServer::with_name`] gives another.
@@ -180,7 +277,7 @@ pub const APPLICATION_PHYSICAL_PATH: &str = "C:\\inetpub\\wwwroot\\";
 ///
 /// Post-notifications are not separate variants: a [`Call`] made during `OnPostBeginRequest`
 /// has `notification: Some(Notification::BeginRequest)` and `post: true`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Notification {
     /// `RQ_BEGIN_REQUEST`.
@@ -298,9 +395,19 @@ impl Notification {
     }
 
     /// The name of the module method that handles it, as recorded in the transcript:
-    /// `"CHttpModule::OnBeginRequest"`, `"CHttpModule::OnPostBeginRequest"` (`post`),
-    /// `"CGlobalModule::OnGlobalStopListening"`, ...
-    pub fn handler(self, post: bool) -> &'static str {
+    /// `"CHttpModule::OnBeginRequest"`, `"CGlobalModule::OnGlobalStopListening"`, ...
+    pub fn handler(self) -> &'static str {
+        self.method(false)
+    }
+
+    /// The name of the module method that handles its post-notification:
+    /// `"CHttpModule::OnPostBeginRequest"` (the notification's own handler for a notification
+    /// without a post-notification, such as `RQ_SEND_RESPONSE` or the global ones).
+    pub fn post_handler(self) -> &'static str {
+        self.method(true)
+    }
+
+    pub(crate) fn method(self, post: bool) -> &'static str {
         use Notification::*;
         match (self, post) {
             (BeginRequest, false) => "CHttpModule::OnBeginRequest",
@@ -352,19 +459,80 @@ impl fmt::Display for Notification {
 /// One recorded call: a method the module called on a simulator object (`"IHttpContext::CancelIo"`),
 /// or a method the simulator called on the module (`"CHttpModule::OnSendResponse"`,
 /// `"IHttpModuleFactory::GetHttpModule"`, `"IHttpStoredContext::CleanupStoredContext"`, ...).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// A call the simulator makes into the module that can itself make calls (`RegisterModule`,
+/// `GetHttpModule`, a `CHttpModule` or `CGlobalModule` handler, `OnAsyncCompletion`) is recorded
+/// twice: its entry ([`CallKind::Call`], arguments as detail) before the calls made inside it,
+/// and its return ([`CallKind::Return`], the returned status as detail) after them. Counting
+/// helpers ([`TestResponse::called`], ...) count entries only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Call {
     /// `Interface::Method`, with the C++ names (overloads share a name).
     pub method: &'static str,
+    /// The entry of a call, or the return of a call into the module.
+    pub kind: CallKind,
     /// The notification being processed when the call was made, if any.
     pub notification: Option<Notification>,
     /// Whether that was the post-notification (`OnPost...`).
     pub post: bool,
-    /// Arguments and result, in a readable form (e.g. `"X-Test: 1 (replace) -> 0x00000000"`).
+    /// Arguments and result, in a readable form (e.g. `"X-Test: 1 (replace) -> S_OK"`); for a
+    /// [`CallKind::Return`], what the module returned (`"RQ_NOTIFICATION_CONTINUE"`).
     pub detail: String,
 }
 
+/// Whether a [`Call`] is the entry of a call or the return of a call into the module.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CallKind {
+    /// A call (made by the module, or by the simulator into the module), with its arguments.
+    #[default]
+    Call,
+    /// The return of a call into the module, after the calls made inside it.
+    Return,
+}
+
+/// A module handler the pipeline called: [`TestResponse::notifications`] lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Handler {
+    /// The notification's handler: `CHttpModule::OnBeginRequest`,
+    /// `CGlobalModule::OnGlobalPreBeginRequest`, ...
+    On(Notification),
+    /// The post-notification's handler: `CHttpModule::OnPostBeginRequest`, ...
+    OnPost(Notification),
+}
+
+impl Handler {
+    pub(crate) fn new(notification: Notification, post: bool) -> Handler {
+        if post {
+            Handler::OnPost(notification)
+        } else {
+            Handler::On(notification)
+        }
+    }
+
+    /// The notification it handles.
+    pub fn notification(self) -> Notification {
+        match self {
+            Handler::On(n) | Handler::OnPost(n) => n,
+        }
+    }
+
+    /// Whether it is a post-notification handler.
+    pub fn is_post(self) -> bool {
+        matches!(self, Handler::OnPost(_))
+    }
+
+    /// Its name in the transcript: `"CHttpModule::OnPostBeginRequest"`.
+    pub fn method(self) -> &'static str {
+        self.notification().method(self.is_post())
+    }
+}
+
 impl Call {
+    /// Whether this is the entry of a call (not the return of a call into the module).
+    pub fn is_entry(&self) -> bool {
+        self.kind == CallKind::Call
+    }
+
     /// Whether this call was made during `notification` (the notification itself, not its post).
     pub fn during(&self, notification: Notification) -> bool {
         self.notification == Some(notification) && !self.post
@@ -379,15 +547,16 @@ impl fmt::Display for Call {
             None => {}
         }
         f.write_str(self.method)?;
-        if !self.detail.is_empty() {
-            write!(f, ": {}", self.detail)?;
+        match self.kind {
+            CallKind::Return => write!(f, " returned {}", self.detail),
+            CallKind::Call if !self.detail.is_empty() => write!(f, ": {}", self.detail),
+            CallKind::Call => Ok(()),
         }
-        Ok(())
     }
 }
 
 /// What happened to the client connection.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Disconnect {
     /// The connection stays open (keep-alive).
     #[default]
@@ -402,7 +571,7 @@ pub enum Disconnect {
 
 /// A request to run through [`TestServer::send`], built like
 /// `TestRequest::get("/path?q=1").header("Accept", "text/html")`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TestRequest {
     pub(crate) method: String,
     pub(crate) url: String,
@@ -412,7 +581,17 @@ pub struct TestRequest {
     pub(crate) local: SocketAddr,
     pub(crate) version: (u16, u16),
     pub(crate) user: Option<(String, String)>,
+    /// Code of the test process: refused by the DLL door rather than dropped (serializing a
+    /// request that has some fails).
+    #[serde(
+        skip_deserializing,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "door::refuse_other_modules"
+    )]
     pub(crate) other_modules: Vec<OtherModule>,
+    /// [`TestRequest::body_pieces`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) pieces: Option<(usize, std::time::Duration)>,
 }
 
 /// Code of another module of the pipeline, run by the simulator just before the module under
@@ -444,7 +623,16 @@ impl TestRequest {
             version: (1, 1),
             user: None,
             other_modules: Vec::new(),
+            pieces: None,
         }
+    }
+
+    /// Feeds the body slowly, as a slow client would: each `ReadEntityBody` returns at most
+    /// `size` bytes (at least 1), and an asynchronous one (`fAsync = TRUE`) completes `delay`
+    /// later, from another thread, through `OnAsyncCompletion`.
+    pub fn body_pieces(mut self, size: usize, delay: std::time::Duration) -> Self {
+        self.pieces = Some((size.max(1), delay));
+        self
     }
 
     /// Plays another module of the pipeline, ahead of the module under test: `run` gets the
@@ -523,7 +711,7 @@ impl TestRequest {
 }
 
 /// The result of [`TestServer::send`]: what the client received, and the transcript.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TestResponse {
     /// The status code sent (default 200).
@@ -598,38 +786,50 @@ impl TestResponse {
 
     /// How many times `method` (`"IHttpContext::CancelIo"`) was called.
     pub fn called(&self, method: &str) -> usize {
-        self.calls.iter().filter(|c| c.method == method).count()
+        count_calls(&self.calls, method)
     }
 
     /// How many times `method` was called during `notification` (not its post-notification).
     pub fn called_during(&self, method: &str, notification: Notification) -> usize {
-        self.calls
-            .iter()
-            .filter(|c| c.method == method && c.during(notification))
+        self.calls_to(method)
+            .filter(|c| c.during(notification))
             .count()
     }
 
     /// How many times `method` was called during the post-notification of `notification`.
     pub fn called_during_post(&self, method: &str, notification: Notification) -> usize {
-        self.calls
-            .iter()
-            .filter(|c| c.method == method && c.notification == Some(notification) && c.post)
+        self.calls_to(method)
+            .filter(|c| c.notification == Some(notification) && c.post)
             .count()
     }
 
-    /// The calls to `method`, in order.
+    /// The calls to `method` (their entries), in order.
     pub fn calls_to<'a>(&'a self, method: &'a str) -> impl Iterator<Item = &'a Call> + 'a {
-        self.calls.iter().filter(move |c| c.method == method)
-    }
-
-    /// The module handlers the pipeline called, in order, as `(notification, post)`.
-    pub fn notifications(&self) -> Vec<(Notification, bool)> {
         self.calls
             .iter()
+            .filter(move |c| c.method == method && c.kind == CallKind::Call)
+    }
+
+    /// What the calls into the module named `method` returned, in order:
+    /// `returned("CHttpModule::OnExecuteRequestHandler")` gives
+    /// `["RQ_NOTIFICATION_FINISH_REQUEST"]`.
+    pub fn returned<'a>(&'a self, method: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.calls
+            .iter()
+            .filter(move |c| c.method == method && c.kind == CallKind::Return)
+            .map(|c| c.detail.as_str())
+    }
+
+    /// The module handlers the pipeline called, in order: `Handler::On(BeginRequest)`,
+    /// `Handler::OnPost(BeginRequest)`, ...
+    pub fn notifications(&self) -> Vec<Handler> {
+        self.calls
+            .iter()
+            .filter(|c| c.kind == CallKind::Call)
             .filter(|c| {
                 c.method.starts_with("CHttpModule::On") || c.method.starts_with("CGlobalModule::On")
             })
-            .filter_map(|c| c.notification.map(|n| (n, c.post)))
+            .filter_map(|c| c.notification.map(|n| Handler::new(n, c.post)))
             .collect()
     }
 
@@ -639,22 +839,42 @@ impl TestResponse {
     }
 }
 
-/// `RegisterModule` failed.
-#[derive(Clone, Debug)]
+/// `RegisterModule` failed, or (through the DLL door) the module could not be reached.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RegistrationError {
-    /// What `RegisterModule` returned.
+    /// What `RegisterModule` returned (or an `HRESULT` for the `cause`).
     pub hresult: HRESULT,
     /// The calls it made before failing.
     pub calls: Vec<Call>,
+    /// Why the module was not registered when `RegisterModule` did not run or did not answer:
+    /// the DLL did not load, it exports no `RegisterModule`, the simulator executable or Wine
+    /// was not found, the child process died. `None` when `RegisterModule` returned `hresult`.
+    pub cause: Option<String>,
+}
+
+impl RegistrationError {
+    /// A failure before or around `RegisterModule` (the DLL did not load, ...): `cause` says
+    /// what happened and what to do; `hresult` is the error behind it
+    /// (`HRESULT_FROM_WIN32(GetLastError())` after `LoadLibrary`, for example).
+    pub fn new(hresult: HRESULT, cause: impl Into<String>) -> RegistrationError {
+        RegistrationError {
+            hresult,
+            calls: Vec::new(),
+            cause: Some(cause.into()),
+        }
+    }
 }
 
 impl fmt::Display for RegistrationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "RegisterModule failed with HRESULT {:#010x}",
-            self.hresult as u32
-        )
+        let name = strings::hr_str(self.hresult);
+        let hex = format!("{:#010x}", self.hresult as u32);
+        let hresult = if name == hex { hex } else { format!("{name}, {hex}") };
+        match &self.cause {
+            Some(cause) => write!(f, "{cause} ({hresult})"),
+            None => write!(f, "RegisterModule failed with HRESULT {hresult}"),
+        }
     }
 }
 
@@ -662,7 +882,7 @@ impl std::error::Error for RegistrationError {}
 
 /// The priorities a module asked for during registration, as `(notification flag, alias)` with
 /// aliases like `"FIRST"`, `"HIGH"`, `"MEDIUM"`, `"LOW"`, `"LAST"` (`PRIORITY_ALIAS_*`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Priorities {
     /// `SetPriorityForRequestNotification`.
     pub request: Vec<(u32, String)>,
@@ -673,7 +893,7 @@ pub struct Priorities {
 }
 
 /// What [`TestServer::shutdown`] observed, for leak checks.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ShutdownReport {
     /// Requests run.
@@ -698,19 +918,37 @@ pub struct ShutdownReport {
 impl ShutdownReport {
     /// How many times `method` was called during shutdown.
     pub fn called(&self, method: &str) -> usize {
-        self.calls.iter().filter(|c| c.method == method).count()
+        count_calls(&self.calls, method)
     }
 }
 
-/// An in-process IIS that runs one module: see the [module documentation](self).
+/// An IIS that runs one module: see the [module documentation](self).
+///
+/// It has two doors, with the same methods and the same result types: in-process
+/// ([`TestServer::new`], [`TestServer::with_registration`]: the module is Rust code linked into
+/// the test) and the DLL door ([`TestServer::dll`]: a built module DLL loaded by
+/// `httpserv-simulator.exe`, which runs this same simulator in a child process, under Wine
+/// outside Windows; see [`door`]).
 ///
 /// `TestServer` is `Send + Sync`: [`TestServer::send`] takes `&self`, so threads sharing one
 /// server (for example through [`std::thread::scope`] or an `Arc`) run requests concurrently,
 /// each on its calling thread, as IIS runs requests on its worker threads. The module's factory
 /// and global module are then called from several threads at once, which IIS requires modules
 /// to support. Servers in one process are independent: each has its own registration, stored
-/// contexts, recorded calls and counters.
+/// contexts, recorded calls and counters. (Through the DLL door, requests from several threads
+/// take turns on the child's pipes.)
 pub struct TestServer {
+    door: Door,
+}
+
+/// Where the simulator runs.
+enum Door {
+    InProcess(InProcess),
+    Dll(client::DllServer),
+}
+
+/// The simulator in this process.
+struct InProcess {
     shared: Pinned<ServerShared>,
     registration: server::Registration,
     shut_down: bool,
@@ -722,10 +960,10 @@ pub struct TestServer {
 // `RegisterModule`. The raw pointers it holds (factory, global module) are the module's, which
 // IIS calls from any of its threads concurrently: a module must allow that (IIS's contract,
 // which this simulator reproduces on purpose).
-unsafe impl Send for TestServer {}
-// SAFETY: as for `Send`: every method on `&TestServer` either reads immutable data or goes
+unsafe impl Send for InProcess {}
+// SAFETY: as for `Send`: every method on `&InProcess` either reads immutable data or goes
 // through `ServerShared`'s locks, which are never held while calling into the module.
-unsafe impl Sync for TestServer {}
+unsafe impl Sync for InProcess {}
 
 impl TestServer {
     /// Loads a module: calls `register` (its `RegisterModule`) with the simulator's
@@ -742,66 +980,146 @@ impl TestServer {
         name: &str,
         register: RegisterModuleFn,
     ) -> Result<TestServer, RegistrationError> {
+        Self::with_registration(name, |version, info, server| {
+            // SAFETY: `RegisterModule` is called as IIS calls it: with a live registration info
+            // and server, which stay valid for the whole life of the module.
+            unsafe { register(version, info, server) }
+        })
+    }
+
+    /// Loads a module through `register`, which the simulator calls once, as IIS calls
+    /// `RegisterModule`: with [`SERVER_VERSION`], its `IHttpModuleRegistrationInfo` (reporting
+    /// `name`) and its `IHttpServer`, both valid for the life of the server. `register` calls the
+    /// module's `RegisterModule` however it is reached: a Rust function, or one found in a DLL
+    /// with `GetProcAddress` (what `httpserv-simulator.exe` does).
+    ///
+    /// Fails with the `HRESULT` `register` returns if it is a failure (after calling `Terminate`
+    /// on a factory or global module registered before failing).
+    pub fn with_registration(
+        name: &str,
+        register: impl FnOnce(
+            u32,
+            *mut httpserv_sys::IHttpModuleRegistrationInfo,
+            *mut httpserv_sys::IHttpServer,
+        ) -> HRESULT,
+    ) -> Result<TestServer, RegistrationError> {
         let shared = ServerShared::create(name);
         // SAFETY: `shared` was just created and lives as long as the returned server.
         let state = unsafe { &*shared.as_ptr() };
         match state.register(register) {
             Ok(registration) => {
-                let server = TestServer {
+                let server = InProcess {
                     shared,
                     registration,
                     shut_down: false,
                 };
                 server.state().application_start();
-                Ok(server)
+                Ok(TestServer {
+                    door: Door::InProcess(server),
+                })
             }
             Err(hresult) => {
                 let calls = state.drain_calls();
                 // Nothing was registered that still needs the simulator; free it.
                 drop(shared);
-                Err(RegistrationError { hresult, calls })
+                Err(RegistrationError {
+                    hresult,
+                    calls,
+                    cause: None,
+                })
             }
         }
     }
 
-    fn state(&self) -> &ServerShared {
-        // SAFETY: the shared state lives as long as `self`.
-        unsafe { &*self.shared.as_ptr() }
+    /// Loads the module DLL at `dll` in `httpserv-simulator.exe` (the DLL door), under the name
+    /// [`DEFAULT_MODULE_NAME`]: see [`DllServerBuilder`] for where the executable is found and
+    /// how it runs (directly on Windows, under Wine elsewhere).
+    ///
+    /// The server has the same methods as an in-process one and gives the same
+    /// [`TestResponse`], transcript and [`ShutdownReport`]; a [`TestRequest`] built with
+    /// [`TestRequest::other_module`] cannot cross (its closure is code of the test process) and
+    /// makes [`TestServer::send`] panic.
+    ///
+    /// Fails with a [`RegistrationError`] when `RegisterModule` fails, and also when the module
+    /// never got that far: then [`RegistrationError::cause`] says why (the executable or Wine
+    /// not found, the DLL failed to load, the child process died or spoke garbage) and what to do.
+    pub fn dll(dll: impl AsRef<Path>) -> Result<TestServer, RegistrationError> {
+        DllServerBuilder::new(dll).start()
+    }
+
+    /// Like [`TestServer::dll`], with the name `IHttpModuleRegistrationInfo::GetName` returns.
+    pub fn dll_with_name(
+        dll: impl AsRef<Path>,
+        name: &str,
+    ) -> Result<TestServer, RegistrationError> {
+        DllServerBuilder::new(dll).name(name).start()
+    }
+
+    /// A builder for a DLL-door server, to choose the simulator executable, Wine, the name.
+    pub fn dll_builder(dll: impl AsRef<Path>) -> DllServerBuilder {
+        DllServerBuilder::new(dll)
+    }
+
+    pub(crate) fn from_dll(server: client::DllServer) -> TestServer {
+        TestServer {
+            door: Door::Dll(server),
+        }
     }
 
     /// The module's name, as given to [`TestServer::with_name`].
     pub fn module_name(&self) -> &str {
-        &self.state().name
+        match &self.door {
+            Door::InProcess(s) => &s.state().name,
+            Door::Dll(d) => &d.registered.module_name,
+        }
     }
 
     /// The `dwRequestNotifications` the module registered (`RQ_*` flags).
     pub fn request_notifications(&self) -> u32 {
-        self.registration.request_mask
+        match &self.door {
+            Door::InProcess(s) => s.registration.request_mask,
+            Door::Dll(d) => d.registered.request_notifications,
+        }
     }
 
     /// The `dwPostRequestNotifications` the module registered.
     pub fn post_request_notifications(&self) -> u32 {
-        self.registration.post_mask
+        match &self.door {
+            Door::InProcess(s) => s.registration.post_mask,
+            Door::Dll(d) => d.registered.post_request_notifications,
+        }
     }
 
     /// The `dwGlobalNotifications` the module registered (`GL_*` flags).
     pub fn global_notifications(&self) -> u32 {
-        self.registration.global_mask
+        match &self.door {
+            Door::InProcess(s) => s.registration.global_mask,
+            Door::Dll(d) => d.registered.global_notifications,
+        }
     }
 
     /// The priorities the module set.
     pub fn priorities(&self) -> &Priorities {
-        &self.registration.priorities
+        match &self.door {
+            Door::InProcess(s) => &s.registration.priorities,
+            Door::Dll(d) => &d.registered.priorities,
+        }
     }
 
     /// Whether the module registered an `IHttpModuleFactory`.
     pub fn has_factory(&self) -> bool {
-        !self.registration.factory.is_null()
+        match &self.door {
+            Door::InProcess(s) => !s.registration.factory.is_null(),
+            Door::Dll(d) => d.registered.has_factory,
+        }
     }
 
     /// Whether the module registered a `CGlobalModule`.
     pub fn has_global_module(&self) -> bool {
-        !self.registration.global.is_null()
+        match &self.door {
+            Door::InProcess(s) => !s.registration.global.is_null(),
+            Door::Dll(d) => d.registered.has_global_module,
+        }
     }
 
     /// Runs one request through the pipeline, on the calling thread, and returns what the
@@ -811,11 +1129,32 @@ impl TestServer {
     ///
     /// If the module panicked inside the simulator's code, or left the request pending: a
     /// handler returned `RQ_NOTIFICATION_PENDING` and nothing completed it (see the
-    /// [module documentation](self#what-is-simulated)). In that case the request is still
-    /// cleaned up (stored contexts, `Dispose`) before the panic, and the server stays usable.
+    /// [module documentation](self#the-iis-rules-this-simulator-follows)). In that case the
+    /// request is still cleaned up (stored contexts, `Dispose`) before the panic, and the server
+    /// stays usable. Through the DLL door, also if the request uses
+    /// [`TestRequest::other_module`], or the child process fails.
     pub fn send(&self, request: TestRequest) -> TestResponse {
-        assert!(!self.shut_down, "TestServer::send after shutdown");
-        pipeline::run(self.state(), &self.registration, request)
+        match &self.door {
+            Door::InProcess(s) => {
+                assert!(!s.shut_down, "TestServer::send after shutdown");
+                pipeline::run(s.state(), &s.registration, request)
+            }
+            Door::Dll(d) => d.send(request),
+        }
+    }
+
+    /// How long a notification that returned `RQ_NOTIFICATION_PENDING` may wait for another
+    /// thread's `PostCompletion` / `IndicateCompletion` before the request fails as left
+    /// pending (default 5 s, or `$HTTPSERV_PENDING_TIMEOUT_MS`). In-process only: the DLL door's
+    /// simulator takes `$HTTPSERV_PENDING_TIMEOUT_MS` from the environment it is started with.
+    ///
+    /// # Panics
+    /// On the DLL door.
+    pub fn set_pending_timeout(&self, timeout: std::time::Duration) {
+        match &self.door {
+            Door::InProcess(s) => s.state().pending_timeout_ms.store(timeout.as_millis().clamp(1, u64::MAX as u128) as u64, std::sync::atomic::Ordering::Relaxed),
+            Door::Dll(_) => panic!("TestServer::set_pending_timeout: the DLL door takes $HTTPSERV_PENDING_TIMEOUT_MS when it starts"),
+        }
     }
 
     /// A snapshot of the calls made on the server-level objects so far (`IHttpServer`,
@@ -823,19 +1162,71 @@ impl TestServer {
     /// including those made during requests (which also appear in their transcripts), in the
     /// order they were recorded (interleaved when requests run on several threads).
     pub fn server_calls(&self) -> Vec<Call> {
-        self.state().calls_since(0)
+        match &self.door {
+            Door::InProcess(s) => s.state().calls_since(0),
+            Door::Dll(d) => d.server_calls(),
+        }
     }
 
     /// How many times `method` was called on the server-level objects.
     pub fn server_called(&self, method: &str) -> usize {
-        self.state().count_calls(method)
+        match &self.door {
+            Door::InProcess(s) => s.state().count_calls(method),
+            Door::Dll(_) => count_calls(&self.server_calls(), method),
+        }
+    }
+
+    /// Raises `GL_CONFIGURATION_CHANGE` for `path` (a configuration path such as
+    /// `"MACHINE/WEBROOT/APPHOST/Default Web Site"`), as IIS does when configuration changes
+    /// and as `IHttpServer::NotifyConfigurationChange` does: the global module gets it if it
+    /// registered it. The calls appear in [`TestServer::server_calls`].
+    pub fn notify_configuration_change(&self, path: &str) {
+        match &self.door {
+            Door::InProcess(s) => {
+                assert!(!s.shut_down, "TestServer::notify_configuration_change after shutdown");
+                s.state().notify_configuration_change(path);
+            }
+            Door::Dll(d) => d.notify(door::Command::NotifyConfigurationChange {
+                path: path.to_owned(),
+            }),
+        }
+    }
+
+    /// Raises `GL_FILE_CHANGE` for the file `path`, as `IHttpServer::NotifyFileChange` does.
+    pub fn notify_file_change(&self, path: &str) {
+        match &self.door {
+            Door::InProcess(s) => {
+                assert!(!s.shut_down, "TestServer::notify_file_change after shutdown");
+                s.state().notify_file_change(path);
+            }
+            Door::Dll(d) => d.notify(door::Command::NotifyFileChange {
+                path: path.to_owned(),
+            }),
+        }
     }
 
     /// Stops the server: `GL_STOP_LISTENING` then `GL_APPLICATION_STOP` to the global module (if
     /// it registered them), cleanup of the site, application and dispensed containers,
     /// `IHttpModuleFactory::Terminate`, `CGlobalModule::Terminate`.
-    pub fn shutdown(mut self) -> ShutdownReport {
-        self.shutdown_now()
+    pub fn shutdown(self) -> ShutdownReport {
+        match self.door {
+            Door::InProcess(mut s) => s.shutdown_now(),
+            Door::Dll(d) => d.shutdown(),
+        }
+    }
+}
+
+fn count_calls(calls: &[Call], method: &str) -> usize {
+    calls
+        .iter()
+        .filter(|c| c.method == method && c.kind == CallKind::Call)
+        .count()
+}
+
+impl InProcess {
+    fn state(&self) -> &ServerShared {
+        // SAFETY: the shared state lives as long as `self`.
+        unsafe { &*self.shared.as_ptr() }
     }
 
     fn shutdown_now(&mut self) -> ShutdownReport {
@@ -847,7 +1238,7 @@ impl TestServer {
     }
 }
 
-impl Drop for TestServer {
+impl Drop for InProcess {
     fn drop(&mut self) {
         if self.shut_down {
             return;
@@ -872,18 +1263,25 @@ const _: () = assert_send_sync::<TestResponse>();
 impl fmt::Debug for TestServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TestServer")
+            .field(
+                "door",
+                &match self.door {
+                    Door::InProcess(_) => "in-process",
+                    Door::Dll(_) => "dll",
+                },
+            )
             .field("module", &self.module_name())
             .field(
                 "request_notifications",
-                &strings::request_mask_names(self.registration.request_mask),
+                &strings::request_mask_names(self.request_notifications()),
             )
             .field(
                 "post_request_notifications",
-                &strings::request_mask_names(self.registration.post_mask),
+                &strings::request_mask_names(self.post_request_notifications()),
             )
             .field(
                 "global_notifications",
-                &strings::global_mask_names(self.registration.global_mask),
+                &strings::global_mask_names(self.global_notifications()),
             )
             .finish_non_exhaustive()
     }

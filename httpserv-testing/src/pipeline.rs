@@ -17,7 +17,7 @@ use super::sockaddr::SockAddr;
 use super::strings::{hr_str, reason_phrase, split_query, status_name, Arena, Headers, Keep};
 use super::thunk::{owner, rethrow, Obj, Pinned};
 use super::{context, providers, request, response};
-use super::{Call, Disconnect, Notification, TestRequest, TestResponse};
+use super::{Call, CallKind, Disconnect, Handler, Notification, TestRequest, TestResponse};
 
 /// What went on the wire when the headers were sent.
 #[derive(Clone)]
@@ -127,6 +127,11 @@ pub(crate) struct RequestState {
     /// `send` reports once the request is cleaned up.
     pub(crate) left_pending: Option<String>,
     pub(crate) completion_bytes: u32,
+    /// What `IHttpCompletionInfo::GetCompletionStatus` returns in `OnAsyncCompletion`.
+    pub(crate) completion_status: HRESULT,
+    /// [`TestRequest::body_pieces`]: the most one read returns, and how long an asynchronous
+    /// read takes to complete.
+    pub(crate) pieces: Option<(usize, std::time::Duration)>,
     pub(crate) handled: bool,
     pub(crate) calls: Vec<Call>,
     /// Inside `send_response` (a `Flush` from `OnSendResponse` must not send again).
@@ -181,6 +186,58 @@ pub(crate) struct RequestCtx {
     cleaned: Cell<usize>,
     pub(crate) st: RefCell<RequestState>,
     pub(crate) started: Instant,
+    /// Completions posted from other threads, for the request's own thread.
+    pub(crate) completions: std::sync::Arc<Completions>,
+    /// The thread running the request (`TestServer::send`'s caller).
+    pub(crate) thread: std::thread::ThreadId,
+}
+
+/// `PostCompletion` / `IndicateCompletion` calls made on threads other than the request's:
+/// queued under a lock (the request's other state is single-threaded), taken by the request's
+/// thread when a notification is pending. IIS lets any thread post a completion
+/// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-postcompletion-method>).
+#[derive(Default)]
+pub(crate) struct Completions {
+    queue: std::sync::Mutex<std::collections::VecDeque<Completion>>,
+    arrived: std::sync::Condvar,
+}
+
+/// What another thread did to complete a pending notification.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Completion {
+    Posted(u32),
+    Indicated(REQUEST_NOTIFICATION_STATUS),
+    /// An asynchronous read, write or flush finished (`bytes`, `hr`).
+    Io { op: &'static str, bytes: u32, hr: HRESULT },
+}
+
+impl Completions {
+    pub(crate) fn push(&self, completion: Completion) {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).push_back(completion);
+        self.arrived.notify_all();
+    }
+
+    /// The next completion, waiting up to `timeout` for one.
+    fn wait(&self, timeout: std::time::Duration) -> Option<Completion> {
+        let deadline = Instant::now() + timeout;
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(completion) = queue.pop_front() {
+                return Some(completion);
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            queue = self.arrived.wait_timeout(queue, left).unwrap_or_else(|p| p.into_inner()).0;
+        }
+    }
+}
+
+/// How long a pending notification may wait for a completion from another thread before the
+/// request counts as left pending: [`crate::TestServer::set_pending_timeout`], else
+/// `$HTTPSERV_PENDING_TIMEOUT_MS` (which also reaches the DLL door's simulator), else 5 s.
+pub(crate) fn pending_timeout(server: &ServerShared) -> std::time::Duration {
+    let set = server.pending_timeout_ms.load(std::sync::atomic::Ordering::Relaxed);
+    let ms = if set > 0 { set } else { std::env::var("HTTPSERV_PENDING_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(5_000) };
+    std::time::Duration::from_millis(ms)
 }
 
 /// The request behind a request-level object pointer.
@@ -264,6 +321,8 @@ impl RequestCtx {
             posted: None,
             left_pending: None,
             completion_bytes: 0,
+            completion_status: 0,
+            pieces: request.pieces,
             handled: false,
             calls: Vec::new(),
             sending: false,
@@ -294,6 +353,8 @@ impl RequestCtx {
             connection_store: ContextStore::new(Kind::Connection, "connection"),
             named_store: ContextStore::new(Kind::Named, "named"),
             remote_addr: request.remote,
+            completions: Default::default(),
+            thread: std::thread::current().id(),
             other_modules: request.other_modules.clone(),
             local_addr: request.local,
             remote: SockAddr::new(request.remote),
@@ -376,6 +437,7 @@ impl RequestCtx {
         let (notification, post) = self.current();
         self.push_call(Call {
             method,
+            kind: CallKind::Call,
             notification,
             post,
             detail,
@@ -385,6 +447,21 @@ impl RequestCtx {
     /// The module's name, for `GetStatus` and `GetCurrentExecutionStats`.
     pub(crate) fn module_name_w(&self) -> windows_sys::core::PCWSTR {
         self.server().name_w()
+    }
+
+    /// Queues the completion of an asynchronous operation: at once (delivered when the
+    /// notification returns `RQ_NOTIFICATION_PENDING`), or from another thread `delay` later.
+    pub(crate) fn complete_later(&self, completion: Completion, delay: Option<std::time::Duration>) {
+        match delay {
+            None => self.completions.push(completion),
+            Some(delay) => {
+                let completions = self.completions.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(delay);
+                    completions.push(completion);
+                });
+            }
+        }
     }
 
     /// Whether the module gets `n` (registered, not disabled, and a module exists).
@@ -417,25 +494,32 @@ impl RequestCtx {
             // The request hangs in IIS: no further notification reaches the module.
             return RQ_NOTIFICATION_FINISH_REQUEST;
         }
-        let (previous, index) = {
+        let previous = {
             let mut st = self.st.borrow_mut();
             let previous = st.current.replace((n, post));
             st.indicated = None;
             st.posted = None;
             st.calls.push(Call {
-                method: n.handler(post),
+                method: n.method(post),
+                kind: CallKind::Call,
                 notification: Some(n),
                 post,
                 detail: String::new(),
             });
-            (previous, st.calls.len() - 1)
+            previous
         };
         // SAFETY: `module` came from the factory and lives until `Dispose`; the context and
         // provider are objects of this live request.
         let status = unsafe { invoke(module, n, post, self.context_ptr(), provider) };
         rethrow();
-        let (status, detail) = self.resolve_pending(n, post, status);
-        self.patch_call(index, detail);
+        let returned = self.push_call(Call {
+            method: n.method(post),
+            kind: CallKind::Return,
+            notification: Some(n),
+            post,
+            detail: status_name(status),
+        });
+        let status = self.resolve_pending(n, post, status, returned);
         self.st.borrow_mut().current = previous;
         status
     }
@@ -445,10 +529,18 @@ impl RequestCtx {
         self.st.borrow().left_pending.is_some()
     }
 
+    /// Appends `note` to the detail of the call at `index` (a return entry).
+    fn annotate(&self, index: usize, note: &str) {
+        if let Some(call) = self.st.borrow_mut().calls.get_mut(index) {
+            call.detail.push_str(note);
+        }
+    }
+
     /// Turns `RQ_NOTIFICATION_PENDING` into a final status, as IIS does once the pending
     /// operation completes: by `OnAsyncCompletion` after `IHttpContext::PostCompletion`, or with
     /// the status given to `IHttpContext::IndicateCompletion`, either called during the handler
-    /// (all I/O here is synchronous, so nothing can complete the request later).
+    /// (all I/O here is synchronous, so nothing can complete the request later). `returned` is
+    /// the transcript index of the handler's return entry, which gets the resolution as a note.
     ///
     /// A handler that returns `RQ_NOTIFICATION_PENDING` tells IIS that the module will resume
     /// the request itself ("RQ_NOTIFICATION_PENDING: Indicates that an asynchronous operation is
@@ -463,30 +555,55 @@ impl RequestCtx {
         n: Notification,
         post: bool,
         first: REQUEST_NOTIFICATION_STATUS,
-    ) -> (REQUEST_NOTIFICATION_STATUS, String) {
+        returned: usize,
+    ) -> REQUEST_NOTIFICATION_STATUS {
         let mut status = first;
-        let mut detail = status_name(status);
-        // Who returned the status being resolved (the handler, then `OnAsyncCompletion`).
-        let mut returned_by = n.handler(post).to_owned();
+        // Who returned the status being resolved (the handler, then `OnAsyncCompletion`), and
+        // where its return entry is.
+        let mut returned_by = n.method(post).to_owned();
+        let mut returned_at = returned;
         let mut rounds = 0;
+        let mut waited = None;
         while status == RQ_NOTIFICATION_PENDING {
             rounds += 1;
-            let (posted, indicated) = {
+            let (mut posted, mut indicated) = {
                 let mut st = self.st.borrow_mut();
                 (st.posted.take(), st.indicated.take())
             };
+            // What IHttpCompletionInfo reports: S_OK for PostCompletion, the I/O's result.
+            let mut io_status = 0;
+            if posted.is_none() && indicated.is_none() {
+                // Nothing completed it on this thread: wait for an asynchronous operation or
+                // another thread to.
+                let timeout = pending_timeout(self.server());
+                match self.completions.wait(timeout) {
+                    Some(Completion::Io { op, bytes, hr }) => {
+                        io_status = hr;
+                        self.record("IHttpCompletionInfo::Completed", format!("{op}: {bytes} bytes, {}", crate::strings::hr_str(hr)));
+                        posted = Some(bytes);
+                    }
+                    Some(Completion::Posted(bytes)) => {
+                        self.record("IHttpContext::PostCompletion", format!("{bytes} bytes, from another thread"));
+                        posted = Some(bytes);
+                    }
+                    Some(Completion::Indicated(s)) => {
+                        self.record("IHttpContext::IndicateCompletion", format!("{}, from another thread", status_name(s)));
+                        indicated = Some(s);
+                    }
+                    None => waited = Some(timeout),
+                }
+            }
             match (posted, indicated) {
                 (Some(bytes), _) if rounds < 64 => {
-                    status = self.async_completion(n, post, bytes);
-                    detail.push_str(&format!(", OnAsyncCompletion -> {}", status_name(status)));
+                    (status, returned_at) = self.async_completion(n, post, bytes, io_status);
                     returned_by = format!(
                         "{} (completing {})",
-                        Notification::AsyncCompletion.handler(false),
-                        n.handler(post)
+                        Notification::AsyncCompletion.handler(),
+                        n.method(post)
                     );
                 }
                 (None, Some(s)) if s != RQ_NOTIFICATION_PENDING => {
-                    detail.push_str(&format!(", IndicateCompletion({})", status_name(s)));
+                    self.annotate(returned_at, &format!(", IndicateCompletion({})", status_name(s)));
                     status = s;
                 }
                 _ => {
@@ -494,10 +611,12 @@ impl RequestCtx {
                         "PostCompletion was called 64 times in a row".to_owned()
                     } else if indicated == Some(RQ_NOTIFICATION_PENDING) {
                         "IndicateCompletion was given RQ_NOTIFICATION_PENDING".to_owned()
+                    } else if let Some(waited) = waited {
+                        format!("nothing called IndicateCompletion or PostCompletion (waited {} ms for another thread; HTTPSERV_PENDING_TIMEOUT_MS sets how long)", waited.as_millis())
                     } else {
                         "nothing called IndicateCompletion or PostCompletion".to_owned()
                     };
-                    detail.push_str(", left pending (request failed)");
+                    self.annotate(returned_at, ", left pending (request failed)");
                     let mut st = self.st.borrow_mut();
                     if st.left_pending.is_none() {
                         st.left_pending = Some(format!(
@@ -510,36 +629,35 @@ impl RequestCtx {
                 }
             }
         }
-        (status, detail)
+        status
     }
 
-    /// `CHttpModule::OnAsyncCompletion` for a completion posted during `n`.
+    /// `CHttpModule::OnAsyncCompletion` for a completion posted during `n`: its status and the
+    /// transcript index of its return entry.
     fn async_completion(
         &self,
         n: Notification,
         post: bool,
         bytes: u32,
-    ) -> REQUEST_NOTIFICATION_STATUS {
+        status_hr: HRESULT,
+    ) -> (REQUEST_NOTIFICATION_STATUS, usize) {
         let module = self.module.get();
-        let index = {
+        let completing = Handler::new(n, post).method().trim_start_matches("CHttpModule::");
+        {
             let mut st = self.st.borrow_mut();
             st.completion_bytes = bytes;
+            st.completion_status = status_hr;
             st.indicated = None;
             st.posted = None;
             st.current = Some((Notification::AsyncCompletion, false));
-            let what = if post {
-                format!("Post{n}")
-            } else {
-                n.to_string()
-            };
             st.calls.push(Call {
-                method: Notification::AsyncCompletion.handler(false),
+                method: Notification::AsyncCompletion.handler(),
+                kind: CallKind::Call,
                 notification: Some(Notification::AsyncCompletion),
                 post: false,
-                detail: format!("{what}, {bytes} bytes"),
+                detail: format!("{completing}, {bytes} bytes"),
             });
-            st.calls.len() - 1
-        };
+        }
         // SAFETY: `module` is alive until `Dispose`; the context, provider and completion info
         // are objects of this live request.
         let status = unsafe {
@@ -553,17 +671,15 @@ impl RequestCtx {
             )
         };
         rethrow();
-        let what = if post {
-            format!("Post{n}")
-        } else {
-            n.to_string()
-        };
-        self.patch_call(
-            index,
-            format!("{what}, {bytes} bytes -> {}", status_name(status)),
-        );
+        let returned = self.push_call(Call {
+            method: Notification::AsyncCompletion.handler(),
+            kind: CallKind::Return,
+            notification: Some(Notification::AsyncCompletion),
+            post: false,
+            detail: status_name(status),
+        });
         self.st.borrow_mut().current = Some((n, post));
-        status
+        (status, returned)
     }
 
     /// Sends what is buffered; the first time, fires `RQ_SEND_RESPONSE` and sends the headers.
@@ -689,14 +805,21 @@ impl RequestCtx {
         let mut failed = false;
         if !factory.is_null() {
             let mut module: *mut CHttpModule = std::ptr::null_mut();
-            let index = self.record("IHttpModuleFactory::GetHttpModule", String::new());
+            self.record("IHttpModuleFactory::GetHttpModule", String::new());
             // SAFETY: the factory the module registered lives until `Terminate`; `module` is a
             // writable out-pointer and the allocator an object of this live request.
             let hr = unsafe {
                 ((*(*factory).lpVtbl).GetHttpModule)(factory, &mut module, self.allocator.as_ptr())
             };
             rethrow();
-            self.patch_call(index, format!("-> {}", hr_str(hr)));
+            let (notification, post) = self.current();
+            self.push_call(Call {
+                method: "IHttpModuleFactory::GetHttpModule",
+                kind: CallKind::Return,
+                notification,
+                post,
+                detail: hr_str(hr),
+            });
             if hr < 0 || module.is_null() {
                 // IIS fails the request with a 500 when the factory gives no module.
                 failed = true;

@@ -145,8 +145,10 @@ thunks! {
 
     fn completion_get_status(this: *mut IHttpCompletionInfo) -> HRESULT {
         // SAFETY: called on the completion info of a running request.
-        unsafe { req(this) }.record("IHttpCompletionInfo::GetCompletionStatus", "-> S_OK".to_owned());
-        S_OK
+        let req = unsafe { req(this) };
+        let status = req.st.borrow().completion_status;
+        req.record("IHttpCompletionInfo::GetCompletionStatus", format!("-> {}", crate::strings::hr_str(status)));
+        status
     }
 
     fn completion_get_operation(this: *mut IHttpCompletionInfo2) -> u32 {

@@ -195,6 +195,7 @@ impl RequestCtx {
         method: &'static str,
         buffer: *mut c_void,
         size: u32,
+        asynchronous: BOOL,
         received: *mut u32,
         pending: *mut BOOL,
     ) -> HRESULT {
@@ -207,13 +208,14 @@ impl RequestCtx {
             self.record(method, format!("NULL buffer, {size} bytes -> E_INVALIDARG"));
             return E_INVALIDARG;
         }
-        let (bytes, eof) = {
+        let (bytes, eof, delay) = {
             let mut st = self.st.borrow_mut();
-            let n = (size as usize).min(st.entity.len());
+            let piece = st.pieces.map_or(usize::MAX, |(size, _)| size);
+            let n = (size as usize).min(st.entity.len()).min(piece);
             let eof = st.entity.is_empty();
-            (st.entity.drain(..n).collect::<Vec<u8>>(), eof)
+            (st.entity.drain(..n).collect::<Vec<u8>>(), eof, st.pieces.map(|(_, delay)| delay))
         };
-        let index = self.record(method, format!("{size} byte buffer"));
+        let index = self.record(method, format!("{size} byte buffer{}", if asynchronous != 0 { ", async" } else { "" }));
         if eof {
             self.patch_call(
                 index,
@@ -239,9 +241,21 @@ impl RequestCtx {
                 unsafe { std::ptr::copy(p as *const u8, buffer as *mut u8, count as usize) };
             }
         }
+        let remaining = self.st.borrow().entity.len();
+        if asynchronous != 0 {
+            // The bytes are in the buffer already; the module learns it in OnAsyncCompletion,
+            // after its notification returned RQ_NOTIFICATION_PENDING (at once, or `delay`
+            // later from another thread for a slow body). IIS: "pfCompletionPending ... TRUE if
+            // an asynchronous completion is pending", IHttpRequest::ReadEntityBody,
+            // https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttprequest-readentitybody-method
+            // SAFETY: per the contract.
+            unsafe { put(pending, 1) };
+            self.patch_call(index, format!("{size} byte buffer, async -> pending ({count} bytes, {remaining} remaining)"));
+            self.complete_later(crate::pipeline::Completion::Io { op: method, bytes: count, hr: S_OK }, delay);
+            return S_OK;
+        }
         // SAFETY: per the contract.
         unsafe { put(received, count) };
-        let remaining = self.st.borrow().entity.len();
         self.patch_call(
             index,
             format!("{size} byte buffer -> {count} bytes, {remaining} remaining"),
@@ -525,10 +539,10 @@ thunks! {
         req.remote.as_ptr()
     }
 
-    fn rq_read_entity_body(this: *mut IHttpRequest, buffer: *mut c_void, size: u32, _async: BOOL, received: *mut u32, pending: *mut BOOL) -> HRESULT {
+    fn rq_read_entity_body(this: *mut IHttpRequest, buffer: *mut c_void, size: u32, asynchronous: BOOL, received: *mut u32, pending: *mut BOOL) -> HRESULT {
         // SAFETY: called on the request of a running request; the buffer and out-pointers are
         // as the interface specifies.
-        unsafe { req(this).read_entity("IHttpRequest::ReadEntityBody", buffer, size, received, pending) }
+        unsafe { req(this).read_entity("IHttpRequest::ReadEntityBody", buffer, size, asynchronous, received, pending) }
     }
 
     fn rq_insert_entity_body(this: *mut IHttpRequest, buffer: *mut c_void, size: u32) -> HRESULT {
@@ -624,13 +638,13 @@ thunks! {
     fn rq3_read_entity_body(this: *mut IHttpRequest3, buffer: *mut c_void, size: u32, _async: BOOL, _callback: PFN_ASYNC_COMPLETION, _context: *mut c_void, received: *mut u32, pending: *mut BOOL) -> HRESULT {
         // SAFETY: called on the request of a running request; the buffer and out-pointers are
         // as the interface specifies. The read completes synchronously: no callback.
-        unsafe { req(this).read_entity("IHttpRequest3::ReadEntityBody", buffer, size, received, pending) }
+        unsafe { req(this).read_entity("IHttpRequest3::ReadEntityBody", buffer, size, 0, received, pending) }
     }
 
-    fn rq4_read_entity_body(this: *mut IHttpRequest4, buffer: *mut c_void, size: u32, _async: BOOL, _flags: u32, received: *mut u32, pending: *mut BOOL) -> HRESULT {
+    fn rq4_read_entity_body(this: *mut IHttpRequest4, buffer: *mut c_void, size: u32, asynchronous: BOOL, _flags: u32, received: *mut u32, pending: *mut BOOL) -> HRESULT {
         // SAFETY: called on the request of a running request; the buffer and out-pointers are
         // as the interface specifies.
-        unsafe { req(this).read_entity("IHttpRequest4::ReadEntityBody", buffer, size, received, pending) }
+        unsafe { req(this).read_entity("IHttpRequest4::ReadEntityBody", buffer, size, asynchronous, received, pending) }
     }
 }
 

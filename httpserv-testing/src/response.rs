@@ -264,6 +264,7 @@ impl RequestCtx {
         method: &'static str,
         chunks: *const HTTP_DATA_CHUNK,
         count: u32,
+        asynchronous: BOOL,
         sent: *mut u32,
         expected: *mut BOOL,
     ) -> HRESULT {
@@ -290,8 +291,18 @@ impl RequestCtx {
         if self.st.borrow().response.buffering_disabled {
             self.send_response();
         }
+        let total = len32("the bytes written", total);
+        if asynchronous != 0 {
+            // Written; the module learns it in OnAsyncCompletion (IHttpResponse::WriteEntityChunks:
+            // "pfCompletionExpected ... TRUE if an asynchronous completion is pending",
+            // https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpresponse-writeentitychunks-method).
+            // SAFETY: per the contract.
+            unsafe { put(expected, 1) };
+            self.complete_later(crate::pipeline::Completion::Io { op: method, bytes: total, hr: S_OK }, None);
+            return S_OK;
+        }
         // SAFETY: per the contract.
-        unsafe { put(sent, len32("the bytes written", total)) };
+        unsafe { put(sent, total) };
         S_OK
     }
 
@@ -590,10 +601,10 @@ thunks! {
         S_OK
     }
 
-    fn rs_write_entity_chunks(this: *mut IHttpResponse, chunks: *mut HTTP_DATA_CHUNK, count: u32, _async: BOOL, _more: BOOL, sent: *mut u32, expected: *mut BOOL) -> HRESULT {
+    fn rs_write_entity_chunks(this: *mut IHttpResponse, chunks: *mut HTTP_DATA_CHUNK, count: u32, asynchronous: BOOL, _more: BOOL, sent: *mut u32, expected: *mut BOOL) -> HRESULT {
         // SAFETY: called on the response of a running request; the chunks and out-pointers are
         // as the interface specifies.
-        unsafe { req(this).write_chunks("IHttpResponse::WriteEntityChunks", chunks, count, sent, expected) }
+        unsafe { req(this).write_chunks("IHttpResponse::WriteEntityChunks", chunks, count, asynchronous, sent, expected) }
     }
 
     fn rs_disable_buffering(this: *mut IHttpResponse) {
@@ -681,7 +692,7 @@ thunks! {
     fn rs2_write_entity_chunks(this: *mut IHttpResponse2, chunks: *mut HTTP_DATA_CHUNK, count: u32, _async: BOOL, _more: BOOL, _callback: PFN_ASYNC_COMPLETION, _context: *mut c_void, sent: *mut u32, expected: *mut BOOL) -> HRESULT {
         // SAFETY: called on the response of a running request; the chunks and out-pointers are
         // as the interface specifies. The write completes synchronously: no callback.
-        unsafe { req(this).write_chunks("IHttpResponse2::WriteEntityChunks", chunks, count, sent, expected) }
+        unsafe { req(this).write_chunks("IHttpResponse2::WriteEntityChunks", chunks, count, 0, sent, expected) }
     }
 
     fn rs2_flush(this: *mut IHttpResponse2, _async: BOOL, _more: BOOL, _callback: PFN_ASYNC_COMPLETION, _context: *mut c_void, sent: *mut u32, expected: *mut BOOL) -> HRESULT {

@@ -23,7 +23,7 @@ use super::context::{quick_trace_detail, trace_configuration, trace_event_detail
 use super::pipeline::RequestCtx;
 use super::strings::*;
 use super::thunk::{owner, rethrow, thunks, Obj, Pinned};
-use super::{Call, Notification, Priorities, RegisterModuleFn, ShutdownReport, SERVER_VERSION};
+use super::{Call, CallKind, Notification, Priorities, ShutdownReport, SERVER_VERSION};
 
 /// What the module registered.
 #[derive(Clone)]
@@ -133,6 +133,8 @@ pub(crate) struct ServerShared {
     name_w: Box<[u16]>,
     state: Mutex<ServerState>,
     pub(crate) started: Instant,
+    /// [`crate::TestServer::set_pending_timeout`], in milliseconds; 0 for the default.
+    pub(crate) pending_timeout_ms: std::sync::atomic::AtomicU64,
 }
 
 impl ServerShared {
@@ -155,6 +157,7 @@ impl ServerShared {
             name_w: wide(name).into_boxed_slice(),
             state: Mutex::new(ServerState::default()),
             started: Instant::now(),
+            pending_timeout_ms: std::sync::atomic::AtomicU64::new(0),
         }));
         let raw = shared.as_ptr();
         // SAFETY: `raw` is the only handle to the new server; nothing else refers to it yet, and
@@ -222,12 +225,26 @@ impl ServerShared {
 
     /// How many recorded calls are to `method`.
     pub(crate) fn count_calls(&self, method: &str) -> usize {
-        self.lock().calls.iter().filter(|c| c.method == method).count()
+        super::count_calls(&self.lock().calls, method)
     }
 
     /// Records a call on a server-level object: in the server's calls, and in the transcript of
     /// the request this thread is running, if any. Returns where it went, for [`Self::patch`].
     pub(crate) fn record(&self, method: &'static str, detail: String) -> (usize, Option<usize>) {
+        self.record_kind(method, CallKind::Call, detail)
+    }
+
+    /// Records the return of a call into the module (after the calls made inside it).
+    pub(crate) fn record_return(&self, method: &'static str, detail: String) {
+        self.record_kind(method, CallKind::Return, detail);
+    }
+
+    fn record_kind(
+        &self,
+        method: &'static str,
+        kind: CallKind,
+        detail: String,
+    ) -> (usize, Option<usize>) {
         let active = active();
         let mine = std::ptr::eq(active.server, self);
         let request = if mine && !active.request.is_null() {
@@ -243,6 +260,7 @@ impl ServerShared {
         };
         let call = Call {
             method,
+            kind,
             notification,
             post,
             detail,
@@ -251,20 +269,6 @@ impl ServerShared {
         let mut state = self.lock();
         state.calls.push(call);
         (state.calls.len() - 1, in_request)
-    }
-
-    /// Replaces the detail of a call recorded with [`Self::record`].
-    fn patch(&self, at: (usize, Option<usize>), detail: String) {
-        if let Some(i) = at.1 {
-            let active = active();
-            if std::ptr::eq(active.server, self) && !active.request.is_null() {
-                // SAFETY: as in `record`, the request is alive while it is active.
-                unsafe { &*active.request }.patch_call(i, detail.clone());
-            }
-        }
-        if let Some(call) = self.lock().calls.get_mut(at.0) {
-            call.detail = detail;
-        }
     }
 
     /// Delivers the global notification `n` if the module registered it: `call` invokes the
@@ -292,39 +296,34 @@ impl ServerShared {
         }
         now.global = Some(n);
         let status = with_active(now, || {
-            let at = self.record(n.handler(false), detail.clone());
+            self.record(n.handler(), detail);
             let status = call(global);
             rethrow();
-            let sep = if detail.is_empty() { "" } else { " " };
-            self.patch(
-                at,
-                format!("{detail}{sep}-> {}", global_status_name(status)),
-            );
+            self.record_return(n.handler(), global_status_name(status));
             status
         });
         Some(status)
     }
 
     /// Calls `RegisterModule` and returns what it registered, or its failure.
-    pub(crate) fn register(&self, register: RegisterModuleFn) -> Result<Registration, HRESULT> {
+    pub(crate) fn register(
+        &self,
+        register: impl FnOnce(u32, *mut IHttpModuleRegistrationInfo, *mut IHttpServer) -> HRESULT,
+    ) -> Result<Registration, HRESULT> {
         let me = Active {
             server: self,
             request: std::ptr::null(),
             global: None,
         };
         let hr = with_active(me, || {
-            let at = self.record(
+            self.record(
                 "RegisterModule",
                 format!("dwServerVersion = {SERVER_VERSION:#x}"),
             );
-            // SAFETY: `RegisterModule` is called as IIS calls it: with a live registration info
-            // and server, which stay valid for the whole life of the module.
-            let hr = unsafe { register(SERVER_VERSION, self.reg.as_ptr(), self.server.as_ptr()) };
+            // The registration info and server stay valid for the whole life of the module.
+            let hr = register(SERVER_VERSION, self.reg.as_ptr(), self.server.as_ptr());
             rethrow();
-            self.patch(
-                at,
-                format!("dwServerVersion = {SERVER_VERSION:#x} -> {}", hr_str(hr)),
-            );
+            self.record_return("RegisterModule", hr_str(hr));
             hr
         });
         let registration = self.lock().registration.clone();
@@ -405,6 +404,28 @@ impl ServerShared {
                 calls: Vec::new(),
             }
         })
+    }
+
+    /// `GL_CONFIGURATION_CHANGE` for `path`, if the global module registered it.
+    pub(crate) fn notify_configuration_change(&self, path: &str) {
+        let provider = self.config_change.as_ptr::<IGlobalConfigurationChangeProvider>();
+        self.with_change_path(path, |detail| {
+            self.notify_global(Notification::GlobalConfigurationChange, detail, |g| {
+                // SAFETY: `g` is the live global module and `provider` a live provider.
+                unsafe { ((*(*g).lpVtbl).OnGlobalConfigurationChange)(g, provider) }
+            });
+        });
+    }
+
+    /// `GL_FILE_CHANGE` for `path`, if the global module registered it.
+    pub(crate) fn notify_file_change(&self, path: &str) {
+        let provider = self.file_change.as_ptr::<IGlobalFileChangeProvider>();
+        self.with_change_path(path, |detail| {
+            self.notify_global(Notification::GlobalFileChange, detail, |g| {
+                // SAFETY: `g` is the live global module and `provider` a live provider.
+                unsafe { ((*(*g).lpVtbl).OnGlobalFileChange)(g, provider) }
+            });
+        });
     }
 
     /// Delivers a configuration- or file-change notification for `path`: `deliver` runs with
@@ -747,26 +768,14 @@ thunks! {
         // SAFETY: called on the server given to `RegisterModule`; `path` is null or a string.
         let (server, path) = unsafe { (server(this), from_pcwstr(path).unwrap_or_default()) };
         server.record("IHttpServer::NotifyConfigurationChange", format!("{path:?}"));
-        let provider = server.config_change.as_ptr::<IGlobalConfigurationChangeProvider>();
-        server.with_change_path(&path, |detail| {
-            server.notify_global(Notification::GlobalConfigurationChange, detail, |g| {
-                // SAFETY: `g` is the live global module and `provider` a live provider.
-                unsafe { ((*(*g).lpVtbl).OnGlobalConfigurationChange)(g, provider) }
-            });
-        });
+        server.notify_configuration_change(&path);
     }
 
     fn srv_notify_file_change(this: *mut IHttpServer, file: PCWSTR) {
         // SAFETY: called on the server given to `RegisterModule`; `file` is null or a string.
         let (server, file) = unsafe { (server(this), from_pcwstr(file).unwrap_or_default()) };
         server.record("IHttpServer::NotifyFileChange", format!("{file:?}"));
-        let provider = server.file_change.as_ptr::<IGlobalFileChangeProvider>();
-        server.with_change_path(&file, |detail| {
-            server.notify_global(Notification::GlobalFileChange, detail, |g| {
-                // SAFETY: `g` is the live global module and `provider` a live provider.
-                unsafe { ((*(*g).lpVtbl).OnGlobalFileChange)(g, provider) }
-            });
-        });
+        server.notify_file_change(&file);
     }
 
     fn srv_dispense_container(this: *mut IHttpServer) -> *mut IDispensedHttpModuleContextContainer {

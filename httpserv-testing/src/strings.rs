@@ -46,9 +46,49 @@ pub(crate) const HR_ALREADY_ASSIGNED: HRESULT =
 pub(crate) const HR_NOT_FOUND: HRESULT =
     hresult_from_win32(windows_sys::Win32::Foundation::ERROR_NOT_FOUND);
 
-/// `0x80004001`-style display of an HRESULT.
+/// An HRESULT by name: `S_OK`, `E_INVALIDARG`, `HRESULT_FROM_WIN32(ERROR_HANDLE_EOF)` for the
+/// common ones, `0x8007000d`-style hex otherwise.
 pub(crate) fn hr_str(hr: HRESULT) -> String {
-    format!("{:#010x}", hr as u32)
+    use windows_sys::Win32::Foundation as f;
+    let name = match hr {
+        f::S_OK => "S_OK",
+        f::S_FALSE => "S_FALSE",
+        f::E_NOTIMPL => "E_NOTIMPL",
+        f::E_INVALIDARG => "E_INVALIDARG",
+        f::E_NOINTERFACE => "E_NOINTERFACE",
+        f::E_POINTER => "E_POINTER",
+        f::E_FAIL => "E_FAIL",
+        f::E_UNEXPECTED => "E_UNEXPECTED",
+        f::E_OUTOFMEMORY => "E_OUTOFMEMORY",
+        f::E_ACCESSDENIED => "E_ACCESSDENIED",
+        f::E_ABORT => "E_ABORT",
+        f::E_HANDLE => "E_HANDLE",
+        _ => {
+            const WIN32: [(u32, &str); 16] = [
+                (f::ERROR_FILE_NOT_FOUND, "ERROR_FILE_NOT_FOUND"),
+                (f::ERROR_PATH_NOT_FOUND, "ERROR_PATH_NOT_FOUND"),
+                (f::ERROR_NOT_ENOUGH_MEMORY, "ERROR_NOT_ENOUGH_MEMORY"),
+                (f::ERROR_INVALID_DATA, "ERROR_INVALID_DATA"),
+                (f::ERROR_HANDLE_EOF, "ERROR_HANDLE_EOF"),
+                (f::ERROR_NOT_SUPPORTED, "ERROR_NOT_SUPPORTED"),
+                (f::ERROR_ALREADY_ASSIGNED, "ERROR_ALREADY_ASSIGNED"),
+                (f::ERROR_INSUFFICIENT_BUFFER, "ERROR_INSUFFICIENT_BUFFER"),
+                (f::ERROR_ALREADY_EXISTS, "ERROR_ALREADY_EXISTS"),
+                (f::ERROR_NO_DATA, "ERROR_NO_DATA"),
+                (f::ERROR_MORE_DATA, "ERROR_MORE_DATA"),
+                (f::ERROR_OPERATION_ABORTED, "ERROR_OPERATION_ABORTED"),
+                (f::ERROR_IO_PENDING, "ERROR_IO_PENDING"),
+                (f::ERROR_NOT_FOUND, "ERROR_NOT_FOUND"),
+                (f::ERROR_INVALID_INDEX, "ERROR_INVALID_INDEX"),
+                (f::ERROR_CONNECTION_INVALID, "ERROR_CONNECTION_INVALID"),
+            ];
+            return match WIN32.iter().find(|(code, _)| hresult_from_win32(*code) == hr) {
+                Some((_, name)) => format!("HRESULT_FROM_WIN32({name})"),
+                None => format!("{:#010x}", hr as u32),
+            };
+        }
+    };
+    name.to_owned()
 }
 
 /// Reads a NUL-terminated ANSI string (lossy UTF-8); `None` for a null pointer.

@@ -192,17 +192,18 @@ fn cancel_io_sample_cancels_io_in_send_response() {
     );
     assert_eq!(
         response.notifications(),
-        vec![(Notification::SendResponse, false)]
+        vec![Handler::On(Notification::SendResponse)]
     );
-    let methods: Vec<&str> = response.calls.iter().map(|c| c.method).collect();
+    // One transcript, in the order things happened: the call made inside the handler sits
+    // between the handler's entry and its return; HRESULTs by name.
     assert_eq!(
-        methods,
-        [
-            "IHttpModuleFactory::GetHttpModule",
-            "CHttpModule::OnSendResponse",
-            "IHttpContext::CancelIo",
-            "CHttpModule::Dispose"
-        ]
+        response.transcript(),
+        "IHttpModuleFactory::GetHttpModule\n\
+         IHttpModuleFactory::GetHttpModule returned S_OK\n\
+         [SendResponse] CHttpModule::OnSendResponse\n\
+         [SendResponse] IHttpContext::CancelIo: -> S_OK\n\
+         [SendResponse] CHttpModule::OnSendResponse returned RQ_NOTIFICATION_CONTINUE\n\
+         CHttpModule::Dispose\n"
     );
 
     let second = server.send(TestRequest::post("/upload", "data"));
@@ -746,7 +747,7 @@ fn writer_sets_status_headers_and_body() {
     // No module handles SendResponse, but the response is sent after ExecuteRequestHandler.
     assert_eq!(
         response.notifications(),
-        vec![(Notification::ExecuteRequestHandler, false)]
+        vec![Handler::On(Notification::ExecuteRequestHandler)]
     );
 }
 
@@ -885,22 +886,20 @@ fn finish_request_in_begin_request_skips_to_log_and_end() {
     assert_eq!(
         response.notifications(),
         vec![
-            (BeginRequest, false),
-            (SendResponse, false),
-            (LogRequest, false),
-            (LogRequest, true),
-            (EndRequest, false)
+            Handler::On(BeginRequest),
+            Handler::On(SendResponse),
+            Handler::On(LogRequest),
+            Handler::OnPost(LogRequest),
+            Handler::On(EndRequest)
         ],
         "{}",
         response.transcript()
     );
     assert_eq!(response.called("CHttpModule::OnExecuteRequestHandler"), 0);
-    assert!(response
-        .calls_to("CHttpModule::OnBeginRequest")
-        .next()
-        .unwrap()
-        .detail
-        .contains("RQ_NOTIFICATION_FINISH_REQUEST"));
+    assert_eq!(
+        response.returned("CHttpModule::OnBeginRequest").collect::<Vec<_>>(),
+        ["RQ_NOTIFICATION_FINISH_REQUEST"]
+    );
 }
 
 // =============================================================================================
@@ -921,10 +920,10 @@ fn pipeline_runs_in_iis_order_with_post_notifications() {
     let response = server.send(TestRequest::get("/"));
     let mut expected = Vec::new();
     for n in Notification::PIPELINE {
-        expected.push((n, false));
-        expected.push((n, true));
+        expected.push(Handler::On(n));
+        expected.push(Handler::OnPost(n));
         if n == Notification::ExecuteRequestHandler {
-            expected.push((Notification::SendResponse, false));
+            expected.push(Handler::On(Notification::SendResponse));
         }
     }
     assert_eq!(
@@ -943,7 +942,7 @@ fn pipeline_runs_in_iis_order_with_post_notifications() {
         "CHttpModule::Dispose"
     );
     assert_eq!(
-        Notification::BeginRequest.handler(true),
+        Notification::BeginRequest.post_handler(),
         "CHttpModule::OnPostBeginRequest"
     );
     assert_eq!(Notification::SendResponse.flag(), RQ_SEND_RESPONSE);
@@ -1349,7 +1348,7 @@ kit_module!(
 fn failing_registration_reports_the_hresult() {
     let error = TestServer::new(failing_register).unwrap_err();
     assert_eq!(error.hresult, windows_sys::Win32::Foundation::E_FAIL);
-    let methods: Vec<&str> = error.calls.iter().map(|c| c.method).collect();
+    let methods: Vec<&str> = error.calls.iter().filter(|c| c.is_entry()).map(|c| c.method).collect();
     assert_eq!(
         methods,
         [
@@ -1360,7 +1359,7 @@ fn failing_registration_reports_the_hresult() {
     );
     assert_eq!(
         error.to_string(),
-        "RegisterModule failed with HRESULT 0x80004005"
+        "RegisterModule failed with HRESULT E_FAIL, 0x80004005"
     );
     assert_eq!(take_log(), ["Terminate factory"]);
 }
@@ -1558,7 +1557,7 @@ fn server_registration_info_and_extended_interfaces() {
         .into_iter()
         .find(|c| c.method == "IHttpServer::ReportUnhealthy")
         .unwrap();
-    assert_eq!(unhealthy.detail, "\"disk full\", 0x80004005");
+    assert_eq!(unhealthy.detail, "\"disk full\", E_FAIL");
     assert!(unhealthy.during(Notification::ExecuteRequestHandler));
     // Server calls made during a request are in its transcript too.
     assert_eq!(
@@ -1723,9 +1722,9 @@ fn global_module_gets_start_pre_begin_and_stop_notifications() {
     assert_eq!(
         response.notifications(),
         vec![
-            (GlobalPreBeginRequest, false),
-            (BeginRequest, false),
-            (GlobalConfigurationChange, false)
+            Handler::On(GlobalPreBeginRequest),
+            Handler::On(BeginRequest),
+            Handler::On(GlobalConfigurationChange)
         ]
     );
     let report = server.shutdown();
@@ -1743,7 +1742,7 @@ fn global_module_gets_start_pre_begin_and_stop_notifications() {
             "Terminate global"
         ]
     );
-    let methods: Vec<&str> = report.calls.iter().map(|c| c.method).collect();
+    let methods: Vec<&str> = report.calls.iter().filter(|c| c.is_entry()).map(|c| c.method).collect();
     assert_eq!(
         methods,
         [
@@ -1882,7 +1881,7 @@ fn tracing_redirects_rewrites_and_users() {
         .calls_to("IHttpTraceContext::QuickTrace")
         .next()
         .unwrap();
-    assert_eq!(quick.detail, "begin | more | 0x00000000 | level 4");
+    assert_eq!(quick.detail, "begin | more | S_OK | level 4");
     assert!(quick.during(Notification::BeginRequest));
     let event = response
         .calls_to("IHttpTraceContext::RaiseTraceEvent")
@@ -1954,21 +1953,38 @@ fn pending_is_resolved_by_async_completion_or_indicate_completion() {
     assert_eq!(response.status, 202, "{}", response.transcript());
     assert_eq!(response.reason, "Accepted");
     assert_eq!(take_log(), ["completion 0x1 false 5", "end", "Dispose"]);
-    let begin = response
-        .calls_to("CHttpModule::OnBeginRequest")
-        .next()
-        .unwrap();
     assert_eq!(
-        begin.detail,
-        "RQ_NOTIFICATION_PENDING, OnAsyncCompletion -> RQ_NOTIFICATION_CONTINUE"
+        response.returned("CHttpModule::OnBeginRequest").collect::<Vec<_>>(),
+        ["RQ_NOTIFICATION_PENDING"]
     );
-    let execute = response
-        .calls_to("CHttpModule::OnExecuteRequestHandler")
-        .next()
-        .unwrap();
+    let completion = response.calls_to("CHttpModule::OnAsyncCompletion").next().unwrap();
+    assert_eq!(completion.detail, "OnBeginRequest, 5 bytes");
     assert_eq!(
-        execute.detail,
-        "RQ_NOTIFICATION_PENDING, IndicateCompletion(RQ_NOTIFICATION_FINISH_REQUEST)"
+        response.returned("CHttpModule::OnAsyncCompletion").collect::<Vec<_>>(),
+        ["RQ_NOTIFICATION_CONTINUE"]
+    );
+    // OnAsyncCompletion runs after the handler returned PENDING, and before the next stage.
+    let order: Vec<String> = response
+        .calls
+        .iter()
+        .filter(|c| c.method.starts_with("CHttpModule::On"))
+        .take(4)
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "[BeginRequest] CHttpModule::OnBeginRequest",
+            "[BeginRequest] CHttpModule::OnBeginRequest returned RQ_NOTIFICATION_PENDING",
+            "[AsyncCompletion] CHttpModule::OnAsyncCompletion: OnBeginRequest, 5 bytes",
+            "[AsyncCompletion] CHttpModule::OnAsyncCompletion returned RQ_NOTIFICATION_CONTINUE",
+        ],
+        "{}",
+        response.transcript()
+    );
+    assert_eq!(
+        response.returned("CHttpModule::OnExecuteRequestHandler").collect::<Vec<_>>(),
+        ["RQ_NOTIFICATION_PENDING, IndicateCompletion(RQ_NOTIFICATION_FINISH_REQUEST)"]
     );
     assert_eq!(
         response.called_during(
@@ -2082,6 +2098,7 @@ kit_module!(
 #[test]
 fn pending_with_nothing_to_complete_it_fails_the_request() {
     let server = TestServer::new(left_pending_register).unwrap();
+    server.set_pending_timeout(std::time::Duration::from_millis(50));
     let message = send_panic_message(&server, TestRequest::get("/"));
     assert!(
         message.starts_with(
@@ -2123,6 +2140,7 @@ kit_module!(
 #[test]
 fn pending_again_from_on_async_completion_with_nothing_to_complete_it_fails() {
     let server = TestServer::new(async_left_pending_register).unwrap();
+    server.set_pending_timeout(std::time::Duration::from_millis(50));
     let message = send_panic_message(&server, TestRequest::get("/"));
     assert!(
         message.starts_with(

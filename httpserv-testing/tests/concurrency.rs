@@ -112,7 +112,7 @@ fn four_threads_share_one_server_and_lose_no_stored_context() {
     let n = total + 1;
     assert_eq!(last.header("X-Counts"), Some(format!("requests={n} pre_begin={n} found={n}").as_str()));
     assert_eq!(
-        server.server_called(Notification::GlobalPreBeginRequest.handler(false)),
+        server.server_called(Notification::GlobalPreBeginRequest.handler()),
         total as usize + 1
     );
     let report = server.shutdown();
@@ -149,7 +149,7 @@ fn four_threads_each_run_their_own_servers() {
                         // This server saw its own registration, requests and calls only.
                         assert_eq!(server.server_called("RegisterModule"), 1);
                         assert_eq!(
-                            server.server_called(Notification::GlobalPreBeginRequest.handler(false)),
+                            server.server_called(Notification::GlobalPreBeginRequest.handler()),
                             REQUESTS as usize
                         );
                         let report = server.shutdown();

@@ -51,6 +51,7 @@ mod descriptors;
 mod error;
 mod handle;
 mod headers;
+mod io;
 mod module;
 mod providers;
 mod request;
@@ -71,6 +72,7 @@ pub use request::{Request, KNOWN_REQUEST_HEADERS};
 pub use response::{CurrentStatus, Response, Status};
 pub use server::{Extension, Server};
 pub use strings::WideStr;
+pub use io::{FlushBody, ReadBody, WriteBody};
 
 /// The raw bindings, for calls the safe API does not cover.
 pub use httpserv_sys as sys;

@@ -62,6 +62,11 @@ impl<'a> Request<'a> {
     }
 
     #[inline]
+    pub(crate) fn vtbl_raw(&self) -> &'a IHttpRequest_Vtbl {
+        self.vtbl()
+    }
+
+    #[inline]
     fn vtbl(&self) -> &'a IHttpRequest_Vtbl {
         self.raw.vtbl()
     }

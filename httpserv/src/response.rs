@@ -64,6 +64,11 @@ impl<'a> Response<'a> {
     }
 
     #[inline]
+    pub(crate) fn vtbl_raw(&self) -> &'a IHttpResponse_Vtbl {
+        self.vtbl()
+    }
+
+    #[inline]
     fn vtbl(&self) -> &'a IHttpResponse_Vtbl {
         self.raw.vtbl()
     }

@@ -112,9 +112,11 @@ impl HttpModule for Stuck {
 #[test]
 fn a_future_nobody_wakes_is_a_request_left_pending_and_is_dropped() {
     let server = TestServer::new(register::<Stuck>).unwrap();
+    server.set_pending_timeout(std::time::Duration::from_millis(100));
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server.send(TestRequest::get("/"))));
     let message = outcome.err().and_then(|p| p.downcast_ref::<String>().cloned()).expect("send reports the hang");
     assert!(message.contains("request left pending"), "{message}");
+    assert!(message.contains("waited 100 ms for another thread"), "{message}");
     // The request ended: the future was dropped before the module, nothing leaked.
     assert_eq!(seen(), ["dropped the future's local", "module dropped"]);
     let report = server.shutdown();
@@ -194,4 +196,233 @@ fn state_and_server_are_reachable_from_a_future() {
     server.send(TestRequest::get("/"));
     assert_eq!(seen(), ["server true"]);
     server.shutdown();
+}
+
+/// Ready after `ms` milliseconds, woken by a thread of its own (as a timer would be).
+struct Delay {
+    ms: u64,
+    fired: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    wakes: usize,
+}
+
+fn delay(ms: u64, wakes: usize) -> Delay {
+    Delay { ms, fired: None, wakes }
+}
+
+impl Future for Delay {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        use std::sync::atomic::Ordering;
+        match &self.fired {
+            Some(fired) if fired.load(Ordering::Acquire) => Poll::Ready(()),
+            Some(_) => Poll::Pending,
+            None => {
+                let fired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                self.fired = Some(fired.clone());
+                let (ms, wakes, waker) = (self.ms, self.wakes, cx.waker().clone());
+                std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_millis(ms));
+                    fired.store(true, Ordering::Release);
+                    // Several wakes from several threads: one completion is posted.
+                    let threads: Vec<_> = (0..wakes).map(|_| {
+                        let waker = waker.clone();
+                        std::thread::spawn(move || waker.wake())
+                    }).collect();
+                    threads.into_iter().for_each(|t| t.join().unwrap());
+                });
+                Poll::Pending
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Sleeper;
+
+#[http_module]
+impl HttpModule for Sleeper {
+    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> NotificationStatus {
+        let wakes = context.request().header("X-Wakes").map_or(1, |v| std::str::from_utf8(v).unwrap().parse().unwrap());
+        delay(20, wakes).await;
+        context.response().write(b"slept").unwrap();
+        NotificationStatus::FinishRequest
+    }
+}
+
+#[test]
+fn a_future_woken_from_another_thread_resumes_in_on_async_completion() {
+    let server = TestServer::new(register::<Sleeper>).unwrap();
+    let response = server.send(TestRequest::get("/"));
+    assert_eq!(response.status, 200, "{}", response.transcript());
+    assert_eq!(response.body_str(), "slept");
+    assert_eq!(response.calls_to("IHttpContext::PostCompletion").map(|c| c.detail.as_str()).collect::<Vec<_>>(), ["0 bytes, from another thread"]);
+    assert_eq!(response.called("CHttpModule::OnAsyncCompletion"), 1, "{}", response.transcript());
+    assert_eq!(response.returned("CHttpModule::OnExecuteRequestHandler").collect::<Vec<_>>(), ["RQ_NOTIFICATION_PENDING"]);
+    server.shutdown();
+}
+
+#[test]
+fn woken_from_many_threads_posts_one_completion() {
+    let server = TestServer::new(register::<Sleeper>).unwrap();
+    let response = server.send(TestRequest::get("/").header("X-Wakes", "8"));
+    assert_eq!(response.body_str(), "slept", "{}", response.transcript());
+    assert_eq!(response.called("IHttpContext::PostCompletion"), 1, "{}", response.transcript());
+    server.shutdown();
+}
+
+#[test]
+fn many_requests_pending_at_once() {
+    let server = TestServer::new(register::<Sleeper>).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                for _ in 0..5 {
+                    let response = server.send(TestRequest::get("/"));
+                    assert_eq!(response.body_str(), "slept", "{}", response.transcript());
+                }
+            });
+        }
+    });
+    let report = server.shutdown();
+    assert_eq!(report.requests, 40);
+    assert_eq!(report.modules_created, report.modules_disposed);
+}
+
+static KEPT: std::sync::Mutex<Option<std::task::Waker>> = std::sync::Mutex::new(None);
+
+#[derive(Default)]
+struct KeepsWaker;
+
+#[http_module]
+impl HttpModule for KeepsWaker {
+    async fn on_begin_request(&mut self, _: &HttpContext<'_>) -> NotificationStatus {
+        struct Keep(bool);
+        impl Future for Keep {
+            type Output = ();
+            fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+                if self.0 {
+                    return Poll::Ready(());
+                }
+                self.0 = true;
+                *KEPT.lock().unwrap() = Some(cx.waker().clone());
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+        Keep(false).await;
+        NotificationStatus::Continue
+    }
+}
+
+#[test]
+fn a_waker_kept_after_the_request_ended_does_nothing() {
+    let server = TestServer::new(register::<KeepsWaker>).unwrap();
+    let response = server.send(TestRequest::get("/"));
+    assert_eq!(response.status, 200);
+    // The request is over (context freed); the kept waker must not touch it, from any thread.
+    let waker = KEPT.lock().unwrap().take().expect("kept");
+    std::thread::spawn(move || {
+        waker.wake_by_ref();
+        waker.wake();
+    })
+    .join()
+    .unwrap();
+    assert_eq!(response.called("IHttpContext::PostCompletion"), 0);
+    server.shutdown();
+}
+
+/// Polls two futures in turn until both are done (a minimal join).
+async fn join2<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (Box::pin(a), Box::pin(b));
+    let (mut ra, mut rb) = (None, None);
+    std::future::poll_fn(move |cx| {
+        if ra.is_none() {
+            if let Poll::Ready(v) = a.as_mut().poll(cx) {
+                ra = Some(v);
+            }
+        }
+        if rb.is_none() {
+            if let Poll::Ready(v) = b.as_mut().poll(cx) {
+                rb = Some(v);
+            }
+        }
+        if ra.is_some() && rb.is_some() {
+            Poll::Ready((ra.take().unwrap(), rb.take().unwrap()))
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
+}
+
+#[derive(Default)]
+struct TwoReads;
+
+#[http_module]
+impl HttpModule for TwoReads {
+    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> NotificationStatus {
+        let request = context.request();
+        let ((first, _), (second, _)) = join2(request.read_body_async(vec![0; 4]), request.read_body_async(vec![0; 4])).await;
+        note(format!("first {first:?}"));
+        note(format!("second {:?}", second.map_err(|e| e.code())));
+        NotificationStatus::Continue
+    }
+}
+
+#[test]
+fn a_second_operation_in_flight_is_refused() {
+    let server = TestServer::new(register::<TwoReads>).unwrap();
+    let response = server.send(TestRequest::post("/", "abcdefgh"));
+    assert_eq!(response.status, 200, "{}", response.transcript());
+    // IIS allows one asynchronous operation per request: HRESULT_FROM_WIN32(ERROR_BUSY).
+    assert_eq!(seen(), ["first Ok(4)", "second Err(HRESULT(0x800700AA))"]);
+    assert_eq!(response.called("IHttpRequest::ReadEntityBody"), 1, "{}", response.transcript());
+    server.shutdown();
+}
+
+#[derive(Default)]
+struct DropsARead;
+
+#[http_module]
+impl HttpModule for DropsARead {
+    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> NotificationStatus {
+        let request = context.request();
+        {
+            // Poll the read once (IIS now owns its buffer), then drop the future.
+            let mut read = Box::pin(request.read_body_async(vec![0; 4]));
+            std::future::poll_fn(|cx| {
+                let _ = read.as_mut().poll(cx);
+                Poll::Ready(())
+            })
+            .await;
+        }
+        YieldNow(false).await;
+        // The dropped read is still in flight until its completion: a new one waits for it.
+        let (next, _) = request.read_body_async(vec![0; 4]).await;
+        note(format!("next {:?}", next.map_err(|e| e.code())));
+        NotificationStatus::Continue
+    }
+}
+
+#[test]
+fn a_read_dropped_in_flight_keeps_its_buffer_until_completed() {
+    let server = TestServer::new(register::<DropsARead>).unwrap();
+    let response = server.send(TestRequest::post("/", "abcdefgh"));
+    assert_eq!(response.status, 200, "{}", response.transcript());
+    assert_eq!(seen(), ["next Err(HRESULT(0x800700AA))"]);
+    server.shutdown();
+}
+
+#[test]
+fn async_io_outside_an_async_handler_is_an_error() {
+    let ran = common::in_handler(|context| {
+        let mut read = Box::pin(context.request().read_body_async(vec![0; 4]));
+        let waker = std::task::Waker::noop();
+        match read.as_mut().poll(&mut Context::from_waker(waker)) {
+            Poll::Ready((result, buffer)) => (result.map_err(|e| e.code()), buffer.len()),
+            Poll::Pending => panic!("pending outside an async handler"),
+        }
+    });
+    assert_eq!(ran.value, (Err(httpserv::E_INVALIDARG), 4));
+    assert_eq!(ran.response.called("IHttpRequest::ReadEntityBody"), 0);
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use common::*;
 use httpserv::prelude::*;
 use httpserv::sys::{IHttpContext, IHttpContext3, IHttpContext4};
-use httpserv_testing::{Notification, TestRequest, APPLICATION_ID, APPLICATION_PHYSICAL_PATH, APP_POOL_NAME, SERVER_VERSION, SITE_ID, SITE_NAME};
+use httpserv_testing::{Handler, Notification, TestRequest, APPLICATION_ID, APPLICATION_PHYSICAL_PATH, APP_POOL_NAME, SERVER_VERSION, SITE_ID, SITE_NAME};
 use httpserv::{TraceLevel, WideStr, HRESULT};
 
 #[test]
@@ -136,7 +136,7 @@ fn map_path_longer_than_max_path() {
     // One call with a buffer for any Windows path: a second would raise RQ_MAP_PATH again.
     let calls = details(&ran.response, "IHttpContext::MapPath");
     assert_eq!(calls.len(), 1, "{calls:?}");
-    assert!(calls[0].ends_with("65536 given -> 0x00000000"), "{calls:?}");
+    assert!(calls[0].ends_with("65536 given -> S_OK"), "{calls:?}");
 }
 
 #[test]
@@ -260,7 +260,7 @@ fn stored_context_lives_until_cleanup() {
     assert_eq!(response.called("IHttpStoredContext::CleanupStoredContext"), 1);
     let set = details(&response, "IHttpModuleContextContainer::SetModuleContext");
     assert_eq!(set.len(), 2);
-    assert!(set[0].ends_with("-> 0x00000000") && !set[1].ends_with("-> 0x00000000"), "{set:?}");
+    assert!(set[0].ends_with("-> S_OK") && !set[1].ends_with("-> S_OK"), "{set:?}");
     let cleanup = response.calls.iter().position(|c| c.method == "IHttpStoredContext::CleanupStoredContext").unwrap();
     let end = response.calls.iter().position(|c| c.method == "CHttpModule::OnPostEndRequest").unwrap();
     let dispose = response.calls.iter().position(|c| c.method == "CHttpModule::Dispose").unwrap();
@@ -283,7 +283,7 @@ fn extended_context_interfaces() {
     assert_eq!(ran.value, (Ok(true), Ok(true)));
     assert_eq!(
         details(&ran.response, "IHttpServer2::GetExtendedInterface"),
-        ["IHttpContext -> IHttpContext3 -> 0x00000000", "IHttpContext -> IHttpContext4 -> 0x00000000"]
+        ["IHttpContext -> IHttpContext3 -> S_OK", "IHttpContext -> IHttpContext4 -> S_OK"]
     );
 }
 
@@ -298,7 +298,7 @@ fn quick_trace_is_recorded() {
     assert_eq!(ran.value, (Ok(()), Ok(())));
     assert_eq!(
         details(&ran.response, "IHttpTraceContext::QuickTrace"),
-        ["first |  | 0x00000000 | level 4", "second | extra | 0x80004005 | level 2"]
+        ["first |  | S_OK | level 4", "second | extra | E_FAIL | level 2"]
     );
     assert_eq!(ran.response.called_during("IHttpTraceContext::QuickTrace", Notification::ExecuteRequestHandler), 2);
 }
@@ -331,7 +331,7 @@ fn server_from_the_context() {
     // Server calls made during a request are in its transcript too.
     let unhealthy = details(&ran.response, "IHttpServer::ReportUnhealthy");
     assert_eq!(unhealthy.len(), 1);
-    assert!(unhealthy[0].contains("database unreachable") && unhealthy[0].contains("0x80004005"), "{unhealthy:?}");
+    assert!(unhealthy[0].contains("database unreachable") && unhealthy[0].contains("E_FAIL"), "{unhealthy:?}");
     assert!(details(&ran.response, "IHttpServer::RecycleProcess")[0].contains("memory limit"));
 }
 
@@ -363,7 +363,7 @@ fn event_provider_set_error_status() {
         NotificationStatus::Continue
     });
     let response = sim.send(TestRequest::get("/"));
-    assert_eq!(details(&response, "IHttpEventProvider::SetErrorStatus"), ["0x80070002"]);
+    assert_eq!(details(&response, "IHttpEventProvider::SetErrorStatus"), ["HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)"]);
     assert_eq!(response.called_during("IHttpEventProvider::SetErrorStatus", Notification::BeginRequest), 1);
     sim.shutdown();
 }
@@ -382,13 +382,13 @@ fn set_request_handled_and_module_id() {
 fn every_handler_registered_and_called_in_order() {
     let mut sim = Sim::new();
     let response = sim.send(TestRequest::get("/"));
-    let stages: Vec<(Notification, bool)> = response.notifications();
+    let stages: Vec<Handler> = response.notifications();
     let mut expected = Vec::new();
     for n in Notification::PIPELINE {
-        expected.push((n, false));
-        expected.push((n, true));
+        expected.push(Handler::On(n));
+        expected.push(Handler::OnPost(n));
         if n == Notification::ExecuteRequestHandler {
-            expected.push((Notification::SendResponse, false));
+            expected.push(Handler::On(Notification::SendResponse));
         }
     }
     assert_eq!(stages, expected, "{}", response.transcript());

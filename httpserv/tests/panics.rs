@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
 use httpserv::prelude::*;
-use httpserv_testing::{Notification, TestRequest, TestResponse, TestServer};
+use httpserv_testing::{Handler, Notification, TestRequest, TestResponse, TestServer};
 use httpserv::{ApplicationProvider, PreBeginRequestProvider};
 
 const E_UNEXPECTED: i32 = 0x8000_FFFF_u32 as i32;
@@ -18,7 +18,7 @@ fn traces(response: &TestResponse) -> Vec<String> {
 }
 
 /// The notifications of a request whose `RQ_EXECUTE_REQUEST_HANDLER` returns `FinishRequest`.
-fn finish_request_notifications() -> Vec<(Notification, bool)> {
+fn finish_request_notifications() -> Vec<Handler> {
     let mut sim = Sim::new();
     on(Stage::ExecuteRequestHandler, |_, _| NotificationStatus::FinishRequest);
     let response = sim.send(TestRequest::get("/"));
@@ -50,18 +50,18 @@ fn panicking_handler_answers_500_and_finishes_the_request() {
     // The handler reported RQ_NOTIFICATION_FINISH_REQUEST: the same stages ran as for a
     // handler returning FinishRequest (ReleaseRequestState and UpdateRequestCache skipped,
     // LogRequest and EndRequest still run).
-    let handler = response.calls_to("CHttpModule::OnExecuteRequestHandler").next().unwrap();
-    assert_eq!(handler.detail, "RQ_NOTIFICATION_FINISH_REQUEST");
+    let returned: Vec<&str> = response.returned("CHttpModule::OnExecuteRequestHandler").collect();
+    assert_eq!(returned, ["RQ_NOTIFICATION_FINISH_REQUEST"]);
     assert_eq!(response.notifications(), expected);
-    assert!(!expected.contains(&(Notification::ReleaseRequestState, false)));
-    assert!(!expected.contains(&(Notification::ExecuteRequestHandler, true)));
-    assert!(expected.contains(&(Notification::EndRequest, true)));
+    assert!(!expected.contains(&Handler::On(Notification::ReleaseRequestState)));
+    assert!(!expected.contains(&Handler::OnPost(Notification::ExecuteRequestHandler)));
+    assert!(expected.contains(&Handler::OnPost(Notification::EndRequest)));
 
     // The message went to the request's trace, during the failing notification.
     let trace: Vec<_> = response.calls_to("IHttpTraceContext::QuickTrace").collect();
     assert_eq!(trace.len(), 1, "{}", response.transcript());
     assert_eq!(trace[0].notification, Some(Notification::ExecuteRequestHandler));
-    assert_eq!(trace[0].detail, "httpserv: HttpModule::on_execute_request_handler panicked: boom 42 |  | 0x8000ffff | level 2");
+    assert_eq!(trace[0].detail, "httpserv: HttpModule::on_execute_request_handler panicked: boom 42 |  | E_UNEXPECTED | level 2");
 
     // The module was still disposed, and the server serves the next request.
     assert_eq!(response.called("CHttpModule::Dispose"), 1);
@@ -84,17 +84,17 @@ fn panic_in_begin_request_skips_the_rest() {
     assert_eq!(
         response.notifications(),
         [
-            (Notification::BeginRequest, false),
-            (Notification::SendResponse, false),
-            (Notification::LogRequest, false),
-            (Notification::LogRequest, true),
-            (Notification::EndRequest, false),
-            (Notification::EndRequest, true),
+            Handler::On(Notification::BeginRequest),
+            Handler::On(Notification::SendResponse),
+            Handler::On(Notification::LogRequest),
+            Handler::OnPost(Notification::LogRequest),
+            Handler::On(Notification::EndRequest),
+            Handler::OnPost(Notification::EndRequest),
         ],
         "{}",
         response.transcript()
     );
-    assert_eq!(traces(&response), ["httpserv: HttpModule::on_begin_request panicked: early |  | 0x8000ffff | level 2"]);
+    assert_eq!(traces(&response), ["httpserv: HttpModule::on_begin_request panicked: early |  | E_UNEXPECTED | level 2"]);
     sim.shutdown();
 }
 
@@ -109,7 +109,7 @@ fn panic_in_send_response() {
     let response = sim.send(TestRequest::get("/"));
     assert_eq!(response.status, 500);
     assert!(response.body.is_empty());
-    assert_eq!(traces(&response), ["httpserv: HttpModule::on_send_response panicked: while sending |  | 0x8000ffff | level 2"]);
+    assert_eq!(traces(&response), ["httpserv: HttpModule::on_send_response panicked: while sending |  | E_UNEXPECTED | level 2"]);
     // FinishRequest from RQ_SEND_RESPONSE: the remaining stages up to LogRequest are skipped.
     assert_eq!(response.called("CHttpModule::OnReleaseRequestState"), 0);
     assert_eq!(response.called("CHttpModule::OnEndRequest"), 1);
@@ -124,7 +124,7 @@ fn panic_with_a_non_string_payload() {
     assert_eq!(response.status, 500);
     assert_eq!(
         traces(&response),
-        ["httpserv: HttpModule::on_execute_request_handler panicked: a panic with a non-string payload |  | 0x8000ffff | level 2"]
+        ["httpserv: HttpModule::on_execute_request_handler panicked: a panic with a non-string payload |  | E_UNEXPECTED | level 2"]
     );
     sim.shutdown();
 }
@@ -146,7 +146,7 @@ fn panic_payload_that_panics_when_dropped() {
     assert_eq!(response.status, 500);
     assert_eq!(
         traces(&response),
-        ["httpserv: HttpModule::on_execute_request_handler panicked: a panic with a non-string payload (and its payload panicked when dropped) |  | 0x8000ffff | level 2"]
+        ["httpserv: HttpModule::on_execute_request_handler panicked: a panic with a non-string payload (and its payload panicked when dropped) |  | E_UNEXPECTED | level 2"]
     );
     sim.shutdown();
 }
@@ -254,7 +254,8 @@ fn module_whose_default_panics() {
     let response = sim.send(TestRequest::get("/"));
     // The factory reports E_UNEXPECTED; IIS fails the request.
     assert_eq!(response.status, 500);
-    assert_eq!(details(&response, "IHttpModuleFactory::GetHttpModule"), ["-> 0x8000ffff"]);
+    let returned: Vec<&str> = response.returned("IHttpModuleFactory::GetHttpModule").collect();
+    assert_eq!(returned, ["E_UNEXPECTED"]);
     assert_eq!(response.called("CHttpModule::OnBeginRequest"), 0);
     let report = sim.shutdown();
     assert_eq!((report.modules_created, report.modules_disposed), (0, 0));
@@ -310,7 +311,7 @@ fn global_module_handlers_that_panic() {
     let start: Vec<_> = sim.server.server_calls().iter().filter(|c| c.method == "IHttpTraceContext::QuickTrace").cloned().collect();
     assert_eq!(start.len(), 1, "{:#?}", sim.server.server_calls());
     assert_eq!(start[0].notification, Some(Notification::GlobalApplicationStart));
-    assert_eq!(start[0].detail, "httpserv: GlobalModule::on_global_application_start panicked: application start |  | 0x8000ffff | level 2");
+    assert_eq!(start[0].detail, "httpserv: GlobalModule::on_global_application_start panicked: application start |  | E_UNEXPECTED | level 2");
 
     // GL_PRE_BEGIN_REQUEST panics before every request; the request goes on (the notification
     // continues).
@@ -321,8 +322,8 @@ fn global_module_handlers_that_panic() {
     assert_eq!(pre.len(), 1, "{}", response.transcript());
     assert_eq!(pre[0].notification, Some(Notification::GlobalPreBeginRequest));
     assert!(pre[0].detail.starts_with("httpserv: GlobalModule::on_global_pre_begin_request panicked: pre-begin request"));
-    let handler = response.calls_to("CGlobalModule::OnGlobalPreBeginRequest").next().unwrap();
-    assert!(handler.detail.ends_with("GL_NOTIFICATION_CONTINUE"), "{}", handler.detail);
+    let returned: Vec<&str> = response.returned("CGlobalModule::OnGlobalPreBeginRequest").collect();
+    assert_eq!(returned, ["GL_NOTIFICATION_CONTINUE"], "{}", response.transcript());
     assert_eq!(GLOBAL_CALLS.load(Ordering::SeqCst), calls_before + 2);
 
     // CGlobalModule::Terminate drops it; that panic is caught too.

@@ -178,7 +178,7 @@ member_fn! {
         // SAFETY: IIS calls this slot on the ModuleObject<M> our factory created.
         if unsafe { (*object).task.is_alive() } {
             // SAFETY: the object is live; its suspended task holds the busy flag.
-            return unsafe { resume::<M>(object, context) };
+            return unsafe { resume::<M>(object, context, completion) };
         }
         // SAFETY: as for the other slots.
         unsafe {
@@ -194,14 +194,16 @@ member_fn! {
 /// `OnAsyncCompletion` for a suspended async handler: polls its future again.
 ///
 /// # Safety
-/// `object` is a live `ModuleObject<M>` whose task is alive (so its busy flag is held for it).
-unsafe fn resume<M: HttpModule>(object: *mut ModuleObject<M>, context: *mut IHttpContext) -> REQUEST_NOTIFICATION_STATUS {
+/// `object` is a live `ModuleObject<M>` whose task is alive (so its busy flag is held for it);
+/// `completion` is null or IIS's live completion info.
+unsafe fn resume<M: HttpModule>(object: *mut ModuleObject<M>, context: *mut IHttpContext, completion: *mut IHttpCompletionInfo) -> REQUEST_NOTIFICATION_STATUS {
     // SAFETY: the caller's contract.
     let (busy, registration, task) = unsafe { (&(*object).busy, &*(*object).registration, &mut (*object).task) };
     // SAFETY: the object's Arc keeps the registration alive past the guard.
     let _current = unsafe { Current::enter(registration) };
-    // SAFETY: the task is alive and its busy flag held (the caller's contract).
-    match catch(|| unsafe { task.resume() }) {
+    // SAFETY: the task is alive and its busy flag held (the caller's contract); `completion`
+    // is IIS's live completion info.
+    match catch(|| unsafe { task.resume(completion) }) {
         Ok(core::task::Poll::Pending) => RQ_NOTIFICATION_PENDING,
         Ok(core::task::Poll::Ready(status)) => {
             busy.store(false, Ordering::Release);
@@ -231,7 +233,11 @@ unsafe fn drop_module<M: HttpModule>(this: *mut CHttpModule, slot: &str) {
         // A future still suspended when the request ends is dropped first: it borrows the
         // module. Its waker stops posting completions.
         // SAFETY: the caller's contract: the module is live and disposed once, here.
-        catch(|| unsafe { (*object).task.finish() }).and_then(|()| {
+        catch(|| unsafe {
+            (*object).task.finish();
+            (*object).task.request_ended();
+        })
+        .and_then(|()| {
             // SAFETY: as above; the future that borrowed it is gone.
             catch(|| unsafe { core::ptr::drop_in_place(&mut (*object).module) })
         })

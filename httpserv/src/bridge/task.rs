@@ -62,11 +62,26 @@ const SUSPENDED: u8 = 2;
 const POSTED: u8 = 3;
 
 /// What a waker shares with its task.
-struct WakeState {
+pub(crate) struct WakeState {
     state: AtomicU8,
     /// The request's context, or null once the task is gone (the request ended or the future
     /// finished): a late wake must not touch it.
     context: Mutex<ContextPtr>,
+    /// The task's asynchronous read, write or flush, if one is in flight (IIS allows one).
+    pub(crate) io: Mutex<Io>,
+}
+
+/// The one asynchronous operation IIS lets a request have outstanding.
+#[derive(Default)]
+pub(crate) enum Io {
+    /// None in flight.
+    #[default]
+    Idle,
+    /// Issued, completion pending: the next `OnAsyncCompletion` is its. A buffer whose future
+    /// was dropped meanwhile is kept here, since IIS may still write into it or read from it.
+    Waiting { orphan: Option<Vec<u8>> },
+    /// Completed with (bytes, HRESULT), not yet taken by its future.
+    Done(u32, i32),
 }
 
 struct ContextPtr(*mut IHttpContext);
@@ -81,6 +96,11 @@ impl Wake for WakeState {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
+        // While an operation is in flight its completion resumes the task: posting another
+        // completion would be taken for it.
+        if matches!(*self.io.lock().unwrap_or_else(|p| p.into_inner()), Io::Waiting { .. }) {
+            return;
+        }
         let mut state = self.state.load(Ordering::Acquire);
         loop {
             let next = match state {
@@ -112,11 +132,20 @@ pub(crate) struct Task {
     /// The future, in request memory; `None` when no handler is suspended.
     future: Option<NonNull<dyn Future<Output = NotificationStatus>>>,
     waker: Option<Arc<WakeState>>,
+    /// The waker state of a finished future whose operation is still in flight: it keeps the
+    /// operation's buffer until the request ends (IIS may still read or write it).
+    inflight: Option<Arc<WakeState>>,
 }
 
 impl Task {
     pub(crate) const fn new() -> Self {
-        Self { context: None, future: None, waker: None }
+        Self { context: None, future: None, waker: None, inflight: None }
+    }
+
+    /// The request is over (Dispose): IIS has finished every operation, so a buffer kept for
+    /// one can go.
+    pub(crate) fn request_ended(&mut self) {
+        self.inflight = None;
     }
 
     /// A handler's future is alive (the module stays busy).
@@ -124,14 +153,27 @@ impl Task {
         self.future.is_some()
     }
 
-    /// Polls until the future finishes or suspends with no wake pending.
+    /// Polls until the future finishes or suspends with no wake pending. `completion` is what
+    /// `OnAsyncCompletion` got (null on the first poll): when an operation is in flight, this is
+    /// its completion.
     ///
     /// # Safety
-    /// The task is alive, and the caller holds the module's busy flag.
-    pub(crate) unsafe fn resume(&mut self) -> Poll<NotificationStatus> {
+    /// The task is alive, the caller holds the module's busy flag, and `completion` is null or
+    /// live.
+    pub(crate) unsafe fn resume(&mut self, completion: *mut IHttpCompletionInfo) -> Poll<NotificationStatus> {
         let (Some(future), Some(state)) = (self.future, self.waker.clone()) else { return Poll::Ready(NotificationStatus::Continue) };
+        {
+            let mut io = state.io.lock().unwrap_or_else(|p| p.into_inner());
+            if matches!(*io, Io::Waiting { .. }) && !completion.is_null() {
+                // SAFETY: IIS's live completion info of this OnAsyncCompletion.
+                let (bytes, hr) = unsafe { (((*(*completion).lpVtbl).GetCompletionBytes)(completion), ((*(*completion).lpVtbl).GetCompletionStatus)(completion)) };
+                // An orphaned buffer is released here: IIS is done with it.
+                *io = Io::Done(bytes, hr);
+            }
+        }
         let waker = Waker::from(state.clone());
         let mut cx = Context::from_waker(&waker);
+        let _polling = Polling::enter(&state);
         loop {
             state.state.store(POLLING, Ordering::Release);
             // SAFETY: the future lives in request memory that never moves until `finish`, and
@@ -161,6 +203,9 @@ impl Task {
     pub(crate) unsafe fn finish(&mut self) {
         if let Some(state) = self.waker.take() {
             state.context.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).0 = core::ptr::null_mut();
+            if matches!(*state.io.lock().unwrap_or_else(|p| p.into_inner()), Io::Waiting { .. }) {
+                self.inflight = Some(state);
+            }
         }
         if let Some(future) = self.future.take() {
             // SAFETY: the future was written in `start` and not dropped since; its memory is
@@ -172,10 +217,44 @@ impl Task {
 }
 
 thread_local! {
+    /// The waker state of the task being polled on this thread, for its I/O futures.
+    static POLLED: core::cell::Cell<*const WakeState> = const { core::cell::Cell::new(core::ptr::null()) };
     /// The task slot and module of the handler being dispatched on this thread, for [`start`].
     static FRAME: core::cell::Cell<(*mut Task, *mut ())> = const { core::cell::Cell::new((core::ptr::null_mut(), core::ptr::null_mut())) };
     /// What the last `start` on this thread did, for the dispatcher.
     static STARTED: core::cell::Cell<Option<bool>> = const { core::cell::Cell::new(None) };
+}
+
+/// Marks the task being polled on this thread, until dropped.
+struct Polling {
+    previous: *const WakeState,
+}
+
+impl Polling {
+    fn enter(state: &Arc<WakeState>) -> Self {
+        Self { previous: POLLED.with(|p| p.replace(Arc::as_ptr(state))) }
+    }
+}
+
+impl Drop for Polling {
+    fn drop(&mut self) {
+        POLLED.with(|p| p.set(self.previous));
+    }
+}
+
+/// The waker state of the async handler being polled on this thread (for its I/O futures), or
+/// `None` outside an async handler's poll.
+pub(crate) fn polled() -> Option<Arc<WakeState>> {
+    let state = POLLED.with(|p| p.get());
+    if state.is_null() {
+        return None;
+    }
+    // SAFETY: POLLED points into an Arc kept alive by the task's `resume` for as long as it is
+    // set (the guard is dropped before `resume` returns); the count is raised for the clone.
+    unsafe {
+        Arc::increment_strong_count(state);
+        Some(Arc::from_raw(state))
+    }
 }
 
 /// Marks the task slot and module of the handler being dispatched, until dropped.
@@ -256,9 +335,9 @@ where
     unsafe { slot.write(future) };
     let future: *mut (dyn Future<Output = NotificationStatus> + 'static) = slot;
     task.future = NonNull::new(future);
-    task.waker = Some(Arc::new(WakeState { state: AtomicU8::new(POLLING), context: Mutex::new(ContextPtr(context.as_raw())) }));
-    // SAFETY: alive, and the dispatcher holds the busy flag.
-    match unsafe { task.resume() } {
+    task.waker = Some(Arc::new(WakeState { state: AtomicU8::new(POLLING), context: Mutex::new(ContextPtr(context.as_raw())), io: Mutex::new(Io::Idle) }));
+    // SAFETY: alive, and the dispatcher holds the busy flag; no completion yet.
+    match unsafe { task.resume(core::ptr::null_mut()) } {
         Poll::Ready(status) => {
             STARTED.with(|s| s.set(Some(false)));
             status

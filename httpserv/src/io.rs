@@ -1,0 +1,228 @@
+//! Asynchronous body I/O for `async fn` handlers: `ReadEntityBody`, `WriteEntityChunks` and
+//! `Flush` with `fAsync = TRUE`, completing through `OnAsyncCompletion` (see `bridge/task.rs`).
+//!
+//! The buffers are owned (`Vec<u8>`) and handed back with the result, as IIS reads or writes
+//! them after the call returns: if the future is dropped while the operation is in flight, the
+//! buffer is kept until IIS completes it. IIS lets a request have one asynchronous operation
+//! outstanding; starting a second one while the first is in flight is refused with
+//! `HRESULT_FROM_WIN32(ERROR_BUSY)`. Outside an async handler these futures complete at once with
+//! an error.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::sync::Arc;
+
+use windows_sys::Win32::Networking::HttpServer::{HTTP_DATA_CHUNK, HTTP_DATA_CHUNK_0, HTTP_DATA_CHUNK_0_0, HttpDataChunkFromMemory};
+
+use crate::bridge::task::{polled, Io, WakeState};
+use crate::error::{check, invalid, Error, Result, HRESULT};
+use crate::{Request, Response};
+
+const ERROR_HANDLE_EOF_HRESULT: i32 = 0x8007_0026_u32 as i32;
+const ERROR_BUSY_HRESULT: i32 = 0x8007_00AA_u32 as i32;
+
+/// How an operation started.
+enum Start {
+    /// IIS finished it during the call (bytes, HRESULT).
+    Done(u32, i32),
+    /// IIS will complete it in `OnAsyncCompletion`.
+    Pending,
+}
+
+/// The state every I/O future shares: the buffer it owns, and its task once issued.
+struct Op {
+    buffer: Option<Vec<u8>>,
+    issued: Option<Arc<WakeState>>,
+}
+
+impl Op {
+    fn new(buffer: Vec<u8>) -> Self {
+        Self { buffer: Some(buffer), issued: None }
+    }
+
+    /// Issues the operation on the first poll (`start` gets the buffer), then waits for its
+    /// completion; gives back (bytes, HRESULT).
+    fn poll(&mut self, start: impl FnOnce(&mut Vec<u8>) -> (i32, Start)) -> Poll<core::result::Result<(u32, i32), Error>> {
+        let Some(state) = &self.issued else {
+            let Some(state) = polled() else {
+                return Poll::Ready(Err(invalid("asynchronous body I/O runs only inside an async fn handler")));
+            };
+            {
+                let mut io = state.io.lock().unwrap_or_else(|p| p.into_inner());
+                if !matches!(*io, Io::Idle) {
+                    return Poll::Ready(Err(Error::from_hresult(HRESULT(ERROR_BUSY_HRESULT))));
+                }
+                // Marked before the call: IIS may complete it on another thread at once.
+                *io = Io::Waiting { orphan: None };
+            }
+            let buffer = self.buffer.as_mut().expect("the buffer is ours until issued");
+            let (hr, started) = start(buffer);
+            return match started {
+                Start::Pending if hr >= 0 => {
+                    self.issued = Some(state);
+                    Poll::Pending
+                }
+                Start::Done(bytes, done_hr) => {
+                    *state.io.lock().unwrap_or_else(|p| p.into_inner()) = Io::Idle;
+                    Poll::Ready(Ok((bytes, if hr < 0 { hr } else { done_hr })))
+                }
+                Start::Pending => {
+                    *state.io.lock().unwrap_or_else(|p| p.into_inner()) = Io::Idle;
+                    Poll::Ready(Ok((0, hr)))
+                }
+            };
+        };
+        let mut io = state.io.lock().unwrap_or_else(|p| p.into_inner());
+        match *io {
+            Io::Done(bytes, hr) => {
+                *io = Io::Idle;
+                drop(io);
+                self.issued = None;
+                Poll::Ready(Ok((bytes, hr)))
+            }
+            // Not complete yet (another wake polled the task): keep waiting.
+            Io::Waiting { .. } => Poll::Pending,
+            Io::Idle => {
+                drop(io);
+                self.issued = None;
+                Poll::Ready(Err(invalid("the asynchronous operation was abandoned (the request ended)")))
+            }
+        }
+    }
+
+    fn take_buffer(&mut self) -> Vec<u8> {
+        self.buffer.take().unwrap_or_default()
+    }
+}
+
+impl Drop for Op {
+    fn drop(&mut self) {
+        // Dropped in flight: IIS still owns the buffer's memory until the completion.
+        if let (Some(state), Some(buffer)) = (&self.issued, self.buffer.take()) {
+            let mut io = state.io.lock().unwrap_or_else(|p| p.into_inner());
+            if let Io::Waiting { orphan } = &mut *io {
+                *orphan = Some(buffer);
+            }
+        }
+    }
+}
+
+/// [`Request::read_body_async`]: the number of bytes read into the buffer (`0` at the end of
+/// the body), and the buffer.
+pub struct ReadBody<'a> {
+    request: Request<'a>,
+    op: Op,
+}
+
+impl Future for ReadBody<'_> {
+    type Output = (Result<usize>, Vec<u8>);
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let request = this.request;
+        if this.op.issued.is_none() && this.op.buffer.as_ref().is_some_and(Vec::is_empty) {
+            return Poll::Ready((Err(invalid("read_body_async buffer is empty; Ok(0) would mean the end of the body")), this.op.take_buffer()));
+        }
+        let done = this.op.poll(|buffer| {
+            let len = u32::try_from(buffer.len()).unwrap_or(u32::MAX);
+            let (mut received, mut pending) = (0u32, 0);
+            // SAFETY: live request; the buffer is owned by this operation until IIS completes
+            // it (kept past a drop, see `Op`), and IIS writes at most `len` bytes into it.
+            let hr = unsafe { (request.vtbl_raw().ReadEntityBody)(request.as_raw(), buffer.as_mut_ptr().cast(), len, 1, &mut received, &mut pending) };
+            if hr >= 0 && pending != 0 { (hr, Start::Pending) } else { (hr, Start::Done(received, hr)) }
+        });
+        match done {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(result) => {
+                let result = result.and_then(|(bytes, hr)| if hr == ERROR_HANDLE_EOF_HRESULT { Ok(0) } else { check(hr).map(|()| bytes as usize) });
+                Poll::Ready((result, this.op.take_buffer()))
+            }
+        }
+    }
+}
+
+/// [`Response::write_async`]: written (or the error), and the buffer.
+pub struct WriteBody<'a> {
+    response: Response<'a>,
+    op: Op,
+}
+
+impl Future for WriteBody<'_> {
+    type Output = (Result<()>, Vec<u8>);
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let response = this.response;
+        if this.op.issued.is_none() && this.op.buffer.as_ref().is_some_and(|b| u32::try_from(b.len()).is_err()) {
+            return Poll::Ready((Err(invalid("write_async data larger than 4 GiB: split it")), this.op.take_buffer()));
+        }
+        let done = this.op.poll(|data| {
+            // Checked in `write_async`: at most u32::MAX bytes.
+            let mut chunk = HTTP_DATA_CHUNK {
+                DataChunkType: HttpDataChunkFromMemory,
+                Anonymous: HTTP_DATA_CHUNK_0 { FromMemory: HTTP_DATA_CHUNK_0_0 { pBuffer: data.as_mut_ptr().cast(), BufferLength: data.len() as u32 } },
+            };
+            let (mut sent, mut pending) = (0u32, 0);
+            // SAFETY: live response; one memory chunk owned by this operation until IIS
+            // completes it (kept past a drop, see `Op`).
+            let hr = unsafe { (response.vtbl_raw().WriteEntityChunks)(response.as_raw(), &mut chunk, 1, 1, 1, &mut sent, &mut pending) };
+            if hr >= 0 && pending != 0 { (hr, Start::Pending) } else { (hr, Start::Done(sent, hr)) }
+        });
+        match done {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(result) => Poll::Ready((result.and_then(|(_, hr)| check(hr)), this.op.take_buffer())),
+        }
+    }
+}
+
+/// [`Response::flush_async`].
+pub struct FlushBody<'a> {
+    response: Response<'a>,
+    op: Op,
+}
+
+impl Future for FlushBody<'_> {
+    type Output = Result<()>;
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let response = this.response;
+        let done = this.op.poll(|_| {
+            let (mut sent, mut pending) = (0u32, 0);
+            // SAFETY: live response; out pointers are ours.
+            let hr = unsafe { (response.vtbl_raw().Flush)(response.as_raw(), 1, 1, &mut sent, &mut pending) };
+            if hr >= 0 && pending != 0 { (hr, Start::Pending) } else { (hr, Start::Done(sent, hr)) }
+        });
+        done.map(|result| result.and_then(|(_, hr)| check(hr)))
+    }
+}
+
+impl<'a> Request<'a> {
+    /// Reads body bytes into `buffer` (its whole length; it must not be empty) without holding
+    /// an IIS thread: `ReadEntityBody` with `fAsync = TRUE`, completed in `OnAsyncCompletion`.
+    /// Gives `Ok(0)` at the end of the body, and the buffer back in every case.
+    ///
+    /// ```ignore
+    /// let (read, buffer) = context.request().read_body_async(vec![0; 65536]).await;
+    /// ```
+    pub fn read_body_async(&self, buffer: Vec<u8>) -> ReadBody<'a> {
+        ReadBody { request: *self, op: Op::new(buffer) }
+    }
+}
+
+impl<'a> Response<'a> {
+    /// Sends `data` as the next part of the body without holding an IIS thread:
+    /// `WriteEntityChunks` with `fAsync = TRUE` (more data to follow), completed in
+    /// `OnAsyncCompletion`. Gives the buffer back in every case. At most `u32::MAX` bytes per
+    /// write (IIS's `HTTP_DATA_CHUNK` length); split larger bodies.
+    pub fn write_async(&self, data: Vec<u8>) -> WriteBody<'a> {
+        WriteBody { response: *self, op: Op::new(data) }
+    }
+
+    /// Sends what is buffered so far without holding an IIS thread (`Flush` with
+    /// `fAsync = TRUE`).
+    pub fn flush_async(&self) -> FlushBody<'a> {
+        FlushBody { response: *self, op: Op::new(Vec::new()) }
+    }
+}
