@@ -14,7 +14,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode, Version};
 use hyper_util::rt::TokioIo;
-use httpserv_testing::{Disconnect, RegisterModuleFn, TestRequest, TestResponse, TestServer};
+use httpserv_testing::{CallKind, Disconnect, RegisterModuleFn, TestRequest, TestResponse, TestServer};
 
 /// Registers the module in a new in-process [`TestServer`] and serves it on
 /// `127.0.0.1:port` (`0`: a free port) until the process is stopped. The first line on
@@ -129,10 +129,10 @@ fn to_hyper_response(response: &TestResponse) -> Response<Full<Bytes>> {
 /// `GET / -> 200 OK, 31 bytes, 0.4 ms`, the handlers the module ran, then every call.
 pub fn log_entry(line: &str, response: &TestResponse, millis: f64) -> String {
     let mut out = format!("{line} -> {} {}, {} bytes, {millis:.1} ms\n", response.status, response.reason, response.body.len());
-    // From the calls rather than `notifications()`, whose item type differs across branches.
     let handled: Vec<&str> = response
         .calls
         .iter()
+        .filter(|call| call.kind == CallKind::Call)
         .map(|call| call.method)
         .filter(|method| method.starts_with("CHttpModule::On") || method.starts_with("CGlobalModule::On"))
         .map(|method| method.split("::").nth(1).unwrap_or(method))

@@ -42,8 +42,8 @@ pub fn test(project: &Project, args: &TestArgs, options: &Options) -> anyhow::Re
     {
         use std::io::Write as _;
         use std::process::Stdio;
-        // TEMPORARY (until branch door's TestServer::dll is merged): the front door on this branch
-        // reads `METHOD URL` lines and prints each request's transcript.
+        // TEMPORARY (until simulator/door/main.rs drops its stand-in and speaks door's protocol):
+        // the front door reads `METHOD URL` lines and prints each request's transcript.
         let mut command = wine::command(project, &simulator, options)?;
         command.arg(&dll).stdin(Stdio::piped());
         eprintln!("     Running {} in {}", dll.display(), simulator.display());
@@ -96,8 +96,8 @@ fn cargo_httpserv_serve(server: httpserv_testing::TestServer, port: u16) -> anyh
 
 /// The module DLL in the simulator executable as a [`httpserv_testing::TestServer`].
 ///
-/// Needs `TestServer::dll` from branch `door` (feature `door` of this crate, to be made the
-/// default at the merge): it finds the simulator through `$HTTPSERV_SIMULATOR` and uses Wine's
+/// Through `TestServer::dll` (feature `door`: on once `httpserv-simulator.exe` speaks door's
+/// protocol instead of its stand-in's line protocol): it finds the simulator through `$HTTPSERV_SIMULATOR` and uses Wine's
 /// variables as the environment gives them, so they are set here, in this process only (never
 /// the user's shell), from [`wine::command`].
 fn dll_server(project: &Project, simulator: &Path, dll: &Path, options: &Options) -> anyhow::Result<httpserv_testing::TestServer> {
@@ -116,7 +116,8 @@ fn dll_server(project: &Project, simulator: &Path, dll: &Path, options: &Options
     {
         let _ = wine;
         bail!(
-            "`run --dll` needs TestServer::dll (branch door, not merged yet); {} was built and checked. Meanwhile `cargo httpserv test --dll` runs it in the simulator",
+            "`run --dll` needs cargo-httpserv built with `--features door` and an httpserv-simulator.exe that speaks door's protocol \
+             (simulator/door/main.rs still uses its line-protocol stand-in); {} was built and checked. Meanwhile `cargo httpserv test --dll` runs it in the simulator",
             dll.display()
         )
     }
