@@ -24,7 +24,8 @@ scripts/valgrind.sh
 # Windows type checks (the Debian compiler builds std from source; no linking needed).
 (
     . scripts/env.sh
-    packages=(-p httpserv-sys -p httpserv)
+    # cargo-httpserv: its Windows code paths (MSVC build, appcmd install) only compile there.
+    packages=(-p httpserv-sys -p httpserv -p cargo-httpserv)
     for manifest in examples/*/Cargo.toml; do
         packages+=(-p "$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1)")
     done
