@@ -166,6 +166,34 @@ pub mod fake {
         object::<IHttpContext>(vtbl.cast())
     }
 
+    thread_local! {
+        /// Completions the fake context's `PostCompletion` received (for the async measurement).
+        pub static POSTED: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
+    }
+
+    unsafe extern "system" fn server_post_completion(_this: *mut IHttpContext, _bytes: u32) -> HRESULT {
+        POSTED.with(|p| p.set(p.get() + 1));
+        0
+    }
+
+    unsafe extern "system" fn server_get_connection(_this: *mut IHttpContext) -> *mut IHttpConnection {
+        null_mut()
+    }
+
+    /// [`context`] plus what a suspended async handler calls: `PostCompletion` (counted in
+    /// [`POSTED`]) and `GetConnection` (none, so no disconnect watcher).
+    pub fn async_context() -> *mut IHttpContext {
+        let context = context();
+        // SAFETY: `context` was just made by `context()`: its vtable is a leaked, writable
+        // IHttpContext_Vtbl.
+        unsafe {
+            let vtbl = (*context).lpVtbl as *mut IHttpContext_Vtbl;
+            addr_of_mut!((*vtbl).PostCompletion).write(server_post_completion);
+            addr_of_mut!((*vtbl).GetConnection).write(server_get_connection);
+        }
+        context
+    }
+
     /// Any provider: a module that does not use its provider never calls it.
     pub fn provider<T>() -> *mut T {
         object::<T>(trap_vtable::<[usize; 32]>().cast())

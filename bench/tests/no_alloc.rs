@@ -207,3 +207,77 @@ fn test_server_request_allocates_the_same_with_the_macro_and_the_raw_module() {
     let per_request_allocations = |v: &[Counts]| v.iter().map(|c| c.allocations).collect::<Vec<_>>();
     assert_eq!(per_request_allocations(&safe), per_request_allocations(&raw), "allocations per request differ");
 }
+
+/// An async module that suspends once per request: its future parks its waker in [`PARKED`]
+/// and the test wakes it, as a timer would.
+#[derive(Default)]
+struct SuspendsOnce;
+
+thread_local! {
+    static PARKED: core::cell::RefCell<Option<core::task::Waker>> = const { core::cell::RefCell::new(None) };
+}
+
+struct Park(bool);
+
+impl core::future::Future for Park {
+    type Output = ();
+    fn poll(mut self: core::pin::Pin<&mut Self>, cx: &mut core::task::Context<'_>) -> core::task::Poll<()> {
+        if self.0 {
+            return core::task::Poll::Ready(());
+        }
+        self.0 = true;
+        PARKED.with(|p| p.borrow_mut().replace(cx.waker().clone()));
+        core::task::Poll::Pending
+    }
+}
+
+#[httpserv::http_module]
+impl httpserv::HttpModule for SuspendsOnce {
+    async fn on_execute_request_handler(&mut self, _context: &HttpContext<'_>) -> httpserv::NotificationStatus {
+        Park(false).await;
+        httpserv::NotificationStatus::Continue
+    }
+}
+
+unsafe extern "system" fn register_suspends_once(version: u32, info: *mut IHttpModuleRegistrationInfo, server: *mut IHttpServer) -> windows_sys::core::HRESULT {
+    // SAFETY: the arguments are the fake server's, passed through.
+    unsafe { httpserv::__private::register_module(version, info, server, || None, |r| r.request_module::<SuspendsOnce>()) }
+}
+
+#[test]
+fn a_suspended_request_allocates_one_waker() {
+    let registration = fake::register(register_suspends_once);
+    assert_eq!(registration.request, RQ_EXECUTE_REQUEST_HANDLER);
+    let factory = registration.factory;
+    let context = fake::async_context();
+    let provider = fake::provider::<IHttpEventProvider>();
+    let completion = fake::provider::<IHttpCompletionInfo>();
+    let mut allocator = fake::Allocator::new();
+    let mut per_request = Vec::new();
+    for _ in 0..100 {
+        allocator.reset();
+        let allocator = allocator.as_raw();
+        let ((), counts) = counted(|| {
+            // SAFETY: live fake objects, called in IIS's order: GetHttpModule, the notification
+            // (PENDING), the waker's PostCompletion, OnAsyncCompletion (CONTINUE), Dispose.
+            unsafe {
+                let mut module: *mut CHttpModule = core::ptr::null_mut();
+                assert_eq!(((*(*factory).lpVtbl).GetHttpModule)(factory, &mut module, allocator), 0);
+                let status = ((*(*module).lpVtbl).OnExecuteRequestHandler)(module, context, provider);
+                assert_eq!(status, RQ_NOTIFICATION_PENDING);
+                let posted = fake::POSTED.with(|p| p.get());
+                PARKED.with(|p| p.borrow_mut().take()).expect("parked").wake();
+                assert_eq!(fake::POSTED.with(|p| p.get()), posted + 1, "the wake posted one completion");
+                // No operation was in flight, so the completion info is not read.
+                let status = ((*(*module).lpVtbl).OnAsyncCompletion)(module, context, RQ_EXECUTE_REQUEST_HANDLER, 0, provider, completion);
+                assert_eq!(status, RQ_NOTIFICATION_CONTINUE);
+                ((*(*module).lpVtbl).Dispose)(module);
+            }
+        });
+        per_request.push(counts.allocations);
+    }
+    println!("no_alloc: suspended request (PENDING, PostCompletion, OnAsyncCompletion), heap allocations per request: {:?}", &per_request[..5]);
+    // The one allocation is the waker's shared state (it may outlive the request); the future
+    // itself is in request memory.
+    assert!(per_request.iter().all(|&n| n == 1), "{per_request:?}");
+}

@@ -4,10 +4,11 @@
 //! `ERROR_CONNECTION_ABORTED`, and `HttpContext::disconnected()` becomes ready.
 //!
 //! One watcher per module per connection (keyed by the module id); a connection serves requests
-//! one after another, so each async task points it at itself while it runs.
+//! one after another, so each async task points it at itself. It holds the task weakly: a task
+//! that finished (or a watcher the connection already cleaned up) needs no unhooking.
 
 use core::ptr::NonNull;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::Wake;
 
 use httpserv_sys::*;
@@ -15,18 +16,11 @@ use httpserv_sys::*;
 use super::task::WakeState;
 use crate::HttpContext;
 
-/// The connection stored context. IIS may clean it up (the connection ended) before the
-/// request's module is disposed, so what the task holds is the shared [`Watch`], not this.
+/// The connection stored context: one heap allocation per module and connection.
 #[repr(C)]
 struct Watcher {
     vtbl: *const IHttpConnectionStoredContext_Vtbl,
-    watch: Arc<Watch>,
-}
-
-/// The task a connection's watcher wakes, shared by the watcher and the task.
-#[derive(Default)]
-pub(crate) struct Watch {
-    task: Mutex<Option<Arc<WakeState>>>,
+    task: Mutex<Weak<WakeState>>,
 }
 
 static VTABLE: IHttpConnectionStoredContext_Vtbl = IHttpConnectionStoredContext_Vtbl {
@@ -46,7 +40,7 @@ member_fn! {
         let _ = super::panic::catch(|| {
             // SAFETY: IIS calls this on the live Watcher `watch` stored.
             let watcher = unsafe { &*this.cast::<Watcher>() };
-            let task = watcher.watch.task.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let task = watcher.task.lock().unwrap_or_else(|p| p.into_inner()).upgrade();
             if let Some(task) = task {
                 task.disconnected.store(true, core::sync::atomic::Ordering::Release);
                 task.wake();
@@ -55,16 +49,9 @@ member_fn! {
     }
 }
 
-impl Watch {
-    /// The task ended: a later disconnect concerns no task of this module.
-    pub(crate) fn unwatch(&self) {
-        *self.task.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
-}
-
-/// Points the connection's watcher (created on first use) at `task`; `None` when the context
+/// Points the connection's watcher (created on first use) at `task`; nothing when the context
 /// has no connection or module id, or IIS refuses the stored context.
-pub(crate) fn watch(context: &HttpContext<'_>, task: &Arc<WakeState>) -> Option<Arc<Watch>> {
+pub(crate) fn watch(context: &HttpContext<'_>, task: &Arc<WakeState>) -> Option<()> {
     let module_id = context.module_id();
     let connection = context.connection()?.as_raw();
     if module_id.is_null() {
@@ -79,7 +66,7 @@ pub(crate) fn watch(context: &HttpContext<'_>, task: &Arc<WakeState>) -> Option<
         // Only this module stores under its id on the connection, and only Watchers.
         Some(existing) => existing.cast::<Watcher>(),
         None => {
-            let fresh = Box::into_raw(Box::new(Watcher { vtbl: &VTABLE, watch: Arc::default() }));
+            let fresh = Box::into_raw(Box::new(Watcher { vtbl: &VTABLE, task: Mutex::new(Weak::new()) }));
             // SAFETY: live container; on success IIS owns the watcher until CleanupStoredContext.
             let hr = unsafe { ((*(*container).lpVtbl).SetConnectionModuleContext)(container, fresh.cast(), module_id) };
             if hr < 0 {
@@ -91,9 +78,8 @@ pub(crate) fn watch(context: &HttpContext<'_>, task: &Arc<WakeState>) -> Option<
             unsafe { NonNull::new_unchecked(fresh) }
         }
     };
-    // SAFETY: the watcher is live now (found in, or just given to, the connection's container);
-    // only its shared `Watch` is kept.
-    let watch = unsafe { watcher.as_ref() }.watch.clone();
-    *watch.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task.clone());
-    Some(watch)
+    // SAFETY: the watcher is live now (found in, or just given to, the connection's container)
+    // and not kept.
+    *unsafe { watcher.as_ref() }.task.lock().unwrap_or_else(|p| p.into_inner()) = Arc::downgrade(task);
+    Some(())
 }

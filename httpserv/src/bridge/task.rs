@@ -137,13 +137,11 @@ pub(crate) struct Task {
     /// The waker state of a finished future whose operation is still in flight: it keeps the
     /// operation's buffer until the request ends (IIS may still read or write it).
     inflight: Option<Arc<WakeState>>,
-    /// The connection's disconnect watch, told about this task while it runs.
-    watcher: Option<Arc<super::disconnect::Watch>>,
 }
 
 impl Task {
     pub(crate) const fn new() -> Self {
-        Self { context: None, future: None, waker: None, inflight: None, watcher: None }
+        Self { context: None, future: None, waker: None, inflight: None }
     }
 
     /// The request is over (Dispose): IIS has finished every operation, so a buffer kept for
@@ -205,9 +203,6 @@ impl Task {
     /// # Safety
     /// The caller holds the module's busy flag (or the module is being disposed).
     pub(crate) unsafe fn finish(&mut self) {
-        if let Some(watcher) = self.watcher.take() {
-            watcher.unwatch();
-        }
         if let Some(state) = self.waker.take() {
             state.context.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).0 = core::ptr::null_mut();
             if matches!(*state.io.lock().unwrap_or_else(|p| p.into_inner()), Io::Waiting { .. }) {
@@ -348,7 +343,7 @@ where
         io: Mutex::new(Io::Idle),
         disconnected: core::sync::atomic::AtomicBool::new(false),
     });
-    task.watcher = super::disconnect::watch(context, &state);
+    super::disconnect::watch(context, &state);
     task.waker = Some(state);
     // SAFETY: alive, and the dispatcher holds the busy flag; no completion yet.
     match unsafe { task.resume(core::ptr::null_mut()) } {
