@@ -52,6 +52,8 @@ mod error;
 mod handle;
 mod headers;
 mod io;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 mod module;
 mod providers;
 mod request;
