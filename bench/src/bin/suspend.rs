@@ -1,0 +1,198 @@
+//! The cost of a suspended request, for callgrind's instruction counts: an `async fn` module
+//! against a raw-ABI module doing the same round trip by hand, as a C++ module would.
+//!
+//! ```text
+//! cargo build --release -p httpserv-bench --bin suspend
+//! valgrind --tool=callgrind --callgrind-out-file=suspend.out target/release/suspend [N]
+//! callgrind_annotate --inclusive=yes suspend.out | grep 'suspend::'
+//! ```
+//! (`scripts/bench.sh suspend` does this and prints per-round-trip counts and the ratio.)
+//!
+//! One round trip, as IIS drives it: `GetHttpModule`, `OnExecuteRequestHandler` (returns
+//! `RQ_NOTIFICATION_PENDING`), the completion (`PostCompletion`: the async module's waker; the raw
+//! module calls it itself), `OnAsyncCompletion` (returns `RQ_NOTIFICATION_CONTINUE`), `Dispose`.
+//! Both run against the same fake IIS objects (`httpserv_bench::fake`), N times (default
+//! 100,000); each loop is its own `#[inline(never)]` function.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use std::cell::RefCell;
+use std::hint::black_box;
+
+use httpserv::sys::*;
+use httpserv_bench::fake;
+
+thread_local! {
+    static PARKED: RefCell<Option<Waker>> = const { RefCell::new(None) };
+}
+
+/// Pending once, parking its waker for the driver (as a timer or I/O source would keep it).
+struct Park(bool);
+
+impl Future for Park {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        PARKED.with(|p| *p.borrow_mut() = Some(cx.waker().clone()));
+        Poll::Pending
+    }
+}
+
+#[derive(Default)]
+struct AsyncModule;
+
+#[httpserv::http_module]
+impl httpserv::HttpModule for AsyncModule {
+    async fn on_execute_request_handler(&mut self, _context: &httpserv::HttpContext<'_>) -> httpserv::NotificationStatus {
+        Park(false).await;
+        httpserv::NotificationStatus::Continue
+    }
+}
+
+unsafe extern "system" fn register_async(version: u32, info: *mut IHttpModuleRegistrationInfo, server: *mut IHttpServer) -> windows_sys::core::HRESULT {
+    // SAFETY: the fake server's arguments, passed through.
+    unsafe { httpserv::__private::register_module(version, info, server, || None, |r| r.request_module::<AsyncModule>()) }
+}
+
+/// The hand-written baseline: a `CHttpModule` whose handler posts a completion and returns
+/// PENDING, and whose `OnAsyncCompletion` returns CONTINUE (what a C++ module writes).
+mod raw {
+    use super::*;
+    use core::ffi::c_void;
+
+    #[repr(C)]
+    struct Module {
+        vtbl: *const CHttpModule_Vtbl,
+    }
+
+    unsafe extern "system" fn on_execute(_this: *mut CHttpModule, context: *mut IHttpContext, _p: *mut IHttpEventProvider) -> REQUEST_NOTIFICATION_STATUS {
+        // SAFETY: IIS's live context.
+        unsafe { ((*(*context).lpVtbl).PostCompletion)(context, 0) };
+        RQ_NOTIFICATION_PENDING
+    }
+
+    unsafe extern "system" fn on_async(_this: *mut CHttpModule, _c: *mut IHttpContext, _n: u32, _post: i32, _p: *mut IHttpEventProvider, _i: *mut IHttpCompletionInfo) -> REQUEST_NOTIFICATION_STATUS {
+        RQ_NOTIFICATION_CONTINUE
+    }
+
+    unsafe extern "system" fn dispose(_this: *mut CHttpModule) {}
+
+    unsafe extern "system" fn destructor(this: *mut CHttpModule, _flags: u32) -> *mut c_void {
+        this.cast()
+    }
+
+    unsafe extern "system" fn continue_event(_this: *mut CHttpModule, _c: *mut IHttpContext, _p: *mut IHttpEventProvider) -> REQUEST_NOTIFICATION_STATUS {
+        RQ_NOTIFICATION_CONTINUE
+    }
+
+    /// The vtable: every notification slot continues (only OnExecuteRequestHandler is
+    /// registered); the three that matter are set after.
+    fn vtable() -> &'static CHttpModule_Vtbl {
+        static VTABLE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        let p = *VTABLE.get_or_init(|| {
+            let slots = core::mem::size_of::<CHttpModule_Vtbl>() / core::mem::size_of::<usize>();
+            let table: &'static mut [usize] = Box::leak(vec![continue_event as *const () as usize; slots].into_boxed_slice());
+            let vtbl = table.as_mut_ptr().cast::<CHttpModule_Vtbl>();
+            // SAFETY: a writable, correctly sized vtable; the slots written have these types.
+            unsafe {
+                (*vtbl).OnExecuteRequestHandler = on_execute;
+                (*vtbl).OnAsyncCompletion = on_async;
+                (*vtbl).Dispose = dispose;
+                (*vtbl).Destructor = destructor;
+            }
+            vtbl as usize
+        });
+        // SAFETY: leaked above, never freed.
+        unsafe { &*(p as *const CHttpModule_Vtbl) }
+    }
+
+    #[repr(C)]
+    struct Factory {
+        vtbl: *const IHttpModuleFactory_Vtbl,
+    }
+
+    unsafe extern "system" fn get_module(_this: *mut IHttpModuleFactory, module: *mut *mut CHttpModule, allocator: *mut IModuleAllocator) -> windows_sys::core::HRESULT {
+        // SAFETY: IIS's live allocator and out pointer; the memory holds one pointer.
+        unsafe {
+            let object = ((*(*allocator).lpVtbl).AllocateMemory)(allocator, core::mem::size_of::<Module>() as u32).cast::<Module>();
+            object.write(Module { vtbl: vtable() });
+            *module = object.cast();
+        }
+        0
+    }
+
+    unsafe extern "system" fn terminate(_this: *mut IHttpModuleFactory) {}
+
+    static FACTORY_VTBL: IHttpModuleFactory_Vtbl = IHttpModuleFactory_Vtbl { GetHttpModule: get_module, Terminate: terminate };
+
+    pub unsafe extern "system" fn register(_version: u32, info: *mut IHttpModuleRegistrationInfo, _server: *mut IHttpServer) -> windows_sys::core::HRESULT {
+        let factory = Box::leak(Box::new(Factory { vtbl: &FACTORY_VTBL }));
+        // SAFETY: the fake registration info.
+        unsafe { ((*(*info).lpVtbl).SetRequestNotifications)(info, (factory as *mut Factory).cast(), RQ_EXECUTE_REQUEST_HANDLER, 0) }
+    }
+}
+
+struct Objects {
+    factory: *mut IHttpModuleFactory,
+    context: *mut IHttpContext,
+    provider: *mut IHttpEventProvider,
+    completion: *mut IHttpCompletionInfo,
+    allocator: Box<fake::Allocator>,
+}
+
+fn objects(register: unsafe extern "system" fn(u32, *mut IHttpModuleRegistrationInfo, *mut IHttpServer) -> windows_sys::core::HRESULT) -> Objects {
+    let registration = fake::register(register);
+    Objects { factory: registration.factory, context: fake::async_context(), provider: fake::provider(), completion: fake::provider(), allocator: fake::Allocator::new() }
+}
+
+/// One round trip; `wake` is what completes the pending notification.
+#[inline(always)]
+fn round_trip(o: &mut Objects, wake: impl FnOnce()) -> u32 {
+    o.allocator.reset();
+    let allocator = o.allocator.as_raw();
+    // SAFETY: live fake objects, called in IIS's order.
+    unsafe {
+        let mut module: *mut CHttpModule = core::ptr::null_mut();
+        ((*(*o.factory).lpVtbl).GetHttpModule)(o.factory, &mut module, allocator);
+        let first = ((*(*module).lpVtbl).OnExecuteRequestHandler)(module, o.context, o.provider);
+        wake();
+        let last = ((*(*module).lpVtbl).OnAsyncCompletion)(module, o.context, RQ_EXECUTE_REQUEST_HANDLER, 0, o.provider, o.completion);
+        ((*(*module).lpVtbl).Dispose)(module);
+        (first == RQ_NOTIFICATION_PENDING && last == RQ_NOTIFICATION_CONTINUE) as u32
+    }
+}
+
+/// (a) The raw module: it posts the completion itself.
+#[inline(never)]
+fn raw_round_trips(o: &mut Objects, n: u64) -> u64 {
+    let mut ok = 0;
+    for _ in 0..n {
+        ok += round_trip(black_box(o), || {}) as u64;
+    }
+    ok
+}
+
+/// (b) The async module: the driver wakes the parked waker, which posts the completion.
+#[inline(never)]
+fn async_round_trips(o: &mut Objects, n: u64) -> u64 {
+    let mut ok = 0;
+    for _ in 0..n {
+        ok += round_trip(black_box(o), || PARKED.with(|p| p.borrow_mut().take()).expect("parked").wake()) as u64;
+    }
+    ok
+}
+
+fn main() {
+    let n: u64 = std::env::args().nth(1).map(|a| a.replace('_', "").parse().expect("usage: suspend [N]")).unwrap_or(100_000);
+    let mut raw = objects(raw::register);
+    let mut asynchronous = objects(register_async);
+    let posted = fake::POSTED.with(|p| p.get());
+    assert_eq!(raw_round_trips(&mut raw, n), n);
+    assert_eq!(async_round_trips(&mut asynchronous, n), n);
+    assert_eq!(fake::POSTED.with(|p| p.get()) - posted, 2 * n as u32, "every round trip posted one completion");
+    println!("suspend: {n} round trips of each done");
+}
