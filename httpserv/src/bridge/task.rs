@@ -13,8 +13,9 @@
 //!    ([`Task::resume`]); its final status completes the notification.
 //!
 //! The waker is the one heap allocation of a suspended request: it may outlive the request (a
-//! timer thread keeps it), so it holds the context pointer behind a lock that the request's end
-//! clears; a late `wake` then does nothing. A wake that arrives while the future is being polled
+//! timer thread keeps it), so it holds the context pointer, which the task's end clears (after
+//! waiting for any wake still inside `PostCompletion` on another thread); a late `wake` then does
+//! nothing. A wake that arrives while the future is being polled
 //! (or before the notification has returned `PENDING`) does not post a completion: the poll
 //! loop sees it and polls again, so `OnAsyncCompletion` never races the notification that
 //! suspended.
@@ -66,7 +67,10 @@ pub(crate) struct WakeState {
     state: AtomicU8,
     /// The request's context, or null once the task is gone (the request ended or the future
     /// finished): a late wake must not touch it.
-    context: Mutex<ContextPtr>,
+    context: core::sync::atomic::AtomicPtr<IHttpContext>,
+    /// Wakes inside `PostCompletion` right now: `finish` waits for them to leave before the
+    /// context can go away (unless it runs inside one of them, on the same thread).
+    posters: core::sync::atomic::AtomicUsize,
     /// The task's asynchronous read, write or flush, if one is in flight (IIS allows one).
     pub(crate) io: Mutex<Io>,
     /// Set when IIS reports the client gone (`IHttpConnectionStoredContext::NotifyDisconnect`).
@@ -86,11 +90,10 @@ pub(crate) enum Io {
     Done(u32, i32),
 }
 
-struct ContextPtr(*mut IHttpContext);
-
-// SAFETY: `PostCompletion` may be called from any thread (IIS's documentation of
-// IHttpContext::PostCompletion); the pointer is only used under the mutex, while it is live.
-unsafe impl Send for ContextPtr {}
+thread_local! {
+    /// The waker state whose `PostCompletion` this thread is inside, if any.
+    static POSTING: core::cell::Cell<*const WakeState> = const { core::cell::Cell::new(core::ptr::null()) };
+}
 
 impl Wake for WakeState {
     fn wake(self: Arc<Self>) {
@@ -116,13 +119,19 @@ impl Wake for WakeState {
                 Err(now) => state = now,
             }
         }
-        let context = self.context.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !context.0.is_null() {
-            // SAFETY: non-null under the lock means the request is live (its end nulls it under
-            // the same lock before the context goes away). IIS lets any thread post a
-            // completion; 0 bytes: this completion carries no I/O.
-            unsafe { ((*(*context.0).lpVtbl).PostCompletion)(context.0, 0) };
+        // Announce the post before reading the context; `finish` nulls it, then waits for the
+        // announced posts (both SeqCst: one of the two sees the other).
+        self.posters.fetch_add(1, Ordering::SeqCst);
+        let context = self.context.load(Ordering::SeqCst);
+        if !context.is_null() {
+            let previous = POSTING.with(|p| p.replace(Arc::as_ptr(self)));
+            // SAFETY: non-null after the announcement means `finish` has not returned, and it
+            // waits for this post before the request can end. IIS lets any thread post a
+            // completion (IHttpContext::PostCompletion); 0 bytes: this one carries no I/O.
+            unsafe { ((*(*context).lpVtbl).PostCompletion)(context, 0) };
+            POSTING.with(|p| p.set(previous));
         }
+        self.posters.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -204,7 +213,14 @@ impl Task {
     /// The caller holds the module's busy flag (or the module is being disposed).
     pub(crate) unsafe fn finish(&mut self) {
         if let Some(state) = self.waker.take() {
-            state.context.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).0 = core::ptr::null_mut();
+            state.context.store(core::ptr::null_mut(), Ordering::SeqCst);
+            // A wake still inside PostCompletion on another thread keeps the request alive
+            // until it returns; one up this thread's stack (IIS completing inside the post) is
+            // not waited for.
+            let posts_here = POSTING.with(|p| core::ptr::eq(p.get(), Arc::as_ptr(&state))) as usize;
+            while state.posters.load(Ordering::SeqCst) > posts_here {
+                std::thread::yield_now();
+            }
             if matches!(*state.io.lock().unwrap_or_else(|p| p.into_inner()), Io::Waiting { .. }) {
                 self.inflight = Some(state);
             }
@@ -339,7 +355,8 @@ where
     task.future = NonNull::new(future);
     let state = Arc::new(WakeState {
         state: AtomicU8::new(POLLING),
-        context: Mutex::new(ContextPtr(context.as_raw())),
+        context: core::sync::atomic::AtomicPtr::new(context.as_raw()),
+        posters: core::sync::atomic::AtomicUsize::new(0),
         io: Mutex::new(Io::Idle),
         disconnected: core::sync::atomic::AtomicBool::new(false),
     });
