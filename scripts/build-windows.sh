@@ -12,7 +12,7 @@ root="$PWD"
 scripts/install-toolchain.sh >/dev/null
 . scripts/env.sh
 
-packages=(-p httpserv-e2e -p httpserv-simulator)
+packages=(-p httpserv-simulator)
 for manifest in examples/*/Cargo.toml; do
     packages+=(-p "$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1)")
 done
@@ -22,14 +22,14 @@ done
 out="$root/target/e2e"
 mkdir -p "$out"
 release="$WIN_TARGET_DIR/$WIN_TARGET/release"
-cp "$release/iis-simulator.exe" "$release/httpserv-simulator.exe" "$out/"
+cp "$release/httpserv-simulator.exe" "$out/"
 for manifest in examples/*/Cargo.toml; do
     lib="$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1 | tr - _)"
     cp "$release/$lib.dll" "$out/"
 done
 
 simulator/build.sh "$root/target/simulator" >/dev/null
-cp "$root/target/simulator/cancel_io_cpp.dll" "$out/"
+cp "$root/target/simulator/cancel_io_cpp.dll" "$root/target/simulator/exercise_cpp.dll" "$out/"
 
 if [ ! -f "$out/bcryptprimitives.dll" ] || [ e2e/support/processprng/processprng.c -nt "$out/bcryptprimitives.dll" ]; then
     x86_64-w64-mingw32-gcc -O2 -shared -s -o "$out/bcryptprimitives.dll" \
