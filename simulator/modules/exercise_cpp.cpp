@@ -290,9 +290,12 @@ public:
             rs->SetErrorDescription(L"no such page", 12, TRUE);
             rs->DisableKernelCache(9);
             rs->SetNeedDisconnect();
-            rs->GetCachePolicy()->AppendVaryByHeader("Accept");
-            rs->GetCachePolicy()->AppendVaryByHeader("Accept-Language");
-            rs->GetCachePolicy()->GetVaryByHeaders();
+            // The Rust core does not simulate IHttpCachePolicy yet: GetCachePolicy is NULL there.
+            if (IHttpCachePolicy* policy = rs->GetCachePolicy()) {
+                policy->AppendVaryByHeader("Accept");
+                policy->AppendVaryByHeader("Accept-Language");
+                policy->GetVaryByHeaders();
+            }
             static char tail[] = "[by reference, first]";
             HTTP_DATA_CHUNK chunk;
             chunk.DataChunkType = HttpDataChunkFromMemory;
