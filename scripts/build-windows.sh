@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Cross-builds everything the end-to-end tests run under Wine into target/e2e/:
-#   iis-simulator.exe   the MSVC-ABI C++ IIS simulator, compiled by the root build.rs through cc
+# Cross-builds everything the DLL-door tests run under Wine into target/e2e/:
 #   httpserv-simulator.exe  the DLL front door: the Rust core behind generated MSVC-ABI C++ shims
 #   <example>.dll       every example module crate, built for x86_64-pc-windows-gnu
 #   cancel_io_cpp.dll   the seed module in C++ (simulator/modules), the benchmark baseline
-#   bcryptprimitives.dll  Wine 8 lacks it and Rust's std imports it (test scaffolding only)
+#   exercise_cpp.dll    the C++ test module that drives most of the API by ?mode= (simulator/modules)
+#   bcryptprimitives.dll  Wine 8 lacks it and Rust's std imports it (test scaffolding only): the
+#                       exe, and so every Rust DLL it loads, finds it in the exe's directory
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"

@@ -1,4 +1,5 @@
-//! `httpserv-simulator MODULE.dll [--name NAME] [--report-shims]`: the DLL front door. Loads a
+//! `httpserv-simulator MODULE.dll [--name NAME] [--report-shims] [--get URL]... [--requests N [--url URL]]`: the
+//! DLL front door. Loads a
 //! module DLL, calls its `RegisterModule` through the generated C++ shims (simulator/shims), and
 //! serves the [`httpserv_testing::door`] protocol (JSON lines: commands on stdin, replies on
 //! stdout) with the Rust simulation core. Every call between the DLL and the core is a C++
@@ -6,6 +7,14 @@
 //!
 //! `--report-shims` (a test aid, door-tests/dll.rs) writes `shims N`, the number of live shims
 //! and proxies, to stderr after every reply line, so a test can check they do not pile up.
+//!
+//! `--get URL` (repeatable; scripts/demo.sh) serves no protocol either: it sends `GET URL` for each
+//! and prints, readably, the registration's calls, each request's transcript and response, and the
+//! shutdown's calls and counts.
+//!
+//! `--requests N` (scripts/bench.sh sim) serves no protocol: it sends `GET URL` (default
+//! `/index.html`) N times through the core, shuts down, and prints one line,
+//! `bench: N requests, T ms, R requests/s`.
 
 #[cfg(httpserv_shims)]
 fn main() {
@@ -80,6 +89,48 @@ fn main() {
             }
         }
     };
+    if !args.get.is_empty() {
+        let server = server.unwrap_or_else(|e| fail(&e.to_string()));
+        for call in server.server_calls() {
+            println!("{call}");
+        }
+        for url in &args.get {
+            println!("== GET {url}");
+            let response = server.send(httpserv_testing::TestRequest::get(url.as_str()).header("User-Agent", "httpserv-rs-simulator"));
+            print!("{}", response.transcript());
+            println!("== response: {} {}", response.status, response.reason);
+            for (name, value) in &response.headers {
+                println!("{name}: {value}");
+            }
+            println!("{}", response.body_str());
+        }
+        let report = server.shutdown();
+        println!("== shutdown");
+        for call in &report.calls {
+            println!("{call}");
+        }
+        println!(
+            "== requests {}, modules created {}, disposed {}, factory terminated {}",
+            report.requests, report.modules_created, report.modules_disposed, report.factory_terminated
+        );
+        return;
+    }
+    if let Some(requests) = args.requests {
+        let server = server.unwrap_or_else(|e| fail(&e.to_string()));
+        let start = std::time::Instant::now();
+        for _ in 0..requests {
+            let response = server.send(httpserv_testing::TestRequest::get(args.url.as_str()).header("User-Agent", "httpserv-rs-simulator"));
+            std::hint::black_box(response);
+        }
+        let elapsed = start.elapsed();
+        let report = server.shutdown();
+        if report.modules_created != report.modules_disposed {
+            fail(&format!("modules created {} != disposed {}", report.modules_created, report.modules_disposed));
+        }
+        let ms = elapsed.as_secs_f64() * 1000.0;
+        println!("bench: {requests} requests, {ms:.1} ms, {:.0} requests/s", requests as f64 / elapsed.as_secs_f64());
+        return;
+    }
     // Exit status 1 when the module did not register (the reply says why), else 0.
     let code = i32::from(server.is_err());
     let stdout = std::io::stdout().lock();
@@ -122,27 +173,40 @@ struct Args {
     dll: std::path::PathBuf,
     name: String,
     report_shims: bool,
+    get: Vec<String>,
+    requests: Option<u64>,
+    url: String,
 }
 
-/// `MODULE.dll [--name NAME] [--report-shims]`.
+/// `MODULE.dll [--name NAME] [--report-shims] [--get URL]... [--requests N [--url URL]]`.
 #[cfg_attr(not(httpserv_shims), allow(dead_code))]
 fn parse_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Result<Args, String> {
-    const USAGE: &str = "usage: httpserv-simulator MODULE.dll [--name NAME] [--report-shims]";
+    const USAGE: &str = "usage: httpserv-simulator MODULE.dll [--name NAME] [--report-shims] [--get URL]... [--requests N [--url URL]]";
     let mut dll = None;
     let mut name = httpserv_testing::DEFAULT_MODULE_NAME.to_string();
     let mut report_shims = false;
+    let mut requests = None;
+    let mut get = Vec::new();
+    let mut url = "/index.html".to_string();
     while let Some(arg) = args.next() {
         if arg == "--name" {
             name = args.next().and_then(|n| n.into_string().ok()).ok_or(format!("--name needs a value\n{USAGE}"))?;
         } else if arg == "--report-shims" {
             report_shims = true;
+        } else if arg == "--requests" {
+            let n = args.next().and_then(|n| n.into_string().ok()).and_then(|n| n.parse().ok());
+            requests = Some(n.ok_or(format!("--requests needs a number\n{USAGE}"))?);
+        } else if arg == "--get" {
+            get.push(args.next().and_then(|n| n.into_string().ok()).ok_or(format!("--get needs a URL\n{USAGE}"))?);
+        } else if arg == "--url" {
+            url = args.next().and_then(|n| n.into_string().ok()).ok_or(format!("--url needs a value\n{USAGE}"))?;
         } else if dll.is_none() {
             dll = Some(std::path::PathBuf::from(arg));
         } else {
             return Err(format!("unexpected argument {}\n{USAGE}", arg.to_string_lossy()));
         }
     }
-    Ok(Args { dll: dll.ok_or(USAGE)?, name, report_shims })
+    Ok(Args { dll: dll.ok_or(USAGE)?, name, report_shims, get, requests, url })
 }
 
 #[cfg_attr(not(httpserv_shims), allow(dead_code))]

@@ -1,6 +1,7 @@
 // exercise_cpp.cpp: a C++ test module for the simulator itself. It registers for most
 // notifications (and as a global module) and, depending on the request's query string, drives
-// one area of the API so that simulator/tests/*.txt can check the simulator's behaviour:
+// one area of the API so that tests/e2e_exercise_cpp.rs can check the simulator's behaviour
+// through the DLL door:
 //
 //   ?mode=echo       reads the entity body (RQ_READ_ENTITY doubles as a check) and echoes it
 //   ?mode=headers    request/response header calls, the raw HTTP_REQUEST, server variables
