@@ -56,7 +56,7 @@
 //!    recorded. If it fails, the factory and global module it registered get `Terminate` and the
 //!    module is not loaded ([`RegisterModule`], [`SetRequestNotifications`]). **Differs**: the
 //!    page gives `dwServerVersion` as IIS's major version (7 for IIS 7.0); the simulator passes
-//!    [`SERVER_VERSION`] (IIS 10 as major and minor words), as the project's C++ simulator did.
+//!    [`SERVER_VERSION`] (IIS 10 as major and minor words), as the project's former C++ simulator did.
 //! 2. **One module object per request.** `IHttpModuleFactory::GetHttpModule` is called once per
 //!    request, before its first notification. A factory that fails or gives no module fails the
 //!    request with `500` and the factory's `HRESULT` (`E_POINTER` for no module)
@@ -287,7 +287,7 @@ pub type RegisterModuleFn = unsafe extern "system" fn(
 
 /// The `dwServerVersion` passed to `RegisterModule`: IIS 10 as major version in the high word
 /// and minor in the low word (Microsoft's `PFN_REGISTERMODULE` page gives the major version alone,
-/// 7 for IIS 7.0; this value is the convention of the project's C++ simulator).
+/// 7 for IIS 7.0; this value is the convention the project's former C++ simulator set).
 pub const SERVER_VERSION: u32 = 0x000A_0000;
 /// The module name reported by `IHttpModuleRegistrationInfo::GetName` unless
 /// [`TestServer::with_name`] gives another.

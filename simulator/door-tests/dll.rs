@@ -2,7 +2,7 @@
 //! door under Wine, with `TestServer::dll`: the exe runs the Rust core, and every call between
 //! the DLL and the core goes through the generated C++ shims. `scripts/build-windows.sh` builds
 //! the exe and the DLLs into target/e2e once per test run. (The comparison with the in-process
-//! door, for every example, is the root package's tests/e2e.rs.)
+//! door, for every example, is the root package's tests/e2e_*.rs.)
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
