@@ -21,7 +21,7 @@ fi
 
 # The examples' own tests again, through their DLLs (TestServer::for_module with HTTPSERV_DOOR=dll:
 # httpserv-simulator.exe under Wine); tests that need the in-process door stay in-process.
-scripts/build-windows.sh >/dev/null
+scripts/build-windows.sh >/dev/null 2>&1 || scripts/build-windows.sh
 example_packages=()
 for manifest in examples/*/Cargo.toml; do
     example_packages+=(-p "$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1)")
