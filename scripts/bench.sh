@@ -9,9 +9,10 @@
 #          are) and again with fat LTO + codegen-units=1. Prints Ir/call and safe/raw ratios.
 #   alloc  heap allocations per request (bench/tests/no_alloc.rs, a counting global allocator):
 #          asserts our code allocates nothing, prints the figures.
-#   sim    the C++ simulator under Wine, side by side: the macro-built cancel-io DLL, the raw
-#          cancel-io-raw DLL and the C++ cancel_io_cpp.dll, `--requests N` each, runs alternated;
-#          prints every run's requests/s, the medians and the ratios.
+#   sim    httpserv-simulator.exe under Wine (the Rust core, every call through the generated C++
+#          shims), side by side: the macro-built cancel-io DLL, the raw cancel-io-raw DLL and the
+#          C++ cancel_io_cpp.dll, `--requests N` each, runs alternated; prints every run's
+#          requests/s, the medians and the ratios.
 #
 # Environment: BENCH_OUT (default target/bench), BENCH_CALLS (loop iterations, default
 # 1000000), BENCH_REQUESTS (default 200000), BENCH_RUNS (runs per module, default 3),
@@ -110,27 +111,15 @@ median() {
 do_sim() (
     # shellcheck source=scripts/env.sh
     . "$root/scripts/env.sh"
-    # shellcheck disable=SC2086 # WIN_BUILD_STD is a flag list
-    run "$WIN_CARGO" build --release $WIN_BUILD_STD --target "$WIN_TARGET" --target-dir "$WIN_TARGET_DIR" -p cancel-io -p cancel-io-raw
-    run "$root/simulator/build.sh" "$out/simulator" >&2
-    local mods="$out/modules"
-    mkdir -p "$mods"
-    run x86_64-w64-mingw32-gcc -O2 -shared -s -o "$mods/bcryptprimitives.dll" \
-        "$root/e2e/support/processprng/processprng.c" "$root/e2e/support/processprng/bcryptprimitives.def" -ladvapi32
-    run cp "$WIN_TARGET_DIR/$WIN_TARGET/release/cancel_io.dll" "$WIN_TARGET_DIR/$WIN_TARGET/release/cancel_io_raw.dll" \
-        "$out/simulator/cancel_io_cpp.dll" "$mods/"
-    # The workload: the seed's one GET (as simulator/tests/get.txt), fixed here.
-    cat >"$out/get.txt" <<'EOF'
-REQUEST GET /index.html HTTP/1.1
-HEADER User-Agent: httpserv-rs-simulator
-END
-EOF
-    local sim="$out/simulator/sim.exe" m rc
+    run "$root/scripts/build-windows.sh" >&2
+    local dir="$root/target/e2e" m rc
+    local sim="$dir/httpserv-simulator.exe"
     local modules=(cancel_io cancel_io_raw cancel_io_cpp)
-    # Sanity: one transcript run each; every module must cancel I/O in OnSendResponse.
+    # Sanity: each module must cancel I/O in OnSendResponse (one request through the door protocol).
     for m in "${modules[@]}"; do
         rc=0
-        run_to "$out/sim.$m.transcript" "$out/sim.$m.err" wine "$sim" "$mods/$m.dll" "$out/get.txt" || rc=$?
+        echo '{"command":"send","request":{"method":"GET","url":"/index.html","headers":[["User-Agent","httpserv-rs-simulator"]],"body":[],"remote":"127.0.0.1:50000","local":"127.0.0.1:80","version":[1,1],"user":null}}' \
+            | run_to "$out/sim.$m.transcript" "$out/sim.$m.err" wine "$sim" "$dir/$m.dll" || rc=$?
         if [ "$rc" != 0 ] || ! grep -q 'IHttpContext::CancelIo' "$out/sim.$m.transcript"; then
             echo "bench.sh: $m: exit $rc or no CancelIo call; see $out/sim.$m.transcript" >&2
             exit 1
@@ -140,21 +129,21 @@ EOF
     for ((i = 1; i <= runs; i++)); do
         for m in "${modules[@]}"; do
             rc=0
-            run_to "$out/sim.$m.$i.out" "$out/sim.$m.$i.err" wine "$sim" --requests "$requests" "$mods/$m.dll" "$out/get.txt" || rc=$?
-            if [ "$rc" != 0 ] || ! grep -q '^result: ok' "$out/sim.$m.$i.out"; then
-                echo "bench.sh: $m run $i: exit $rc; see $out/sim.$m.$i.out" >&2
+            run_to "$out/sim.$m.$i.out" "$out/sim.$m.$i.err" wine "$sim" "$dir/$m.dll" --requests "$requests" </dev/null || rc=$?
+            if [ "$rc" != 0 ] || ! grep -q '^bench:' "$out/sim.$m.$i.out"; then
+                echo "bench.sh: $m run $i: exit $rc; see $out/sim.$m.$i.out and .err" >&2
                 exit 1
             fi
             grep '^bench:' "$out/sim.$m.$i.out" | sed "s/^/  $m run $i: /" >&2
         done
     done
     echo
-    echo "sim: $requests requests per run, $runs runs per module alternated, requests/s (from 'bench:' lines)"
+    echo "sim: httpserv-simulator.exe --requests $requests (GET /index.html, the Rust core behind the C++ shims), $runs runs per module alternated, requests/s"
     declare -A med
     for m in "${modules[@]}"; do
         local values=()
         for ((i = 1; i <= runs; i++)); do
-            values+=("$(sed -n 's/^bench: .* ms, \([0-9.]*\) requests\/s$/\1/p' "$out/sim.$m.$i.out")")
+            values+=("$(tr -d '\r' <"$out/sim.$m.$i.out" | sed -n 's/^bench: .* ms, \([0-9.]*\) requests\/s$/\1/p')")
         done
         med[$m]="$(printf '%s\n' "${values[@]}" | median)"
         printf '  %-14s runs: %s   median: %s\n' "$m" "${values[*]}" "${med[$m]}"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Cross-builds everything the end-to-end tests run under Wine into target/e2e/:
-#   iis-simulator.exe   the MSVC-ABI C++ IIS simulator, compiled by the root build.rs through cc
+# Cross-builds everything the DLL-door tests run under Wine into target/e2e/:
 #   httpserv-simulator.exe  the DLL front door: the Rust core behind generated MSVC-ABI C++ shims
 #   <example>.dll       every example module crate, built for x86_64-pc-windows-gnu
 #   cancel_io_cpp.dll   the seed module in C++ (simulator/modules), the benchmark baseline
-#   bcryptprimitives.dll  Wine 8 lacks it and Rust's std imports it (test scaffolding only)
+#   exercise_cpp.dll    the C++ test module that drives most of the API by ?mode= (simulator/modules)
+#   bcryptprimitives.dll  Wine 8 lacks it and Rust's std imports it (test scaffolding only): the
+#                       exe, and so every Rust DLL it loads, finds it in the exe's directory
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -12,7 +13,7 @@ root="$PWD"
 scripts/install-toolchain.sh >/dev/null
 . scripts/env.sh
 
-packages=(-p httpserv-e2e -p httpserv-simulator)
+packages=(-p httpserv-simulator)
 for manifest in examples/*/Cargo.toml; do
     packages+=(-p "$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1)")
 done
@@ -22,14 +23,14 @@ done
 out="$root/target/e2e"
 mkdir -p "$out"
 release="$WIN_TARGET_DIR/$WIN_TARGET/release"
-cp "$release/iis-simulator.exe" "$release/httpserv-simulator.exe" "$out/"
+cp "$release/httpserv-simulator.exe" "$out/"
 for manifest in examples/*/Cargo.toml; do
     lib="$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1 | tr - _)"
     cp "$release/$lib.dll" "$out/"
 done
 
 simulator/build.sh "$root/target/simulator" >/dev/null
-cp "$root/target/simulator/cancel_io_cpp.dll" "$out/"
+cp "$root/target/simulator/cancel_io_cpp.dll" "$root/target/simulator/exercise_cpp.dll" "$out/"
 
 if [ ! -f "$out/bcryptprimitives.dll" ] || [ e2e/support/processprng/processprng.c -nt "$out/bcryptprimitives.dll" ]; then
     x86_64-w64-mingw32-gcc -O2 -shared -s -o "$out/bcryptprimitives.dll" \

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# build.sh: builds the IIS simulator (sim.exe) and the C++ modules in simulator/modules/ into an
-# output directory (default: target/simulator at the workspace root).
+# build.sh: builds the C++ test modules in simulator/modules/ (cancel_io_cpp.dll, the seed's C++
+# module and the benchmark baseline; exercise_cpp.dll, which drives most of the API by ?mode=)
+# into an output directory (default: target/simulator at the workspace root).
 #
 #   simulator/build.sh [OUT_DIR]
 #
 # Compiling is clang++ for the MSVC C++ ABI against mingw-w64's headers (so vtables and `this`
 # passing are what IIS and MSVC-built modules use); linking is the mingw-w64 g++ driver, which
-# brings the import libraries and msvcrt. Objects are rebuilt only when a source or header is
-# newer, so running it again is cheap; every command run is printed.
+# brings the import libraries and msvcrt. A module is rebuilt only when its source, .def or
+# httpserv.h is newer; every command run is printed. (httpserv-simulator.exe itself is built by
+# cargo: simulator/build.rs compiles the shims.)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -37,40 +39,16 @@ run() {
     "$@"
 }
 
-# An object is stale when it is missing or older than its source or any header it may include.
-headers=("$here"/src/*.h "$root/httpserv-sys/include/httpserv.h")
-stale() {
-    local obj="$1" src="$2" h
-    [ -f "$obj" ] || return 0
-    [ "$src" -nt "$obj" ] && return 0
-    for h in "${headers[@]}"; do
-        [ "$h" -nt "$obj" ] && return 0
-    done
-    return 1
-}
-
-objs=()
-relink=0
-for src in "$here"/src/*.cpp; do
-    obj="$out/obj/sim-$(basename "${src%.cpp}").obj"
-    if stale "$obj" "$src"; then
-        run "$CXX" "${CXXFLAGS[@]}" -c "$src" -o "$obj"
-        relink=1
-    fi
-    objs+=("$obj")
-done
-if [ "$relink" = 1 ] || [ ! -f "$out/sim.exe" ]; then
-    run "$LINK" -o "$out/sim.exe" "${objs[@]}" "${LDFLAGS[@]}" -lshell32
-fi
-
+header="$root/httpserv-sys/include/httpserv.h"
 for src in "$here"/modules/*.cpp; do
     name="$(basename "${src%.cpp}")"
     obj="$out/obj/$name.obj"
     def="${src%.cpp}.def"
-    if stale "$obj" "$src" || [ ! -f "$out/$name.dll" ] || [ "$def" -nt "$out/$name.dll" ]; then
+    dll="$out/$name.dll"
+    if [ ! -f "$dll" ] || [ "$src" -nt "$dll" ] || [ "$def" -nt "$dll" ] || [ "$header" -nt "$dll" ]; then
         run "$CXX" "${CXXFLAGS[@]}" -c "$src" -o "$obj"
-        run "$LINK" -shared -o "$out/$name.dll" "$obj" "$def" "${LDFLAGS[@]}"
+        run "$LINK" -shared -o "$dll" "$obj" "$def" "${LDFLAGS[@]}"
     fi
 done
 
-echo "build.sh: $out/sim.exe and $(cd "$out" && ls ./*.dll | tr '\n' ' ')"
+echo "build.sh: $(cd "$out" && ls ./*.dll | tr '\n' ' ')"

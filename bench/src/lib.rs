@@ -4,7 +4,7 @@
 //!   `HttpContext::cancel_io` and `Request::header` against the raw vtable calls they wrap.
 //! - `tests/no_alloc.rs`: heap allocations made by our code per request (asserts exactly 0).
 //! - `scripts/bench.sh`: runs both, then the macro-built, raw and C++ CancelIo modules side by
-//!   side in the C++ simulator under Wine.
+//!   side in httpserv-simulator.exe under Wine.
 //!
 //! This library holds what they share: [`fake`], minimal hand-made IIS objects whose vtable slots
 //! are trivial functions (so the server side costs nothing and allocates nothing), and

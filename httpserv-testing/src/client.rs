@@ -150,6 +150,21 @@ impl DllServerBuilder {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let describe = format!("{command:?}");
+        // Look Wine up first rather than rely on spawn's NotFound: under valgrind (and other
+        // exec emulations) a missing program spawns and exits 127 instead.
+        if let Some(wine) = &self.wine {
+            if !program_exists(wine) {
+                return Err(RegistrationError::new(
+                    hresult_from_win32(ERROR_FILE_NOT_FOUND),
+                    format!(
+                        "{} not found: running {} outside Windows needs Wine (install it, for \
+                         example apt-get install wine64, or name it with DllServerBuilder::wine)",
+                        wine.to_string_lossy(),
+                        exe.display()
+                    ),
+                ));
+            }
+        }
         let mut child = command.spawn().map_err(|e| {
             let cause = match (&self.wine, e.kind()) {
                 (Some(wine), std::io::ErrorKind::NotFound) => format!(
@@ -208,6 +223,15 @@ impl DllServerBuilder {
             }
         }
     }
+}
+
+/// Whether `program` names a file: a path as given, or a bare name found on the `PATH`.
+fn program_exists(program: &std::ffi::OsStr) -> bool {
+    let path = Path::new(program);
+    if path.components().count() > 1 {
+        return path.is_file();
+    }
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(path).is_file()))
 }
 
 /// The path Wine's default `Z:` drive (the Unix root) gives `path`.

@@ -56,7 +56,7 @@
 //!    recorded. If it fails, the factory and global module it registered get `Terminate` and the
 //!    module is not loaded ([`RegisterModule`], [`SetRequestNotifications`]). **Differs**: the
 //!    page gives `dwServerVersion` as IIS's major version (7 for IIS 7.0); the simulator passes
-//!    [`SERVER_VERSION`] (IIS 10 as major and minor words), as the project's C++ simulator did.
+//!    [`SERVER_VERSION`] (IIS 10 as major and minor words), as the project's former C++ simulator did.
 //! 2. **One module object per request.** `IHttpModuleFactory::GetHttpModule` is called once per
 //!    request, before its first notification. A factory that fails or gives no module fails the
 //!    request with `500` and the factory's `HRESULT` (`E_POINTER` for no module)
@@ -196,6 +196,29 @@
 //!   something that is not a reply: each is a [`RegistrationError`] (at start) or a panic (later)
 //!   whose message says what happened and what to do.
 //!
+//! ## Choosing the door from the environment
+//!
+//! [`TestServer::for_module`] lets one test run through either door without code changes:
+//!
+//! ```no_run
+//! # use httpserv_testing::{TestRequest, TestServer};
+//! # unsafe extern "system" fn RegisterModule(_: u32, _: *mut httpserv_sys::IHttpModuleRegistrationInfo, _: *mut httpserv_sys::IHttpServer) -> i32 { 0 }
+//! // In-process by default; with HTTPSERV_DOOR=dll, $HTTPSERV_DLL_DIR/cancel_io.dll in
+//! // $HTTPSERV_SIMULATOR.
+//! let server = TestServer::for_module(RegisterModule, "cancel_io").unwrap();
+//! let response = server.send(TestRequest::get("/index.html"));
+//! ```
+//!
+//! | `HTTPSERV_DOOR` | the server |
+//! | --- | --- |
+//! | unset, empty or `in-process` | [`TestServer::new`]`(register)` |
+//! | `dll` | [`TestServer::dll`]`("$HTTPSERV_DLL_DIR/<dll_name>.dll")`, the executable from `HTTPSERV_SIMULATOR` |
+//!
+//! Any other value, or `dll` without `HTTPSERV_DLL_DIR`, is a [`RegistrationError`] saying so.
+//! `scripts/test.sh` runs the examples' tests both ways. A test that needs what only the
+//! in-process door has ([`TestRequest::other_module`], or the module's Rust state seen from the
+//! test) creates its server with [`TestServer::new`] and stays in-process.
+//!
 //! # Calling convention
 //!
 //! The simulator's vtables hold `extern "thiscall"` functions on x86 (MSVC passes `this` in ECX)
@@ -245,6 +268,13 @@ mod thunk;
 mod tests;
 
 pub use client::{DllServerBuilder, SIMULATOR_ENV};
+
+/// The environment variable [`TestServer::for_module`] reads to choose the door: `dll`, or
+/// `in-process` (the default).
+pub const DOOR_ENV: &str = "HTTPSERV_DOOR";
+
+/// The environment variable naming the directory of the module DLLs for `HTTPSERV_DOOR=dll`.
+pub const DLL_DIR_ENV: &str = "HTTPSERV_DLL_DIR";
 use server::ServerShared;
 use thunk::Pinned;
 
@@ -257,7 +287,7 @@ pub type RegisterModuleFn = unsafe extern "system" fn(
 
 /// The `dwServerVersion` passed to `RegisterModule`: IIS 10 as major version in the high word
 /// and minor in the low word (Microsoft's `PFN_REGISTERMODULE` page gives the major version alone,
-/// 7 for IIS 7.0; this value is the convention of the project's C++ simulator).
+/// 7 for IIS 7.0; this value is the convention the project's former C++ simulator set).
 pub const SERVER_VERSION: u32 = 0x000A_0000;
 /// The module name reported by `IHttpModuleRegistrationInfo::GetName` unless
 /// [`TestServer::with_name`] gives another.
@@ -1066,6 +1096,41 @@ impl TestServer {
         name: &str,
     ) -> Result<TestServer, RegistrationError> {
         DllServerBuilder::new(dll).name(name).start()
+    }
+
+    /// The server for a module whose tests run through either door, chosen by the environment
+    /// (see [the table](self#choosing-the-door-from-the-environment)): in-process with
+    /// `register` (the module's `RegisterModule`, from its rlib), or, when `HTTPSERV_DOOR=dll`,
+    /// the DLL `$HTTPSERV_DLL_DIR/<dll_name>.dll` (`dll_name` without extension, e.g.
+    /// `"cancel_io"`) through [`TestServer::dll`]. The module name is [`DEFAULT_MODULE_NAME`]
+    /// either way.
+    pub fn for_module(register: RegisterModuleFn, dll_name: &str) -> Result<TestServer, RegistrationError> {
+        let door = std::env::var(DOOR_ENV).unwrap_or_default();
+        match door.as_str() {
+            "" | "in-process" => TestServer::new(register),
+            "dll" => match std::env::var_os(DLL_DIR_ENV) {
+                Some(dir) if !dir.is_empty() => {
+                    TestServer::dll(Path::new(&dir).join(format!("{dll_name}.dll")))
+                }
+                _ => Err(RegistrationError::new(
+                    strings::E_INVALIDARG,
+                    format!(
+                        "{DOOR_ENV}=dll needs {DLL_DIR_ENV}, the directory of the module DLLs \
+                         ({dll_name}.dll); scripts/build-windows.sh builds them into target/e2e"
+                    ),
+                )),
+            },
+            other => Err(RegistrationError::new(
+                strings::E_INVALIDARG,
+                format!("{DOOR_ENV}={other:?}: expected \"dll\" or \"in-process\" (or unset)"),
+            )),
+        }
+    }
+
+    /// Whether this server runs the module through the DLL door ([`TestServer::dll`],
+    /// or [`TestServer::for_module`] with `HTTPSERV_DOOR=dll`).
+    pub fn is_dll(&self) -> bool {
+        matches!(self.door, Door::Dll(_))
     }
 
     /// A builder for a DLL-door server, to choose the simulator executable, Wine, the name.

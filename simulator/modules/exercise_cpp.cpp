@@ -1,6 +1,7 @@
 // exercise_cpp.cpp: a C++ test module for the simulator itself. It registers for most
 // notifications (and as a global module) and, depending on the request's query string, drives
-// one area of the API so that simulator/tests/*.txt can check the simulator's behaviour:
+// one area of the API so that tests/e2e_exercise_cpp.rs can check the simulator's behaviour
+// through the DLL door:
 //
 //   ?mode=echo       reads the entity body (RQ_READ_ENTITY doubles as a check) and echoes it
 //   ?mode=headers    request/response header calls, the raw HTTP_REQUEST, server variables
@@ -290,9 +291,12 @@ public:
             rs->SetErrorDescription(L"no such page", 12, TRUE);
             rs->DisableKernelCache(9);
             rs->SetNeedDisconnect();
-            rs->GetCachePolicy()->AppendVaryByHeader("Accept");
-            rs->GetCachePolicy()->AppendVaryByHeader("Accept-Language");
-            rs->GetCachePolicy()->GetVaryByHeaders();
+            // The Rust core does not simulate IHttpCachePolicy yet: GetCachePolicy is NULL there.
+            if (IHttpCachePolicy* policy = rs->GetCachePolicy()) {
+                policy->AppendVaryByHeader("Accept");
+                policy->AppendVaryByHeader("Accept-Language");
+                policy->GetVaryByHeaders();
+            }
             static char tail[] = "[by reference, first]";
             HTTP_DATA_CHUNK chunk;
             chunk.DataChunkType = HttpDataChunkFromMemory;

@@ -1,10 +1,10 @@
-//! Runs the EchoBody module in the in-process test server.
+//! Runs the EchoBody module in the test server (in-process, or its DLL with HTTPSERV_DOOR=dll: TestServer::for_module).
 
 use echo_body::MAX_BODY;
 use httpserv_testing::{Disconnect, Notification, TestRequest, TestServer};
 
 fn server() -> TestServer {
-    TestServer::new(echo_body::RegisterModule).expect("RegisterModule failed")
+    TestServer::for_module(echo_body::RegisterModule, "echo_body").expect("RegisterModule failed")
 }
 
 /// Bytes that are not all alike, so a dropped or repeated chunk shows.

@@ -1,9 +1,9 @@
-//! Runs the HelloWorld module in the in-process test server.
+//! Runs the HelloWorld module in the test server (in-process, or its DLL with HTTPSERV_DOOR=dll: TestServer::for_module).
 
 use httpserv_testing::{Notification, TestRequest, TestServer};
 
 fn server() -> TestServer {
-    TestServer::new(hello_world::RegisterModule).expect("RegisterModule failed")
+    TestServer::for_module(hello_world::RegisterModule, "hello_world").expect("RegisterModule failed")
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Runs the Lifecycle modules (global and request) in the in-process test server.
+//! Runs the Lifecycle modules (global and request) in the test server (in-process, or its DLL with HTTPSERV_DOOR=dll: TestServer::for_module).
 //!
 //! `Counters` is the module's state (`state = Counters`): one per registration, so each test
 //! server has counts of its own, read here from the `X-Lifecycle-Counts` response header.
@@ -8,7 +8,7 @@ use httpserv_testing::{Notification, TestRequest, TestResponse, TestServer};
 use lifecycle::{Counts, LifecycleModule, COUNTS_HEADER, REQUESTS_SEEN_HEADER};
 
 fn server() -> TestServer {
-    TestServer::new(lifecycle::RegisterModule).expect("RegisterModule failed")
+    TestServer::for_module(lifecycle::RegisterModule, "lifecycle").expect("RegisterModule failed")
 }
 
 fn counts(response: &TestResponse) -> Counts {
@@ -75,7 +75,9 @@ fn server_counts(server: &TestServer) -> Counts {
 
 #[test]
 fn state_outside_a_handler_is_none() {
-    let _server = server();
+    // In-process only: it checks this process's copy of the module's state while a
+    // registration is alive here (through the DLL door the registration lives in the child).
+    let _server = TestServer::new(lifecycle::RegisterModule).expect("RegisterModule failed");
     assert!(LifecycleModule::try_state().is_none());
     assert!(std::panic::catch_unwind(LifecycleModule::state).is_err());
 }

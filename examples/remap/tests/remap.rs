@@ -1,4 +1,4 @@
-//! Runs the Remap module in the in-process test server: its own `map_path` does not re-enter it,
+//! Runs the Remap module in the test server (in-process, or its DLL with HTTPSERV_DOOR=dll: TestServer::for_module): its own `map_path` does not re-enter it,
 //! another module's does.
 
 use httpserv::HttpContext;
@@ -6,7 +6,7 @@ use httpserv_testing::{Notification, TestRequest, TestServer};
 use remap::LEGACY_ROOT;
 
 fn server() -> TestServer {
-    TestServer::new(remap::RegisterModule).expect("RegisterModule failed")
+    TestServer::for_module(remap::RegisterModule, "remap").expect("RegisterModule failed")
 }
 
 #[test]
@@ -26,7 +26,9 @@ fn own_map_path_is_not_remapped_and_says_why() {
 
 #[test]
 fn another_modules_map_path_is_remapped() {
-    let server = server();
+    // In-process only, whatever HTTPSERV_DOOR says: TestRequest::other_module runs a closure of
+    // this test process, which cannot cross into the DLL door's child process.
+    let server = TestServer::new(remap::RegisterModule).expect("RegisterModule failed");
     let request = TestRequest::get("/where/x").other_module(Notification::AuthenticateRequest, |raw| {
         // SAFETY: the simulator's live context of this request, used during the call only.
         let context = unsafe { HttpContext::from_raw(raw) }.unwrap();

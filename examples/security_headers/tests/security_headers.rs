@@ -1,4 +1,4 @@
-//! Runs the SecurityHeaders module in the in-process test server.
+//! Runs the SecurityHeaders module in the test server (in-process, or its DLL with HTTPSERV_DOOR=dll: TestServer::for_module).
 //!
 //! The simulator adds no response headers of its own, so the tests that need an application's
 //! headers (`Server`, `X-Powered-By`, its own `X-Frame-Options`) run SecurityHeaders behind a
@@ -20,7 +20,7 @@ fn assert_hardened(response: &TestResponse) {
 
 #[test]
 fn registers_only_send_response() {
-    let server = TestServer::new(security_headers::RegisterModule).expect("RegisterModule failed");
+    let server = TestServer::for_module(security_headers::RegisterModule, "security_headers").expect("RegisterModule failed");
     assert_eq!(server.request_notifications(), httpserv::sys::RQ_SEND_RESPONSE);
     assert_eq!(server.post_request_notifications(), 0);
     assert!(!server.has_global_module());
@@ -28,7 +28,7 @@ fn registers_only_send_response() {
 
 #[test]
 fn adds_the_security_headers_to_a_response() {
-    let server = TestServer::new(security_headers::RegisterModule).expect("RegisterModule failed");
+    let server = TestServer::for_module(security_headers::RegisterModule, "security_headers").expect("RegisterModule failed");
     let response = server.send(TestRequest::get("/"));
     assert_eq!(response.status, 200);
     assert_hardened(&response);
@@ -41,6 +41,9 @@ fn adds_the_security_headers_to_a_response() {
     assert_hardened(&again);
 }
 
+/// In-process only (the tests below use `TestServer::new`): the stand-in is registered by hand in
+/// this test, so there is no DLL of it for the DLL door.
+///
 /// A stand-in for the application behind the module: in `ExecuteRequestHandler` it sets the
 /// response headers listed in the request's `X-App-Headers` (`Name=value | Name=value`), as
 /// ASP.NET or PHP would, and finishes the request. Its `OnSendResponse` is SecurityHeaders'.
