@@ -5,7 +5,7 @@ use async_delay::{parse_ms, DEFAULT_MS, MAX_MS};
 use httpserv_testing::{Notification, TestRequest, TestServer};
 
 fn server() -> TestServer {
-    TestServer::new(async_delay::RegisterModule).expect("RegisterModule failed")
+    TestServer::for_module(async_delay::RegisterModule, "async_delay").expect("RegisterModule failed")
 }
 
 #[test]

@@ -7,7 +7,7 @@ use async_echo::CHUNK;
 use httpserv_testing::{Notification, TestRequest, TestServer};
 
 fn server() -> TestServer {
-    TestServer::new(async_echo::RegisterModule).expect("RegisterModule failed")
+    TestServer::for_module(async_echo::RegisterModule, "async_echo").expect("RegisterModule failed")
 }
 
 fn body(len: usize) -> Vec<u8> {

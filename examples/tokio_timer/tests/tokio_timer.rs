@@ -5,7 +5,7 @@ use httpserv_testing::{TestRequest, TestServer};
 
 #[test]
 fn a_tokio_task_answers_the_suspended_request() {
-    let server = TestServer::new(tokio_timer::RegisterModule).expect("RegisterModule failed");
+    let server = TestServer::for_module(tokio_timer::RegisterModule, "tokio_timer").expect("RegisterModule failed");
     for _ in 0..3 {
         let response = server.send(TestRequest::get("/"));
         assert_eq!(response.status, 200, "{}", response.transcript());
