@@ -99,6 +99,19 @@ do_calls() {
     echo "   server function, which is the same function for both; safe-raw: what the safe layer adds)"
 }
 
+do_suspend() {
+    command -v valgrind >/dev/null || { echo "bench.sh: valgrind not found" >&2; exit 1; }
+    local n=100000 data="$out/suspend.out" listing="$out/suspend.txt"
+    host_cargo build --release -p httpserv-bench --bin suspend
+    run_to "$out/suspend.stdout" "$out/suspend.log" valgrind --tool=callgrind --callgrind-out-file="$data" "$root/target/release/suspend" "$n"
+    run_to "$listing" "$out/suspend.annotate.err" callgrind_annotate --inclusive=yes --threshold=100 "$data"
+    local r a
+    r="$(ir_of "$listing" "suspend::raw_round_trips")"
+    a="$(ir_of "$listing" "suspend::async_round_trips")"
+    echo "suspend: a suspended request's round trip (GetHttpModule, PENDING, PostCompletion, OnAsyncCompletion, Dispose), N=$n"
+    awk -v r="$r" -v a="$a" -v n="$n" 'BEGIN { printf "  raw module %.1f Ir, async fn module %.1f Ir, async/raw %.2f, async-raw %+.1f Ir per round trip\n", r / n, a / n, a / r, (a - r) / n }'
+}
+
 do_alloc() {
     host_cargo test --release -p httpserv-bench --test no_alloc -- --nocapture --test-threads=1 \
         | tee "$out/no_alloc.txt" | grep -E '^no_alloc:|^test result|FAILED|panicked'
@@ -155,17 +168,20 @@ do_sim() (
 
 case "${1:-all}" in
     calls) do_calls ;;
+    suspend) do_suspend ;;
     alloc) do_alloc ;;
     sim) do_sim ;;
     all)
         do_calls
+        echo
+        do_suspend
         echo
         do_alloc
         echo
         do_sim
         ;;
     *)
-        echo "usage: scripts/bench.sh [all|calls|alloc|sim]" >&2
+        echo "usage: scripts/bench.sh [all|calls|suspend|alloc|sim]" >&2
         exit 1
         ;;
 esac
