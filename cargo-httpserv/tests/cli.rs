@@ -107,9 +107,9 @@ fn run_serves_real_http_through_the_module() {
     assert!(log.contains("[ExecuteRequestHandler] IHttpResponse::SetHeader: Content-Type: \"text/plain\""), "{log}");
 }
 
-/// The cross route and Wine (needs the Debian toolchain and Wine, as `scripts/install-toolchain.sh`
-/// installs them; skipped with a note otherwise): `build` prints a checked DLL, `test --dll` runs
-/// it in the simulator, and a second project's `build` does not rebuild std.
+/// The cross route and Wine (needs the Debian toolchain and Wine, which `scripts/install-toolchain.sh`
+/// installs before the tests run; a missing one fails the test): `build` prints a checked DLL,
+/// `test --dll` runs it in the simulator, and a second project's `build` does not rebuild std.
 #[test]
 fn build_and_test_dll_under_wine_with_one_cached_std() {
     if cfg!(windows) {
@@ -117,8 +117,7 @@ fn build_and_test_dll_under_wine_with_one_cached_std() {
     }
     let needed = ["/usr/bin/rustc", "/usr/bin/cargo", "/usr/lib/rustlib/src/rust/library/std/Cargo.toml", "/usr/bin/x86_64-w64-mingw32-gcc", "/usr/lib/wine/wine64"];
     if let Some(missing) = needed.iter().find(|p| !Path::new(p).exists()) {
-        eprintln!("skipped: {missing} is not installed (scripts/install-toolchain.sh installs it)");
-        return;
+        panic!("{missing} is not installed: run scripts/install-toolchain.sh");
     }
     let (krate, target) = new_crate("wine-demo", &[]);
     let output = cargo_httpserv(&krate, &target).arg("build").output().unwrap();

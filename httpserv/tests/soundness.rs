@@ -58,7 +58,7 @@ impl HttpModule for Borrower {
 
 #[test]
 fn own_map_path_does_not_reenter_the_module() {
-    let mut server = TestServer::new(register::<Borrower>).unwrap();
+    let server = TestServer::new(register::<Borrower>).unwrap();
     let response = server.send(TestRequest::get("/"));
     assert_eq!(response.status, 200, "{}", response.transcript());
     assert_eq!(seen(), ["mapped C:\\inetpub\\wwwroot\\x".to_owned(), format!("first {}", "before".repeat(8)), "map_path_runs 0".to_owned()]);
@@ -72,7 +72,7 @@ fn own_map_path_does_not_reenter_the_module() {
 
 #[test]
 fn another_modules_map_path_reaches_the_module() {
-    let mut server = TestServer::new(register::<Borrower>).unwrap();
+    let server = TestServer::new(register::<Borrower>).unwrap();
     let response = server.send(TestRequest::get("/").other_module(Notification::AuthenticateRequest, |raw| {
         // SAFETY: the simulator's live context of this request, used during the call only.
         let context = unsafe { HttpContext::from_raw(raw) }.unwrap();
@@ -123,7 +123,7 @@ impl HttpModule for ReaderFlusher {
 
 #[test]
 fn own_read_body_and_flush_do_not_reenter_the_module() {
-    let mut server = TestServer::new(register::<ReaderFlusher>).unwrap();
+    let server = TestServer::new(register::<ReaderFlusher>).unwrap();
     let response = server.send(TestRequest::post("/", "abcdefg"));
     assert_eq!(response.body_str(), "abcdefg");
     assert_eq!(seen(), ["nested 0"]);
@@ -139,7 +139,7 @@ fn own_read_body_and_flush_do_not_reenter_the_module() {
 #[derive(Default)]
 struct Stamp;
 
-struct Stamped(u64);
+struct Stamped(#[allow(dead_code)] u64);
 
 static STAMPS: AtomicUsize = AtomicUsize::new(0);
 
@@ -168,8 +168,8 @@ impl HttpModule for ReadsStamp {
 fn two_live_registrations_keep_their_own_module_ids() {
     // Before: the global module keyed stored contexts by the id of the *last* RegisterModule,
     // so server `a`'s request module (keyed by its own id) lost them once `b` registered.
-    let mut a = TestServer::new(register_with_global::<ReadsStamp, Stamp>).unwrap();
-    let mut b = TestServer::with_name("Second", register_with_global::<ReadsStamp, Stamp>).unwrap();
+    let a = TestServer::new(register_with_global::<ReadsStamp, Stamp>).unwrap();
+    let b = TestServer::with_name("Second", register_with_global::<ReadsStamp, Stamp>).unwrap();
     for _ in 0..3 {
         for server in [&a, &b] {
             let response = server.send(TestRequest::get("/"));
@@ -184,7 +184,7 @@ fn two_live_registrations_keep_their_own_module_ids() {
 struct AsksForTheWrongType;
 
 #[repr(align(64))]
-struct Big([u8; 4096]);
+struct Big(#[allow(dead_code)] [u8; 4096]);
 
 #[http_module]
 impl HttpModule for AsksForTheWrongType {
@@ -199,7 +199,7 @@ impl HttpModule for AsksForTheWrongType {
 
 #[test]
 fn stored_context_of_another_type_is_none() {
-    let mut server = TestServer::new(register::<AsksForTheWrongType>).unwrap();
+    let server = TestServer::new(register::<AsksForTheWrongType>).unwrap();
     server.send(TestRequest::get("/"));
     assert_eq!(seen(), ["big false", "u8 Some(7)"]);
     server.shutdown();
@@ -222,7 +222,7 @@ impl HttpModule for PanicsInDefault {
 
 #[test]
 fn a_panicking_default_is_traced_with_its_message() {
-    let mut server = TestServer::new(register::<PanicsInDefault>).unwrap();
+    let server = TestServer::new(register::<PanicsInDefault>).unwrap();
     let response = server.send(TestRequest::get("/"));
     let traces: Vec<_> = server.server_calls().iter().filter(|c| c.method == "IHttpTraceContext::QuickTrace").map(|c| c.detail.clone()).collect();
     assert_eq!(traces.len(), 1, "{traces:?}\n{}", response.transcript());
@@ -244,8 +244,8 @@ fn the_server_is_the_registrations_own() {
             NotificationStatus::Continue
         }
     }
-    let mut a = TestServer::new(register::<PoolName>).unwrap();
-    let mut b = TestServer::new(register::<PoolName>).unwrap();
+    let a = TestServer::new(register::<PoolName>).unwrap();
+    let b = TestServer::new(register::<PoolName>).unwrap();
     a.send(TestRequest::get("/"));
     b.send(TestRequest::get("/"));
     a.send(TestRequest::get("/"));

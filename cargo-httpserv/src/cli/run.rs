@@ -23,39 +23,18 @@ pub fn test(project: &Project, args: &TestArgs, options: &Options) -> anyhow::Re
     }
     let dll = cross::build(project, Arch::X64, args.release, options)?;
     let simulator = simulator_exe(project, options)?;
-    #[cfg(feature = "door")]
-    {
-        let server = dll_server(project, &simulator, &dll, options)?;
-        for url in ["/", "/index.html?from=cargo-httpserv"] {
-            let started = std::time::Instant::now();
-            let response = server.send(httpserv_testing::TestRequest::get(url));
-            print!("{}", crate::serve::log_entry(&format!("GET {url}"), &response, started.elapsed().as_secs_f64() * 1000.0));
-        }
-        let report = server.shutdown();
-        if report.modules_created != report.modules_disposed {
-            bail!("{} modules created but {} disposed", report.modules_created, report.modules_disposed);
-        }
-        eprintln!("    Finished the DLL answered in the simulator");
-        Ok(())
+    let server = dll_server(project, &simulator, &dll, options)?;
+    for url in ["/", "/index.html?from=cargo-httpserv"] {
+        let started = std::time::Instant::now();
+        let response = server.send(httpserv_testing::TestRequest::get(url));
+        print!("{}", crate::serve::log_entry(&format!("GET {url}"), &response, started.elapsed().as_secs_f64() * 1000.0));
     }
-    #[cfg(not(feature = "door"))]
-    {
-        use std::io::Write as _;
-        use std::process::Stdio;
-        // TEMPORARY (until simulator/door/main.rs drops its stand-in and speaks door's protocol):
-        // the front door reads `METHOD URL` lines and prints each request's transcript.
-        let mut command = wine::command(project, &simulator, options)?;
-        command.arg(&dll).stdin(Stdio::piped());
-        eprintln!("     Running {} in {}", dll.display(), simulator.display());
-        let mut child = command.spawn().context("starting the simulator")?;
-        child.stdin.take().expect("piped").write_all(b"GET /\nGET /index.html?from=cargo-httpserv\n")?;
-        let status = child.wait()?;
-        if !status.success() {
-            bail!("the DLL failed in the simulator ({status}); HTTPSERV_WINEDEBUG=err+all,+loaddll shows why a DLL did not load under Wine");
-        }
-        eprintln!("    Finished the DLL answered in the simulator");
-        Ok(())
+    let report = server.shutdown();
+    if report.modules_created != report.modules_disposed {
+        bail!("{} modules created but {} disposed", report.modules_created, report.modules_disposed);
     }
+    eprintln!("    Finished the DLL answered in the simulator");
+    Ok(())
 }
 
 pub fn run(project: &Project, args: &RunArgs, options: &Options) -> anyhow::Result<()> {
@@ -96,31 +75,18 @@ fn cargo_httpserv_serve(server: httpserv_testing::TestServer, port: u16) -> anyh
 
 /// The module DLL in the simulator executable as a [`httpserv_testing::TestServer`].
 ///
-/// Through `TestServer::dll` (feature `door`: on once `httpserv-simulator.exe` speaks door's
-/// protocol instead of its stand-in's line protocol): it finds the simulator through `$HTTPSERV_SIMULATOR` and uses Wine's
+/// Through `TestServer::dll`, which finds the simulator through `$HTTPSERV_SIMULATOR` and uses Wine's
 /// variables as the environment gives them, so they are set here, in this process only (never
 /// the user's shell), from [`wine::command`].
 fn dll_server(project: &Project, simulator: &Path, dll: &Path, options: &Options) -> anyhow::Result<httpserv_testing::TestServer> {
     let wine = wine::command(project, simulator, options)?;
-    #[cfg(feature = "door")]
-    {
-        for (name, value) in wine.get_envs() {
-            if let Some(value) = value {
-                std::env::set_var(name, value);
-            }
+    for (name, value) in wine.get_envs() {
+        if let Some(value) = value {
+            std::env::set_var(name, value);
         }
-        std::env::set_var("HTTPSERV_SIMULATOR", simulator);
-        httpserv_testing::TestServer::dll(dll).map_err(|error| anyhow::anyhow!("{error} (loading {} in {})", dll.display(), simulator.display()))
     }
-    #[cfg(not(feature = "door"))]
-    {
-        let _ = wine;
-        bail!(
-            "`run --dll` needs cargo-httpserv built with `--features door` and an httpserv-simulator.exe that speaks door's protocol \
-             (simulator/door/main.rs still uses its line-protocol stand-in); {} was built and checked. Meanwhile `cargo httpserv test --dll` runs it in the simulator",
-            dll.display()
-        )
-    }
+    std::env::set_var("HTTPSERV_SIMULATOR", simulator);
+    httpserv_testing::TestServer::dll(dll).map_err(|error| anyhow::anyhow!("{error} (loading {} in {})", dll.display(), simulator.display()))
 }
 
 /// The simulator executable: `$HTTPSERV_SIMULATOR`, else built from the httpserv-rs checkout
