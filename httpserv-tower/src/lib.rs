@@ -155,7 +155,7 @@ macro_rules! declare_module {
         }
 
         $(#[$meta])*
-        #[::httpserv::http_module(name = ::core::stringify!($name), state = __HttpservTowerState)]
+        #[::httpserv::http_module(state = __HttpservTowerState)]
         #[derive(Default)]
         $vis struct $name;
 
