@@ -612,6 +612,9 @@ impl RequestCtx {
                         io_status = hr;
                         self.record("IHttpCompletionInfo::Completed", format!("{op}: {bytes} bytes, {}", crate::strings::hr_str(hr)));
                         posted = Some(bytes);
+                        // Completed I/O is progress (a long body takes many reads), not a
+                        // PostCompletion loop: only posts in a row count towards the limit.
+                        rounds = 0;
                     }
                     Some(Completion::Posted(bytes)) => {
                         self.record("IHttpContext::PostCompletion", format!("{bytes} bytes, from another thread"));

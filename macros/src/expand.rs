@@ -16,7 +16,9 @@ pub fn expand(item: &Item) -> syn::Result<TokenStream> {
 fn module_tokens(module: &Module) -> TokenStream {
     let item = &module.item;
     let ty = &item.ident;
-    let span = ty.span();
+    // Errors point at the user's type; names resolve where the closure below is (a
+    // `macro_rules!` expansion passing the type in would otherwise hide `registrar`).
+    let span = proc_macro2::Span::call_site().located_at(ty.span());
     let mut steps = vec![quote_spanned! {span=> registrar.request_module::<#ty>()?; }];
     if let Some(spec) = &module.priority {
         steps.push(priority_steps(spec, quote!(<#ty as ::httpserv::__private::Handlers>::REQUEST), quote!(request_priority), |handler, priority| {
@@ -38,7 +40,7 @@ fn module_tokens(module: &Module) -> TokenStream {
         };
     }];
     if let Some(global) = &module.global {
-        let gspan = global.span();
+        let gspan = proc_macro2::Span::call_site().located_at(global.span());
         steps.push(quote_spanned! {gspan=> registrar.global_module(<#global as ::core::default::Default>::default())?; });
         if let Some(spec) = &module.global_priority {
             steps.push(priority_steps(spec, quote!(<#global as ::httpserv::__private::GlobalHandlers>::GLOBAL), quote!(global_priority), |handler, priority| {
