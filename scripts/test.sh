@@ -64,5 +64,11 @@ scripts/valgrind.sh
         echo "== cargo check --target $target"
         "$WIN_CARGO" check $WIN_BUILD_STD --target "$target" --target-dir "$WIN_TARGET_DIR" "${packages[@]}"
     done
+    # ARM64 (IIS on Windows on ARM): the two library crates type-check for both aarch64 Windows
+    # targets (no DLL: Debian 12 has no aarch64 Windows linker, and no Wine to run one on x86_64).
+    for target in aarch64-pc-windows-gnullvm aarch64-pc-windows-msvc; do
+        echo "== cargo check --target $target"
+        "$WIN_CARGO" check $WIN_BUILD_STD --target "$target" --target-dir "$WIN_TARGET_DIR" -p httpserv-sys -p httpserv
+    done
 )
 echo "scripts/test.sh: all passed"
