@@ -124,7 +124,7 @@ median() {
 do_sim() (
     # shellcheck source=scripts/env.sh
     . "$root/scripts/env.sh"
-    run "$root/scripts/build-windows.sh" >&2
+    run "$root/scripts/build-windows.sh" x64 >&2
     local dir="$root/target/e2e" m rc
     local sim="$dir/httpserv-simulator.exe"
     local modules=(cancel_io cancel_io_raw cancel_io_cpp)

@@ -6,7 +6,7 @@
 # IHttpContext::CancelIo -> response -> Dispose -> Terminate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build-windows.sh >/dev/null 2>&1 || scripts/build-windows.sh
+scripts/build-windows.sh x64 >/dev/null 2>&1 || scripts/build-windows.sh x64
 . scripts/env.sh
 cd target/e2e
 echo "== wine httpserv-simulator.exe cancel_io.dll --get /index.html"

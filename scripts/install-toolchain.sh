@@ -5,10 +5,12 @@
 #   rustc-web cargo-web rust-web-src   /usr/bin/rustc + /usr/bin/cargo 1.96 and the std source
 #                                      (for -Zbuild-std; the rustup toolchain has no Windows std)
 #   gcc/g++-mingw-w64-x86-64           linker, import libraries, windows.h for x86_64 Windows
-#   gcc-mingw-w64-i686                 the same for 32-bit x86
+#   gcc/g++-mingw-w64-i686             the same for 32-bit x86 (g++: links the C++ test modules)
 #   clang lld                          clang++ --target=x86_64-pc-windows-msvc (MSVC C++ ABI host)
 #   wine64 wine                        runs the Windows test programs; `wine` gives /usr/bin/wine
 #                                      (wine64 only *recommends* it)
+#   wine32:i386                        runs the 32-bit (x86) ones under the same `wine`; needs the
+#                                      i386 architecture in dpkg (added here when missing)
 #   libclang-dev                       bindgen
 #   valgrind                           memcheck over the test-server suites (scripts/valgrind.sh)
 #   ca-certificates                    HTTPS to crates.io (-Zbuild-std downloads std's dependencies);
@@ -20,9 +22,9 @@ set -euo pipefail
 
 PACKAGES=(
     rustc-web cargo-web rust-web-src
-    gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 gcc-mingw-w64-i686
+    gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 gcc-mingw-w64-i686 g++-mingw-w64-i686
     clang lld
-    wine64 wine
+    wine64 wine wine32:i386
     libclang-dev
     valgrind
     ca-certificates
@@ -54,6 +56,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+# wine32:i386 needs the i386 package index.
+if ! dpkg --print-foreign-architectures | grep -qx i386; then
+    "${SUDO[@]}" dpkg --add-architecture i386
+fi
 "${SUDO[@]}" apt-get update
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y --no-install-recommends "${missing[@]}"

@@ -4,6 +4,7 @@
 # into an output directory (default: target/simulator at the workspace root).
 #
 #   simulator/build.sh [OUT_DIR]
+#   SIM_ARCH=x86 simulator/build.sh [OUT_DIR]     32-bit: i686-pc-windows-msvc, i686 mingw link
 #
 # Compiling is clang++ for the MSVC C++ ABI against mingw-w64's headers (so vtables and `this`
 # passing are what IIS and MSVC-built modules use); linking is the mingw-w64 g++ driver, which
@@ -18,21 +19,30 @@ out="${1:-$root/target/simulator}"
 mkdir -p "$out/obj"
 out="$(cd "$out" && pwd)"
 
+arch_defines=()
+case "${SIM_ARCH:-x64}" in
+    x64) clang_target=x86_64-pc-windows-msvc mingw=x86_64-w64-mingw32 ;;
+    x86) clang_target=i686-pc-windows-msvc mingw=i686-w64-mingw32 arch_defines=(-D_X86_) ;;
+    *) echo "build.sh: SIM_ARCH must be x64 or x86, not $SIM_ARCH" >&2; exit 1 ;;
+esac
 CXX="${SIM_CLANGXX:-clang++}"
-LINK="${SIM_MINGW_CXX:-x86_64-w64-mingw32-g++}"
+LINK="${SIM_MINGW_CXX:-$mingw-g++}"
 MINGW_INCLUDE="${SIM_MINGW_INCLUDE:-/usr/share/mingw-w64/include}"
 
 # -fgnuc-version makes mingw-w64's headers take their GCC paths; -fno-threadsafe-statics keeps
 # clang from calling the MSVC runtime's _Init_thread_* (no MSVC runtime here).
 CXXFLAGS=(
-    --target=x86_64-pc-windows-msvc
+    --target=$clang_target
     -fgnuc-version=4.2.1
     -fno-exceptions -fno-rtti -fno-threadsafe-statics
     -O2 -Wall -Wno-unused-private-field -Wno-overloaded-virtual
     -isystem "$MINGW_INCLUDE"
     -I "$root/httpserv-sys/include"
+    "${arch_defines[@]}"
 )
-LDFLAGS=(-static-libgcc -static-libstdc++)
+# On x86 the .def's `RegisterModule` is the __stdcall `_RegisterModule@12`: exported undecorated
+# (what IIS's GetProcAddress asks for) by ld's stdcall fixup, enabled explicitly to say so.
+LDFLAGS=(-static-libgcc -static-libstdc++ -Wl,--enable-stdcall-fixup)
 
 run() {
     echo "+ $*"

@@ -1,5 +1,5 @@
 //! Checks the committed `src/bindings.rs` against the MSVC ABI of `include/httpserv.h`, as clang
-//! computes it for x86_64-pc-windows-msvc and i686-pc-windows-msvc:
+//! computes it for x86_64-pc-windows-msvc, i686-pc-windows-msvc and aarch64-pc-windows-msvc:
 //!
 //! - the classes the header defines are exactly the `_Vtbl` structs of the bindings;
 //! - every slot of every vtable (base vtables expanded) has clang's index, method name,
@@ -26,6 +26,9 @@ struct Triple {
 
 const X86_64: Triple = Triple { target: "x86_64-pc-windows-msvc", pointer_size: 8, args: &[] };
 const I686: Triple = Triple { target: "i686-pc-windows-msvc", pointer_size: 4, args: &["-D_X86_"] };
+// Windows on ARM (IIS runs there): the same LLP64 layout as x64, checked in case clang's MSVC
+// ABI for ARM64 differs (it does not, today; the Rust side uses `extern "system"` there too).
+const AARCH64: Triple = Triple { target: "aarch64-pc-windows-msvc", pointer_size: 8, args: &[] };
 
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -1064,6 +1067,11 @@ fn vtables_match_clang_i686() {
     check_triple(&I686);
 }
 
+#[test]
+fn vtables_match_clang_aarch64() {
+    check_triple(&AARCH64);
+}
+
 /// Looks a Rust field up by name and checks its position and doc slot.
 fn rust_slot(class: &str, field: &str) -> (usize, RustSlot) {
     let slots = bindings().expanded(class).unwrap();
@@ -1080,7 +1088,7 @@ fn clang_slot<'a>(slots: &'a [ClangSlot], name: &str, first_param: Option<&str>)
 
 #[test]
 fn spot_checks() {
-    for triple in [&X86_64, &I686] {
+    for triple in [&X86_64, &I686, &AARCH64] {
         let layout = clang_layout(triple);
         let t = triple.target;
 
@@ -1206,6 +1214,11 @@ fn sizes_x86_64() {
 #[test]
 fn sizes_i686() {
     check_sizes_with_clang(&I686);
+}
+
+#[test]
+fn sizes_aarch64() {
+    check_sizes_with_clang(&AARCH64);
 }
 
 /// Sizes of a class's object and vtable structs on the host.

@@ -21,6 +21,7 @@ fn e2e_dir() -> PathBuf {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
         let output = Command::new(root().join("scripts/build-windows.sh"))
+            .arg("x64")
             .env_remove("RUSTC")
             .env_remove("CARGO_TARGET_DIR")
             .output()

@@ -6,7 +6,8 @@
 //! through the DLL door (`TestServer::dll`: httpserv-simulator.exe under Wine, every call
 //! crossing the generated MSVC-ABI C++ shims) and asserts that the registrations, transcripts
 //! (`response.calls`), responses, server calls and shutdown reports are equal.
-//! `scripts/build-windows.sh` builds the exe and the DLLs into target/e2e once per test binary.
+//! `scripts/build-windows.sh` builds the exe and the DLLs into target/e2e once per test binary
+//! (target/e2e-x86 with `HTTPSERV_E2E_ARCH=x86`: the same tests through 32-bit DLLs).
 
 #![allow(dead_code)] // each test target uses part of it
 
@@ -20,14 +21,30 @@ pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Builds the exe and the DLLs once; every test needs them. Also points Wine at the repo's
-/// prefix (scripts/env.sh's) unless the environment chose one.
+/// The environment variable choosing the architecture of the DLL door: `x64` (default,
+/// target/e2e) or `x86` (target/e2e-x86: a 32-bit simulator and 32-bit DLLs, so every call
+/// between them is a real MSVC `thiscall`, under 32-bit Wine).
+pub const ARCH_ENV: &str = "HTTPSERV_E2E_ARCH";
+
+/// `x64` or `x86`, from `$HTTPSERV_E2E_ARCH`.
+pub fn arch() -> &'static str {
+    match std::env::var(ARCH_ENV).as_deref() {
+        Err(_) | Ok("") | Ok("x64") => "x64",
+        Ok("x86") => "x86",
+        Ok(other) => panic!("{ARCH_ENV}={other}: x64 or x86"),
+    }
+}
+
+/// Builds the exe and the DLLs of [`arch`] once; every test needs them. Also points Wine at the
+/// repo's prefix (scripts/env.sh's) unless the environment chose one.
 pub fn e2e_dir() -> &'static Path {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
         let output = Command::new(root().join("scripts/build-windows.sh"))
+            .arg(arch())
             .env_remove("RUSTC")
             .env_remove("CARGO_TARGET_DIR")
+            .env_remove("RUSTFLAGS")
             .output()
             .map_err(|e| format!("scripts/build-windows.sh: {e}"))?;
         if !output.status.success() {
@@ -40,7 +57,7 @@ pub fn e2e_dir() -> &'static Path {
         if std::env::var_os("WINEPREFIX").is_none() {
             std::env::set_var("WINEPREFIX", root().join("target/wineprefix"));
         }
-        Ok(root().join("target/e2e"))
+        Ok(root().join(if arch() == "x86" { "target/e2e-x86" } else { "target/e2e" }))
     });
     match built {
         Ok(dir) => dir,
@@ -48,7 +65,7 @@ pub fn e2e_dir() -> &'static Path {
     }
 }
 
-/// The module DLL `target/e2e/<name>.dll` through the DLL door.
+/// The module DLL `<name>.dll` of [`e2e_dir`] through the DLL door.
 pub fn dll(name: &str) -> TestServer {
     let dir = e2e_dir();
     TestServer::dll_builder(dir.join(format!("{name}.dll")))
@@ -88,12 +105,20 @@ pub fn run(server: TestServer, requests: &[Step]) -> Run {
     let server_calls = server.server_calls().iter().map(|c| normalised_call(c.clone()).to_string()).collect();
     let mut report = server.shutdown();
     report.calls = report.calls.into_iter().map(normalised_call).collect();
+    if arch() == "x86" {
+        report.request_memory_bytes = 0; // pointer-sized module objects, see `normalised`
+    }
     Run { registered, responses, server_calls, report }
 }
 
 /// What must differ between the doors, made equal.
 pub fn normalised(mut response: TestResponse) -> TestResponse {
     response.calls = response.calls.into_iter().map(normalised_call).collect();
+    if arch() == "x86" {
+        // The in-process door is a 64-bit test; module objects hold pointers, so their
+        // IModuleAllocator sizes (and the request memory they add up to) are the bitness's.
+        response.request_memory_bytes = 0;
+    }
     response
 }
 
@@ -102,6 +127,9 @@ fn normalised_call(mut call: Call) -> Call {
     // process it runs in (the test, or httpserv-simulator.exe).
     if call.method == "IHttpModuleRegistrationInfo::GetId" && call.detail.starts_with("-> 0x") {
         call.detail = "-> (module id)".to_owned();
+    }
+    if arch() == "x86" && call.method == "IModuleAllocator::AllocateMemory" && call.detail.ends_with(" bytes") {
+        call.detail = "(size of the bitness) bytes".to_owned();
     }
     call
 }
@@ -154,7 +182,8 @@ pub fn assert_runs_equal(a: &Run, b: &Run, what: &str) {
 }
 
 pub fn exports(dll: &str) -> String {
-    let output = Command::new("x86_64-w64-mingw32-objdump").arg("-p").arg(e2e_dir().join(dll)).output().expect("objdump");
+    let objdump = if arch() == "x86" { "i686-w64-mingw32-objdump" } else { "x86_64-w64-mingw32-objdump" };
+    let output = Command::new(objdump).arg("-p").arg(e2e_dir().join(dll)).output().expect("objdump");
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 

@@ -1,0 +1,33 @@
+//! A panicking module (e2e/support/panicking) through both doors: each panic is a 500 inside the
+//! DLL, the module is disposed and the server goes on. With HTTPSERV_E2E_ARCH=x86 this is the
+//! check that panic = "unwind" works in a 32-bit DLL (DWARF unwinding registered by rsbegin.o).
+//! See tests/e2e/common.rs.
+
+use httpserv_testing::TestRequest;
+
+#[path = "e2e/common.rs"]
+mod common;
+
+use common::*;
+
+#[test]
+fn panics_are_500s_through_both_doors() {
+    let run = same_through_both_doors(
+        panicking::RegisterModule,
+        "panicking",
+        &requests([
+            TestRequest::get("/panic"),
+            TestRequest::get("/fine"),
+            TestRequest::get("/panic-any"),
+            TestRequest::get("/send-panic"),
+            TestRequest::get("/fine"),
+        ]),
+    );
+    let statuses: Vec<u16> = run.responses.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [500, 200, 500, 500, 200], "{:#?}", run.responses.iter().map(|r| r.transcript()).collect::<Vec<_>>());
+    let panicked = &run.responses[0];
+    assert!(panicked.body.is_empty(), "nothing of what the handler buffered: {:?}", panicked.body_str());
+    assert_eq!(panicked.header("X-Partial"), None);
+    assert_eq!(run.responses[1].body_str(), "ok");
+    assert_eq!((run.report.modules_created, run.report.modules_disposed), (5, 5));
+}
