@@ -239,7 +239,9 @@ thread_local! {
     static POLLED: core::cell::Cell<*const WakeState> = const { core::cell::Cell::new(core::ptr::null()) };
     /// The task slot and module of the handler being dispatched on this thread, for [`start`].
     static FRAME: core::cell::Cell<(*mut Task, *mut ())> = const { core::cell::Cell::new((core::ptr::null_mut(), core::ptr::null_mut())) };
-    /// What the last `start` on this thread did, for the dispatcher.
+    /// What the last `start` on this thread did, for the dispatcher. Not derivable from the task
+    /// slot afterwards: once suspended, another thread's `OnAsyncCompletion` may finish the
+    /// future before the notification has returned (bench/tests/early_completion.rs).
     static STARTED: core::cell::Cell<Option<bool>> = const { core::cell::Cell::new(None) };
 }
 
