@@ -165,6 +165,12 @@ impl DllServerBuilder {
                 ));
             }
         }
+        // Held until the child has registered (or failed to) when this start may create the
+        // Wine prefix; see `PrefixInit`.
+        let _prefix_init = match &self.wine {
+            Some(_) => PrefixInit::acquire(),
+            None => None,
+        };
         let mut child = command.spawn().map_err(|e| {
             let cause = match (&self.wine, e.kind()) {
                 (Some(wine), std::io::ErrorKind::NotFound) => format!(
@@ -221,6 +227,58 @@ impl DllServerBuilder {
                 pipes.finish();
                 Err(RegistrationError::new(E_FAIL, message))
             }
+        }
+    }
+}
+
+/// Serializes the Wine starts that may create the prefix.
+///
+/// Two `wine` processes that both find the prefix missing race to create it and to start its
+/// `wineserver`; the loser fails with "chdir to /tmp/wine-*/server-*: No such file or
+/// directory". So a start that finds no `system.reg` in the prefix takes an exclusive lock on
+/// `<prefix>.httpserv-lock` beside it, checks again, and keeps the lock until its simulator has
+/// replied to registration: by then the prefix exists and its wineserver runs, and the starts
+/// that waited find both. The lock is `flock(2)`, so it serializes threads of one test binary
+/// and separate processes (cargo nextest) alike, and the kernel releases it if a holder dies.
+struct PrefixInit {
+    #[cfg(unix)]
+    _file: std::fs::File,
+}
+
+impl PrefixInit {
+    /// `None` when the prefix exists already (nothing to serialize) or no lock could be taken
+    /// (the start then goes ahead unserialized, as it would without this).
+    fn acquire() -> Option<PrefixInit> {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            let prefix = match std::env::var_os("WINEPREFIX") {
+                Some(prefix) if !prefix.is_empty() => PathBuf::from(prefix),
+                _ => PathBuf::from(std::env::var_os("HOME")?).join(".wine"),
+            };
+            let initialized = || prefix.join("system.reg").is_file();
+            if initialized() {
+                return None;
+            }
+            let mut lock_path = prefix.clone().into_os_string();
+            lock_path.push(".httpserv-lock");
+            let lock_path = PathBuf::from(lock_path);
+            if let Some(parent) = lock_path.parent() {
+                std::fs::create_dir_all(parent).ok()?;
+            }
+            let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).ok()?;
+            // SAFETY: flock takes a file descriptor that `file` owns and keeps open for the call.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+                return None;
+            }
+            if initialized() {
+                return None;
+            }
+            Some(PrefixInit { _file: file })
+        }
+        #[cfg(not(unix))]
+        {
+            None
         }
     }
 }
