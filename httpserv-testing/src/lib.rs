@@ -684,12 +684,13 @@ impl TestRequest {
     /// when *another* module calls `MapPath`, `ReadEntityBody`, `Flush`, ...: the module's own
     /// calls do not reach its own handlers, because a busy module is not re-entered.
     ///
-    /// ```ignore
-    /// TestRequest::get("/a").other_module(Notification::ExecuteRequestHandler, |context| {
+    /// ```
+    /// use httpserv_testing::{Notification, TestRequest};
+    /// let _request = TestRequest::get("/a").other_module(Notification::ExecuteRequestHandler, |context| {
     ///     // SAFETY: the simulator's live context of this request.
     ///     let context = unsafe { httpserv::HttpContext::from_raw(context) }.unwrap();
     ///     let _ = context.map_path("/a"); // raises RQ_MAP_PATH to the module under test
-    /// })
+    /// });
     /// ```
     pub fn other_module(mut self, stage: Notification, run: impl Fn(*mut httpserv_sys::IHttpContext) + Send + Sync + 'static) -> Self {
         self.other_modules.push(OtherModule { stage, run: std::sync::Arc::new(run) });
