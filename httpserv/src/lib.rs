@@ -55,6 +55,7 @@ mod io;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 mod module;
+mod outcome;
 mod providers;
 mod request;
 mod response;
@@ -68,6 +69,7 @@ pub use context::HttpContext;
 pub use descriptors::{Application, Connection, Site, TraceContext, TraceLevel, User};
 pub use error::{Error, Result, E_INVALIDARG, HRESULT};
 pub use httpserv_macros::http_module;
+pub use outcome::{HandlerError, HandlerResult, IntoNotificationStatus, E_FAIL};
 pub use module::{request_masks, global_masks, GlobalModule, GlobalNotificationStatus, HttpModule, NotificationStatus};
 pub use providers::*;
 pub use request::{Request, KNOWN_REQUEST_HEADERS};
@@ -82,8 +84,8 @@ pub use httpserv_sys as sys;
 /// What a module file needs.
 pub mod prelude {
     pub use crate::{
-        http_module, AuthenticationProvider, CustomNotificationProvider, EventProvider, GlobalModule, GlobalNotificationStatus, HttpContext,
-        HttpModule, MapPathProvider, NotificationStatus, ReadEntityProvider, Request, Response, SendResponseProvider, Server,
+        http_module, AuthenticationProvider, CustomNotificationProvider, EventProvider, GlobalModule, GlobalNotificationStatus, HandlerError,
+        HandlerResult, HttpContext, HttpModule, MapPathProvider, NotificationStatus, ReadEntityProvider, Request, Response, SendResponseProvider, Server,
     };
 }
 
@@ -92,8 +94,10 @@ pub mod prelude {
 pub mod __private {
     pub use crate::bridge::global::GlobalHandlers;
     pub use crate::bridge::module::Handlers;
+    pub use crate::module::{global_handler_names, request_handler_names, Implements};
+    pub use crate::bridge::outcome::finish;
     pub use crate::bridge::register::{register_module, Registrar};
-    pub use crate::bridge::registration::current_state;
+    pub use crate::bridge::registration::{current_state, make_state, state_of, ModuleState};
     pub use crate::bridge::task::{start as start_async, AsyncHandler};
     pub use crate::error::last_refusal;
     pub use httpserv_sys::{IHttpModuleRegistrationInfo, IHttpServer};

@@ -32,6 +32,7 @@
 
 mod ast;
 mod expand;
+mod handlers;
 
 use proc_macro::TokenStream;
 
@@ -45,13 +46,27 @@ pub fn http_module(args: TokenStream, input: TokenStream) -> TokenStream {
     match ast::parse(args, input.clone()).and_then(|item| expand::expand(&item)) {
         Ok(tokens) => tokens.into(),
         // Keep the user's item so one error is reported, not a cascade of missing items; an
-        // impl block loses its `async fn`s, which cannot match the trait's methods unexpanded.
+        // impl block loses its `async fn`s and the handlers returning a `Result`, which cannot
+        // match the trait's methods unexpanded.
         Err(error) => {
             let mut tokens = error.to_compile_error();
             match syn::parse2::<syn::ItemImpl>(input.clone()) {
                 Ok(mut item) => {
-                    item.items.retain(|i| !matches!(i, syn::ImplItem::Fn(f) if f.sig.asyncness.is_some()));
+                    item.items.retain(|i| !matches!(i, syn::ImplItem::Fn(f) if f.sig.asyncness.is_some() || (ast::returns_result(f) && handlers::REQUEST.contains(&f.sig.ident.to_string().as_str()))));
                     tokens.extend(quote::quote!(#item));
+                    // The masks, empty: the struct's `RegisterModule` then reports nothing more
+                    // (the build fails on the error above anyway).
+                    let ty = &item.self_ty;
+                    let global = item.trait_.as_ref().and_then(|(_, path, _)| path.segments.last()).map(|s| s.ident.to_string());
+                    match global.as_deref() {
+                        Some("HttpModule") => tokens.extend(quote::quote! {
+                            impl ::httpserv::__private::Handlers for #ty { const REQUEST: u32 = 0; const POST_REQUEST: u32 = 0; }
+                        }),
+                        Some("GlobalModule") => tokens.extend(quote::quote! {
+                            impl ::httpserv::__private::GlobalHandlers for #ty { const GLOBAL: u32 = 0; }
+                        }),
+                        _ => {}
+                    }
                 }
                 Err(_) => tokens.extend(input),
             }
