@@ -51,6 +51,7 @@ mod descriptors;
 mod error;
 mod handle;
 mod headers;
+mod interop;
 mod io;
 #[cfg(feature = "tokio")]
 pub mod tokio;
@@ -73,10 +74,14 @@ pub use outcome::{HandlerError, HandlerResult, IntoNotificationStatus, E_FAIL};
 pub use module::{request_masks, global_masks, GlobalModule, GlobalNotificationStatus, HttpModule, NotificationStatus};
 pub use providers::*;
 pub use request::{Request, KNOWN_REQUEST_HEADERS};
-pub use response::{CurrentStatus, Response, Status};
+pub use response::{CurrentStatus, RedirectOptions, Response, Status};
 pub use server::{Extension, Server};
 pub use strings::WideStr;
 pub use io::{Disconnected, FlushBody, ReadBody, WriteBody};
+
+/// The `http` crate, whose types the `http` feature's methods take and return.
+#[cfg(feature = "http")]
+pub use http;
 
 /// The raw bindings, for calls the safe API does not cover.
 pub use httpserv_sys as sys;
