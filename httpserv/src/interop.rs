@@ -6,6 +6,7 @@
 //! accessors, so every check those make (header tokens, field values, status range) still
 //! applies.
 
+#[cfg(feature = "http")]
 use crate::error::{invalid, Result};
 use crate::{Request, Response};
 
