@@ -315,7 +315,7 @@ mod tests {
         let source = HttpservSource::Version("0.1".into());
         let plain = files("demo", false, false, &source);
         let lib = &plain[1].1;
-        assert!(lib.contains("fn on_execute_request_handler(&mut self, context: &HttpContext<'_>, provider: &EventProvider<'_>)"));
+        assert!(lib.contains("fn on_execute_request_handler(&mut self, context: &HttpContext<'_>, _provider: &EventProvider<'_>) -> HandlerResult"));
         assert!(!lib.contains("GlobalModule"));
         let both = files("demo", true, true, &source);
         assert!(both[1].1.contains("async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> HandlerResult"));
