@@ -107,9 +107,11 @@ fn module_tokens(module: &Module) -> TokenStream {
     // `#[http_module]` structs in one Rust module then do not collide on the function (glob
     // re-exports may overlap) but only on the marker below, so the misuse is one error.
     let entry = syn::Ident::new(&format!("__httpserv_entry_{ty}"), ty.span());
-    // Named after the entry point a DLL has once, and placed at the second struct's name: two
-    // structs anywhere in the crate collide here (`#[macro_export]` puts it at the crate root).
-    let marker = syn::Ident::new("RegisterModule", ty.span());
+    // Named after the rule, and placed at the second struct's name: two structs anywhere in
+    // the crate collide here (`#[macro_export]` puts it at the crate root). Not named
+    // `RegisterModule`: a macro-expanded `macro_export` macro cannot be imported by path
+    // (`use crate::RegisterModule` would then be refused).
+    let marker = syn::Ident::new("only_one_http_module_struct_per_crate", ty.span());
     let marker_macro = quote_spanned! {ty.span()=>
         /// Defined once per crate: a second `#[http_module]` struct would export a second
         /// `RegisterModule`, which a DLL cannot have.

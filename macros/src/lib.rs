@@ -179,7 +179,7 @@ use proc_macro::TokenStream;
 /// | a state that is not `Default + Send + Sync + 'static` | rustc's E0277 for the missing bound, at the state's type |
 /// | a module struct that is not `Default` / not `Send` | rustc's E0277, at the struct / the impl block |
 /// | a struct without an `#[http_module] impl HttpModule` block | `... has no #[http_module] impl HttpModule for ... block` (E0277) |
-/// | two `#[http_module]` structs in one crate | `the name RegisterModule is defined multiple times` (E0428), at the second struct |
+/// | two `#[http_module]` structs in one crate | `the name only_one_http_module_struct_per_crate is defined multiple times` (E0428), at the second struct |
 /// | arguments on an impl block | `#[http_module] on an impl block takes no arguments` |
 /// | an impl block without handlers | `this module handles no notification` |
 /// | a misspelled handler (`on_begin_reqest`) | rustc's E0407 `not a member of trait`, with its suggestion |

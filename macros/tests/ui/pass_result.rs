@@ -32,3 +32,13 @@ impl HttpModule for Module {
 }
 
 fn main() {}
+
+/// `RegisterModule` is nameable by path inside the crate too (the entry point is glob re-exported
+/// next to the struct).
+pub mod elsewhere {
+    use crate::RegisterModule;
+
+    pub fn entry() -> *const () {
+        RegisterModule as *const ()
+    }
+}
