@@ -27,6 +27,11 @@
 //! # }
 //! ```
 //!
+//! Handlers may return [`HandlerResult`] and use `?`: an `Err` becomes a 500 whose
+//! `hrErrorToReport` is the error's `HRESULT`, written to the request's trace (see
+//! [`HandlerError`]). With the default `http` feature, `Request` and `Response` also speak the
+//! [`http`] crate's types (`StatusCode`, `Method`, `HeaderName`, `HeaderValue`, `Uri`).
+//!
 //! How a notification travels from the C++ vtable to the method above: `bridge` (start with
 //! `bridge/mod.rs`). The handles ([`HttpContext`], [`Request`], [`Response`], [`Server`], ...)
 //! borrow IIS objects for one notification. The `httpserv-testing` crate runs modules in an

@@ -120,8 +120,11 @@ macro_rules! http_module_trait {
         /// `Default` when the request starts and dropped when IIS disposes it.
         ///
         /// Override the handlers of the notifications the module needs and put
-        /// `#[http_module]` on the `impl` block: it registers exactly those. Handlers run on
-        /// IIS worker threads, hence `Send`. A panic in a handler is caught: the request gets a
+        /// `#[http_module]` on the `impl` block: it registers exactly those. In that block a
+        /// handler may also return a `Result` ([`crate::HandlerResult`], or anything
+        /// implementing [`crate::IntoNotificationStatus`]) and use `?`: the attribute wraps it
+        /// in the method below, and an `Err` becomes a 500 with its `HRESULT` (traced,
+        /// `FinishRequest`). Handlers run on IIS worker threads, hence `Send`. A panic in a handler is caught: the request gets a
         /// 500 and `FinishRequest`, and the message goes to the request's trace.
         pub trait HttpModule: Send + 'static {
             $(
