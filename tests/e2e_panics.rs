@@ -1,6 +1,7 @@
 //! A panicking module (e2e/support/panicking) through both doors: each panic, and a handler's
-//! `Err`, is a 500 inside the DLL, the module is disposed and the server goes on. With HTTPSERV_E2E_ARCH=x86 this is the
-//! check that panic = "unwind" works in a 32-bit DLL (DWARF unwinding registered by rsbegin.o).
+//! `Err`, is a 500 inside the DLL, the module is disposed and the server goes on. With
+//! HTTPSERV_E2E_ARCH=x86 this is the check that panic = "unwind" works in a 32-bit DLL (DWARF
+//! unwinding registered by rsbegin.o).
 //! See tests/e2e/common.rs.
 
 use httpserv_testing::TestRequest;
