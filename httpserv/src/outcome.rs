@@ -94,12 +94,12 @@ fn hresult_from_win32(code: i32) -> HRESULT {
 
 /// The message of an httpserv error. `windows_result::Error` keeps its message only on Windows;
 /// elsewhere an input httpserv refused (`E_INVALIDARG`) is explained by the refusal this thread
-/// recorded last, which is the one `?` just propagated.
+/// recorded last (normally the one `?` just propagated), taken so it explains no later error.
 fn windows_message(error: &Error) -> String {
     let message = error.message();
     #[cfg(not(windows))]
     if error.code() == crate::E_INVALIDARG {
-        let refusal = crate::error::last_refusal();
+        let refusal = crate::error::take_last_refusal();
         if !refusal.is_empty() {
             return refusal;
         }
