@@ -102,6 +102,18 @@ impl<'a> Request<'a> {
         unsafe { self.copy_wide(url.pAbsPath, url.AbsPathLength as usize / 2) }
     }
 
+    /// [`path`](Self::path) as UTF-8, converted into request memory; `None` when there is no
+    /// path or it is not valid UTF-16 (an unpaired surrogate).
+    pub fn path_str(&self) -> Option<&'a str> {
+        let path = String::from_utf16(self.path()?.as_slice()).ok()?;
+        if path.is_empty() {
+            return Some("");
+        }
+        // SAFETY: `self.context` is the live context of this request, valid for 'a.
+        let copy = unsafe { copy_to_request(self.context.as_ptr(), path.as_bytes()) }?;
+        core::str::from_utf8(copy).ok()
+    }
+
     /// The query string including its leading `?`, or `None` (copied, as [`path`](Self::path)).
     pub fn query(&self) -> Option<WideStr<'a>> {
         let url = &self.raw_request()?.Base.CookedUrl;
@@ -123,8 +135,19 @@ impl<'a> Request<'a> {
         unsafe { self.copy_bytes(request.pRawUrl, request.RawUrlLength as usize) }
     }
 
-    /// Rewrites the URL (`SetUrl`); `reset_query` drops the query string.
-    pub fn set_url(&self, url: &str, reset_query: bool) -> Result<()> {
+    /// Rewrites the URL (`SetUrl` with `fResetQueryString = TRUE`): the request's query string
+    /// is replaced by `url`'s (none if it has none).
+    pub fn set_url(&self, url: &str) -> Result<()> {
+        self.rewrite_url(url, true)
+    }
+
+    /// Rewrites the URL's path and keeps the request's query string (`SetUrl` with
+    /// `fResetQueryString = FALSE`).
+    pub fn set_url_keeping_query(&self, url: &str) -> Result<()> {
+        self.rewrite_url(url, false)
+    }
+
+    fn rewrite_url(&self, url: &str, reset_query: bool) -> Result<()> {
         crate::error::check_no_line_breaks("URL", url.as_bytes())?;
         // A length of 0 tells IIS to read up to a NUL, and an empty `&str` has no readable byte.
         if url.is_empty() {

@@ -34,6 +34,56 @@ pub struct Status<'s> {
     pub try_skip_custom_errors: bool,
 }
 
+impl<'s> Status<'s> {
+    /// A status with this code and reason phrase, substatus 0, custom errors allowed.
+    pub const fn new(code: u16, reason: &'s str) -> Self {
+        Self { code, reason, substatus: 0, try_skip_custom_errors: false }
+    }
+
+    /// With IIS's substatus (the `.3` of 404.3).
+    pub const fn substatus(self, substatus: u16) -> Self {
+        Self { substatus, ..self }
+    }
+
+    /// Asks IIS not to replace the body with a custom error page (`fTrySkipCustomErrors`).
+    pub const fn skip_custom_errors(self) -> Self {
+        Self { try_skip_custom_errors: true, ..self }
+    }
+}
+
+/// How [`Response::redirect`] redirects. `RedirectOptions::default()` is what IIS does by
+/// default (`IHttpResponse::Redirect`'s `fResetStatusCode = TRUE`, `fIncludeParameters =
+/// FALSE`, <https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpresponse-redirect-method>):
+/// a 302 to the URL as given.
+///
+/// ```
+/// # fn f(response: &httpserv::Response<'_>) -> httpserv::Result<()> {
+/// use httpserv::RedirectOptions;
+/// response.redirect("/login", RedirectOptions::default())?;
+/// response.redirect("/search", RedirectOptions::default().include_query())?;
+/// response.redirect("/moved", RedirectOptions { keep_status: true, ..Default::default() })?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct RedirectOptions {
+    /// Keep the status already set instead of setting 302 (`fResetStatusCode = FALSE`).
+    pub keep_status: bool,
+    /// Append the request's query string to the URL (`fIncludeParameters = TRUE`).
+    pub include_query: bool,
+}
+
+impl RedirectOptions {
+    /// [`Self::keep_status`] set.
+    pub const fn keep_status(self) -> Self {
+        Self { keep_status: true, ..self }
+    }
+
+    /// [`Self::include_query`] set.
+    pub const fn include_query(self) -> Self {
+        Self { include_query: true, ..self }
+    }
+}
+
 /// The status as IIS has it now ([`Response::status`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CurrentStatus<'a> {
@@ -75,10 +125,11 @@ impl<'a> Response<'a> {
 
     /// Sets the status code and reason phrase.
     pub fn set_status(&self, code: u16, reason: &str) -> Result<()> {
-        self.set_status_with(Status { code, reason, substatus: 0, try_skip_custom_errors: false })
+        self.set_status_with(Status::new(code, reason))
     }
 
-    /// Sets the status with IIS's substatus and custom-error choice.
+    /// Sets the status with IIS's substatus and custom-error choice:
+    /// `set_status_with(Status::new(404, "Not Found").substatus(3).skip_custom_errors())`.
     pub fn set_status_with(&self, status: Status<'_>) -> Result<()> {
         check_status(status.code)?;
         check_field_value("reason phrase", status.reason.as_bytes())?;
@@ -133,8 +184,9 @@ impl<'a> Response<'a> {
         check(unsafe { (self.vtbl().Flush)(self.as_raw(), 0, 1, &mut sent, &mut pending) })
     }
 
-    /// Redirects the client to `url` (302 unless `reset_status` is false).
-    pub fn redirect(&self, url: &str, reset_status: bool, include_parameters: bool) -> Result<()> {
+    /// Redirects the client to `url` (a 302 unless `options.keep_status`; see [`RedirectOptions`]).
+    pub fn redirect(&self, url: &str, options: RedirectOptions) -> Result<()> {
+        let (reset_status, include_parameters) = (!options.keep_status, options.include_query);
         check_field_value("redirect URL", url.as_bytes())?;
         // SAFETY: live response; URL NUL-terminated during the call.
         check(with_c_str("redirect URL", url.as_bytes(), |u| unsafe {
