@@ -65,6 +65,16 @@ const SPECIAL: &[Special] = &[
     Special { class: "IHttpResponse2", method: "WriteEntityChunks", param: "pvCompletionContext", rule: Rule::CallbackContext },
     Special { class: "IHttpResponse2", method: "Flush", param: "pfnCompletionCallback", rule: Rule::Callback { context: "pvCompletionContext" } },
     Special { class: "IHttpResponse2", method: "Flush", param: "pvCompletionContext", rule: Rule::CallbackContext },
+    // WebSocket fragments: the module's buffers; the completion (iiswebsocket.h) passes no
+    // interface (HRESULT, the module's context, sizes, flags), so it is called as is.
+    Special { class: "IWebSocketContext", method: "WriteFragment", param: "pData", rule: Rule::Data },
+    Special { class: "IWebSocketContext", method: "WriteFragment", param: "pfnCompletion", rule: Rule::Data },
+    Special { class: "IWebSocketContext", method: "WriteFragment", param: "pvCompletionContext", rule: Rule::Data },
+    Special { class: "IWebSocketContext", method: "ReadFragment", param: "pData", rule: Rule::Data },
+    Special { class: "IWebSocketContext", method: "ReadFragment", param: "pfnCompletion", rule: Rule::Data },
+    Special { class: "IWebSocketContext", method: "ReadFragment", param: "pvCompletionContext", rule: Rule::Data },
+    Special { class: "IWebSocketContext", method: "SendConnectionClose", param: "pfnCompletion", rule: Rule::Data },
+    Special { class: "IWebSocketContext", method: "SendConnectionClose", param: "pvCompletionContext", rule: Rule::Data },
     // Memory handed out by the server side: plain bytes.
     Special { class: "IHttpConnection", method: "AllocateMemory", param: "return", rule: Rule::Data },
     Special { class: "IHttpContext", method: "AllocateRequestMemory", param: "return", rule: Rule::Data },
@@ -98,7 +108,7 @@ const SPECIAL: &[Special] = &[
 ];
 
 /// For each callback type: the parameter that carries the caller's context back.
-const CALLBACK_CONTEXTS: &[(&str, &str)] = &[("PFN_ASYNC_COMPLETION", "pvCompletionContext")];
+const CALLBACK_CONTEXTS: &[(&str, &str)] = &[("PFN_ASYNC_COMPLETION", "pvCompletionContext"), ("PFN_WEBSOCKET_COMPLETION", "pvCompletionContext")];
 
 /// Function-pointer types from other headers that httpserv.h passes (besides its own typedefs).
 const FOREIGN_CALLBACKS: &[&str] = &["LPOVERLAPPED_COMPLETION_ROUTINE"];
