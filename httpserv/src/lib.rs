@@ -61,6 +61,7 @@ mod response;
 mod server;
 mod sockaddr;
 mod strings;
+mod websocket;
 
 
 pub use bridge::register::Priority;
@@ -75,6 +76,7 @@ pub use response::{CurrentStatus, Response, Status};
 pub use server::{Extension, Server};
 pub use strings::WideStr;
 pub use io::{Disconnected, FlushBody, ReadBody, WriteBody};
+pub use websocket::{Fragment, Message, NamedContexts, ReadFragment, WebSocket, WriteFragment, IIS_WEBSOCKET, IIS_WEBSOCKET_SERVER_VARIABLE};
 
 /// The raw bindings, for calls the safe API does not cover.
 pub use httpserv_sys as sys;
