@@ -10,8 +10,8 @@
 //!   a `Sec-WebSocket-Key`) sees `IIS_WEBSOCK = websockets` (ASP.NET's `IsWebSocketRequest`).
 //! - When such a request's headers go out with status 101 (ANCM: "trigger a flush, so that IIS's
 //!   websocket module can get a chance to initialize and complete the handshake") the context
-//!   is stored under `"websockets"`; the 101 carries `Upgrade: websocket` and
-//!   `Connection: Upgrade`. (`Sec-WebSocket-Accept` is not computed here.)
+//!   is stored under `"websockets"`; the 101 carries `Upgrade: websocket`,
+//!   `Connection: Upgrade` and the `Sec-WebSocket-Accept` computed from the client's key.
 //! - Asynchronous reads, writes and the close complete through the module's
 //!   `PFN_WEBSOCKET_COMPLETION`, later, on the request's thread while its notification is
 //!   pending (as on an IIS thread), with `*pfCompletionExpected = TRUE`; with
@@ -271,6 +271,16 @@ static NAME: [u16; 11] = {
     wide
 };
 
+/// `Sec-WebSocket-Accept` for a client's `Sec-WebSocket-Key` (RFC 6455 section 4.2.2: the
+/// base64 SHA-1 of the key and the protocol's GUID).
+pub(crate) fn accept_key(key: &str) -> String {
+    use base64::Engine;
+    let mut sha1 = sha1_smol::Sha1::new();
+    sha1.update(key.as_bytes());
+    sha1.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    base64::engine::general_purpose::STANDARD.encode(sha1.digest().bytes())
+}
+
 /// Called when the response headers go out: a 101 to an upgrade request gets the context.
 pub(crate) fn headers_sent(req: &RequestCtx) {
     let upgrade = req.st.borrow().response.status == 101 && server_variable(req, "IIS_WEBSOCK").is_some();
@@ -279,9 +289,12 @@ pub(crate) fn headers_sent(req: &RequestCtx) {
     }
     {
         let mut st = req.st.borrow_mut();
-        st.response.headers.0.retain(|(n, _)| !n.eq_ignore_ascii_case("Upgrade") && !n.eq_ignore_ascii_case("Connection"));
+        let key = st.headers.get("Sec-WebSocket-Key").unwrap_or_default();
+        let handshake = ["Upgrade", "Connection", "Sec-WebSocket-Accept"];
+        st.response.headers.0.retain(|(n, _)| !handshake.iter().any(|h| n.eq_ignore_ascii_case(h)));
         st.response.headers.0.push(("Upgrade".to_owned(), "websocket".to_owned()));
         st.response.headers.0.push(("Connection".to_owned(), "Upgrade".to_owned()));
+        st.response.headers.0.push(("Sec-WebSocket-Accept".to_owned(), accept_key(key.trim())));
     }
     let named: *mut INamedContextContainer = req.named_store.as_ptr();
     // SAFETY: the request's live named container; IIS's WebSocket module stores its context so.

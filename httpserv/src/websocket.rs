@@ -300,6 +300,8 @@ struct Op<'s> {
     socket: &'s WebSocket<'s>,
     which: Which,
     issued: bool,
+    /// Gave its result: a later poll must not issue the operation again.
+    finished: bool,
 }
 
 impl<'s> Op<'s> {
@@ -313,6 +315,21 @@ impl<'s> Op<'s> {
     /// `prepare` fills IIS's memory; `call` makes the IIS call with it and the callback context,
     /// returning its HRESULT. Gives the completion and the memory (to read results from).
     fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        prepare: impl FnOnce(&mut IoMemory),
+        call: impl FnOnce(*mut IWebSocketContext, &mut IoMemory, *mut core::ffi::c_void) -> i32,
+        finish: impl FnOnce(Completed, &IoMemory) -> Result<Fragment>,
+    ) -> Poll<Result<Fragment>> {
+        if self.finished {
+            return Poll::Ready(Err(invalid("a WebSocket operation's future was polled after it completed")));
+        }
+        let result = self.poll_issue(cx, prepare, call, finish);
+        self.finished = result.is_ready();
+        result
+    }
+
+    fn poll_issue(
         &mut self,
         cx: &mut Context<'_>,
         prepare: impl FnOnce(&mut IoMemory),
@@ -510,14 +527,14 @@ impl<'a> WebSocket<'a> {
     /// asynchronous). A fragment longer than the buffer arrives in several reads, the last one
     /// `is_final` if the message ends there.
     pub fn read_fragment<'s>(&'s self, buffer: &'s mut [u8]) -> ReadFragment<'s> {
-        ReadFragment { op: Op { socket: self.reborrow(), which: Which::Read, issued: false }, buffer }
+        ReadFragment { op: Op { socket: self.reborrow(), which: Which::Read, issued: false, finished: false }, buffer }
     }
 
     /// Sends `data` as a fragment (`IWebSocketContext::WriteFragment`, asynchronous): of a text
     /// message if `utf8`, ending it if `is_final`. The data is copied, so the future may be
     /// dropped at any time.
     pub fn write_fragment<'s>(&'s self, data: &'s [u8], utf8: bool, is_final: bool) -> WriteFragment<'s> {
-        WriteFragment { op: Op { socket: self.reborrow(), which: Which::Write, issued: false }, kind: WriteKind::Data { data, utf8, is_final } }
+        WriteFragment { op: Op { socket: self.reborrow(), which: Which::Write, issued: false, finished: false }, kind: WriteKind::Data { data, utf8, is_final } }
     }
 
     /// Sends a whole text message.
@@ -534,7 +551,7 @@ impl<'a> WebSocket<'a> {
     /// (1000 is a normal closure, RFC 6455 section 7.4) and a reason (at most 123 bytes of
     /// UTF-8, without NUL, as a close frame's payload is at most 125 bytes).
     pub fn close<'s>(&'s self, status: u16, reason: &str) -> WriteFragment<'s> {
-        let op = Op { socket: self.reborrow(), which: Which::Write, issued: false };
+        let op = Op { socket: self.reborrow(), which: Which::Write, issued: false, finished: false };
         if reason.len() > 123 {
             return WriteFragment { op, kind: WriteKind::Refused("a WebSocket close reason is at most 123 bytes") };
         }

@@ -17,6 +17,8 @@ fn echoes_text_and_binary_then_closes() {
     let response = server.send(TestRequest::websocket("/echo", client));
     assert_eq!(response.status, 101, "{}", response.transcript());
     assert_eq!(response.header("Upgrade"), Some("websocket"));
+    // RFC 6455's own example key and answer (section 1.3), computed by the WebSocket module.
+    assert_eq!(response.header("Sec-WebSocket-Accept"), Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
     let ws = response.websocket.as_ref().expect("upgraded");
     assert_eq!(
         ws.messages(),
