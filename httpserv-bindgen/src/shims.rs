@@ -107,6 +107,13 @@ const SPECIAL: &[Special] = &[
     Special { class: "IReadEntityProvider", method: "SetEntity", param: "pBuffer", rule: Rule::Data },
 ];
 
+/// Results whose class the declared type does not tell: (class, method, name parameter, name,
+/// class). IIS's WebSocket module stores its `IWebSocketContext` as an `IHttpStoredContext`
+/// under `"websockets"` (iiswebsocket.h's `IIS_WEBSOCKET`), and modules cast it back: the module
+/// must get a forwarder with the whole `IWebSocketContext` vtable. A module's own context stored
+/// under that name (a proxy) is unwrapped as usual.
+const NAMED_RESULTS: &[(&str, &str, &str, &str, &str)] = &[("INamedContextContainer", "GetNamedContext", "szName", "websockets", "IWebSocketContext")];
+
 /// For each callback type: the parameter that carries the caller's context back.
 const CALLBACK_CONTEXTS: &[(&str, &str)] = &[("PFN_ASYNC_COMPLETION", "pvCompletionContext"), ("PFN_WEBSOCKET_COMPLETION", "pvCompletionContext")];
 
@@ -460,6 +467,15 @@ impl Gen<'_> {
         }
         if ENDING.contains(&(declaring, method.name.as_str())) {
             writeln!(out, "        // {declaring}::{} ends the object: so does its wrapper.\n        shim_forget(this);\n        delete this;", method.name).unwrap();
+        }
+        if let (Side::Shim, Some((_, _, param, name, class))) = (side, NAMED_RESULTS.iter().find(|(c, m, ..)| *c == declaring && *m == method.name)) {
+            writeln!(
+                out,
+                "        void* shim_named_inner;\n        \
+                 if (shim_result && {param} && lstrcmpW({param}, L\"{name}\") == 0 && !shim_inner_of(shim_result, SHIM_KIND_PROXY, &shim_named_inner)) {{\n            \
+                 return to_module(static_cast<{class}*>(shim_result));\n        }}"
+            )
+            .unwrap();
         }
         if returns {
             let result = match &method.ret {

@@ -75,6 +75,8 @@ pub enum Command {
     },
     /// [`TestServer::shutdown`]; reply [`Reply::ShutDown`], then the server exits.
     Shutdown,
+    /// [`TestServer::enable_websocket_module`]; reply [`Reply::Notified`].
+    EnableWebSocketModule,
 }
 
 /// A line from `httpserv-simulator.exe` to the client.
@@ -247,6 +249,10 @@ fn carry_out(server: &mut Option<TestServer>, command: Command) -> Reply {
         }
         Command::NotifyFileChange { path } => {
             live.notify_file_change(&path);
+            Reply::Notified
+        }
+        Command::EnableWebSocketModule => {
+            live.enable_websocket_module();
             Reply::Notified
         }
         Command::Shutdown => {

@@ -130,15 +130,13 @@ impl TestRequest {
 }
 
 impl TestServer {
-    /// Installs IIS's WebSocket module (`<webSocket enabled="true" />`): see the module docs of
-    /// `httpserv_testing::websocket` for what it does. In-process only.
-    ///
-    /// # Panics
-    /// On the DLL door (not supported there yet).
+    /// Installs IIS's WebSocket module (`<webSocket enabled="true" />`) for the requests sent
+    /// from now on: see the crate's WebSocket docs (`TestRequest::websocket`) for what it does.
+    /// Through the DLL door too (the door's `enable_web_socket_module` command).
     pub fn enable_websocket_module(&self) {
         match &self.door {
             super::Door::InProcess(s) => s.state().websocket_module.store(true, std::sync::atomic::Ordering::Relaxed),
-            super::Door::Dll(_) => panic!("TestServer::enable_websocket_module: not supported through the DLL door yet"),
+            super::Door::Dll(d) => d.notify(super::door::Command::EnableWebSocketModule),
         }
     }
 }

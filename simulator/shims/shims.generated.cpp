@@ -332,6 +332,10 @@ public:
     IHttpStoredContext* GetNamedContext(LPCWSTR szName) override
     {
         IHttpStoredContext* const shim_result = static_cast<INamedContextContainer*>(inner_)->GetNamedContext(szName);
+        void* shim_named_inner;
+        if (shim_result && szName && lstrcmpW(szName, L"websockets") == 0 && !shim_inner_of(shim_result, SHIM_KIND_PROXY, &shim_named_inner)) {
+            return to_module(static_cast<IWebSocketContext*>(shim_result));
+        }
         return to_module(shim_result);
     }
 

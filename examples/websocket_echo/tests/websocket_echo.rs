@@ -1,11 +1,12 @@
-//! The echo module against IIS's WebSocket module in the in-process simulator: text and binary
-//! messages (whole and fragmented), the close handshake, a disconnect, a request that is not an
-//! upgrade, and a server without the WebSocket module.
+//! The echo module against IIS's WebSocket module in the simulator: text and binary messages
+//! (whole and fragmented), the close handshake, a disconnect, a request that is not an upgrade,
+//! and a server without the WebSocket module. In-process, or through the module's DLL with
+//! `HTTPSERV_DOOR=dll` (see `TestServer::for_module`).
 
 use httpserv_testing::{ServerMessage, TestRequest, TestServer, WebSocketClient};
 
 fn server() -> TestServer {
-    let server = TestServer::new(websocket_echo::RegisterModule).unwrap();
+    let server = TestServer::for_module(websocket_echo::RegisterModule, "websocket_echo").unwrap();
     server.enable_websocket_module();
     server
 }
@@ -87,7 +88,7 @@ fn plain_request_is_refused() {
 
 #[test]
 fn without_the_websocket_module_nothing_is_upgraded() {
-    let server = TestServer::new(websocket_echo::RegisterModule).unwrap();
+    let server = TestServer::for_module(websocket_echo::RegisterModule, "websocket_echo").unwrap();
     let response = server.send(TestRequest::websocket("/echo", WebSocketClient::new().text("x")));
     assert_eq!(response.status, 400, "IIS_WEBSOCK is not set without the module");
     assert!(response.websocket.is_none());
