@@ -43,6 +43,39 @@ fn websocket_server<M: HttpModule + httpserv::__private::Handlers + Default>() -
     server
 }
 
+/// Ready once another thread has woken it, `after` from the first poll: suspends the handler
+/// (`RQ_NOTIFICATION_PENDING`) without any I/O of its own.
+struct WokenLater {
+    after: std::time::Duration,
+    started: bool,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl WokenLater {
+    fn new(after: std::time::Duration) -> Self {
+        WokenLater { after, started: false, done: Default::default() }
+    }
+}
+
+impl Future for WokenLater {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        if self.done.load(std::sync::atomic::Ordering::Acquire) {
+            return Poll::Ready(());
+        }
+        if !self.started {
+            self.started = true;
+            let (waker, done, after) = (cx.waker().clone(), self.done.clone(), self.after);
+            std::thread::spawn(move || {
+                std::thread::sleep(after);
+                done.store(true, std::sync::atomic::Ordering::Release);
+                waker.wake();
+            });
+        }
+        Poll::Pending
+    }
+}
+
 #[derive(Default)]
 struct DropsARead;
 
@@ -61,20 +94,35 @@ impl HttpModule for DropsARead {
             Ok(f) => note(format!("second read: {f:?}")),
             Err(e) => note(format!("second read: {}", hr(&e))),
         }
+        // Suspended: IIS completes the abandoned read (its bytes go to the socket's own buffer,
+        // not the freed one), then the thread's wake resumes the handler.
+        WokenLater::new(std::time::Duration::from_millis(20)).await;
+        match socket.read_fragment(&mut other).await {
+            Ok(f) => note(format!("third read: {:?}", std::str::from_utf8(&other[..f.len]).unwrap())),
+            Err(e) => note(format!("third read: {}", hr(&e))),
+        }
+        // And one left outstanding when the request ends.
+        let mut last = socket.read_fragment(&mut other);
+        note(format!("last poll ready: {}", poll_once(&mut last).await.is_ready()));
         NotificationStatus::FinishRequest
     }
 }
 
 #[test]
-fn a_dropped_read_stays_with_iis_until_the_request_ends() {
+fn a_dropped_read_stays_with_iis_until_it_completes() {
     let server = websocket_server::<DropsARead>();
-    // The client sends nothing: the read stays outstanding.
-    let response = server.send(TestRequest::websocket("/", WebSocketClient::new()));
+    let response = server.send(TestRequest::websocket("/", WebSocketClient::new().text("abc").text("def")));
     assert_eq!(response.status, 101);
-    assert_eq!(seen(), ["first poll ready: false", "second read: 0x800700aa"], "ERROR_BUSY while IIS still holds the first read");
-    // The request's end completes the outstanding read (into the socket's own buffer, kept
-    // alive by the callback's reference); the completion then finds nobody waiting.
+    assert_eq!(
+        seen(),
+        ["first poll ready: false", "second read: 0x800700aa", "third read: \"def\"", "last poll ready: false"],
+        "ERROR_BUSY while IIS still holds the first read; it got \"abc\"\n{}",
+        response.transcript()
+    );
     let transcript = response.transcript();
+    assert!(transcript.contains("read: 3 bytes, utf8, final, S_OK"), "{transcript}");
+    // The request's end completes the read left outstanding; the completion finds nobody
+    // waiting (its future is gone) and frees the socket's state.
     let cleanup = transcript.find("IWebSocketContext::CleanupStoredContext").expect(&transcript);
     let completion = transcript.find("read: 0 bytes, HRESULT_FROM_WIN32(ERROR_OPERATION_ABORTED)").expect(&transcript);
     assert!(cleanup < completion, "{transcript}");
