@@ -51,8 +51,10 @@ const E_NOT_SET: HRESULT = hresult_from_win32(1168);
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientStep {
     /// A data frame: part of a text message if `utf8`, ending its message if `is_final`.
+    #[allow(missing_docs)]
     Fragment { data: Vec<u8>, utf8: bool, is_final: bool },
     /// The client's close frame, with a status code and reason or none.
+    #[allow(missing_docs)]
     Close { status: Option<u16>, reason: String },
     /// The client goes away.
     Disconnect,
@@ -144,8 +146,11 @@ impl TestServer {
 /// A fragment the module wrote.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerFragment {
+    /// Its payload.
     pub data: Vec<u8>,
+    /// `fUTF8Encoded`: part of a text message.
     pub utf8: bool,
+    /// `fFinalFragment`: the last fragment of its message.
     pub is_final: bool,
 }
 
