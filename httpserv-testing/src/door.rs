@@ -24,6 +24,7 @@
 //! | `{"command":"server_calls"}` | `{"reply":"server_calls","calls":[...Call...]}` |
 //! | `{"command":"notify_configuration_change","path":"..."}` | `{"reply":"notified"}` |
 //! | `{"command":"notify_file_change","path":"..."}` | `{"reply":"notified"}` |
+//! | `{"command":"enable_web_socket_module"}` | `{"reply":"notified"}` |
 //! | `{"command":"shutdown"}` | `{"reply":"shut_down","report":{...ShutdownReport...}}`, then the server exits |
 //!
 //! Any command may instead get `{"reply":"panicked","message":"..."}` (the simulator panicked,

@@ -552,3 +552,36 @@ pub(crate) static WEBSOCKET_VTBL: IWebSocketContext_Vtbl = IWebSocketContext_Vtb
     CloseTcpConnection: ws_close_tcp_connection,
     CancelOutstandingIO: ws_cancel_outstanding_io,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_key_is_rfc_6455s() {
+        // RFC 6455 section 1.3's example.
+        assert_eq!(accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assert_ne!(accept_key("x3JJHMbDL1EzLkh9GBhXDw=="), accept_key("dGhlIHNhbXBsZSBub25jZQ=="));
+    }
+
+    #[test]
+    fn messages_join_fragments_and_skip_an_unfinished_one() {
+        let f = |data: &[u8], utf8, is_final| ServerFragment { data: data.to_vec(), utf8, is_final };
+        let transcript = WebSocketTranscript {
+            fragments: vec![f(b"he", true, false), f(b"llo", true, true), f(&[1, 2], false, true), f(b"cut", true, false)],
+            ..Default::default()
+        };
+        assert_eq!(transcript.messages(), [ServerMessage::Text("hello".into()), ServerMessage::Binary(vec![1, 2])]);
+    }
+
+    #[test]
+    fn the_door_carries_the_client_and_the_command() {
+        let line = crate::door::command_line(&crate::door::Command::EnableWebSocketModule).unwrap();
+        assert_eq!(line.trim_end(), r#"{"command":"enable_web_socket_module"}"#);
+        let request = TestRequest::websocket("/ws", WebSocketClient::new().text("a").close(1000, "b").complete_synchronously());
+        let text = serde_json::to_string(&request).unwrap();
+        let back: TestRequest = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.websocket, request.websocket);
+        assert!(back.headers.iter().any(|(n, v)| n == "Upgrade" && v == "websocket"));
+    }
+}
