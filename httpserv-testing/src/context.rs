@@ -53,6 +53,9 @@ impl RequestCtx {
             return Some(value);
         }
         let upper = name.to_ascii_uppercase();
+        if let Some(value) = super::websocket::server_variable(self, &upper) {
+            return Some(value);
+        }
         let url = self.current_url();
         let script = self.script_name();
         let st = self.st.borrow();

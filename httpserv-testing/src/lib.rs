@@ -263,11 +263,13 @@ mod server;
 mod sockaddr;
 mod strings;
 mod thunk;
+mod websocket;
 
 #[cfg(test)]
 mod tests;
 
 pub use client::{DllServerBuilder, SIMULATOR_ENV};
+pub use websocket::{ClientStep, ServerFragment, ServerMessage, WebSocketClient, WebSocketTranscript};
 
 /// The environment variable [`TestServer::for_module`] reads to choose the door: `dll`, or
 /// `in-process` (the default).
@@ -625,6 +627,9 @@ pub struct TestRequest {
     /// [`TestRequest::disconnect_after`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) disconnect_after: Option<std::time::Duration>,
+    /// [`TestRequest::websocket`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) websocket: Option<WebSocketClient>,
 }
 
 /// Code of another module of the pipeline, run by the simulator just before the module under
@@ -658,6 +663,7 @@ impl TestRequest {
             other_modules: Vec::new(),
             pieces: None,
             disconnect_after: None,
+            websocket: None,
         }
     }
 
@@ -802,6 +808,10 @@ pub struct TestResponse {
     /// Stored contexts cleaned up at the end of the request (request, connection and named
     /// containers).
     pub stored_contexts_cleaned: usize,
+    /// The WebSocket conversation, when the request was upgraded
+    /// ([`TestServer::enable_websocket_module`], [`TestRequest::websocket`]).
+    #[serde(default)]
+    pub websocket: Option<WebSocketTranscript>,
 }
 
 impl TestResponse {

@@ -168,6 +168,10 @@ pub(crate) struct RequestCtx {
     pub(crate) store: ContextStore,
     pub(crate) connection_store: ContextStore,
     pub(crate) named_store: ContextStore,
+    /// IIS's WebSocket module for this request (`websocket.rs`): its state and its
+    /// `IWebSocketContext`.
+    pub(crate) websocket: RefCell<super::websocket::WebSocketState>,
+    pub(crate) websocket_obj: Obj<RequestCtx>,
     pub(crate) remote_addr: SocketAddr,
     /// What other modules of the pipeline do, by stage ([`TestRequest::other_module`]).
     other_modules: Vec<super::OtherModule>,
@@ -215,6 +219,10 @@ pub(crate) enum Completion {
     Io { op: &'static str, bytes: u32, hr: HRESULT },
     /// The client went away ([`crate::TestRequest::disconnect_after`]).
     Disconnect,
+    /// A WebSocket read or write completes (`websocket::READ`, `websocket::WRITE`).
+    WebSocket(u8),
+    /// `CloseTcpConnection` / `CancelOutstandingIO`: outstanding WebSocket operations fail.
+    WebSocketAbort(HRESULT),
 }
 
 impl Completions {
@@ -359,6 +367,8 @@ impl RequestCtx {
             store: ContextStore::new(Kind::Module, "request"),
             connection_store: ContextStore::new(Kind::Connection, "connection"),
             named_store: ContextStore::new(Kind::Named, "named"),
+            websocket: super::websocket::WebSocketState::new(request.websocket),
+            websocket_obj: Obj::new(&super::websocket::WEBSOCKET_VTBL),
             remote_addr: request.remote,
             completions: Default::default(),
             thread: std::thread::current().id(),
@@ -398,6 +408,7 @@ impl RequestCtx {
             &mut me.send_provider,
             &mut me.map_path_provider,
             &mut me.read_entity_provider,
+            &mut me.websocket_obj,
         ] {
             obj.set_owner(raw);
         }
@@ -596,10 +607,15 @@ impl RequestCtx {
                 // another thread to.
                 let timeout = pending_timeout(self.server());
                 let mut next = self.completions.wait(timeout);
-                while let Some(Completion::Disconnect) = next {
-                    // The module's NotifyDisconnect may complete the notification on this
-                    // thread (PostCompletion), or leave it to another.
-                    self.client_disconnected();
+                while let Some(Completion::Disconnect | Completion::WebSocket(_) | Completion::WebSocketAbort(_)) = next {
+                    // The module's NotifyDisconnect (or WebSocket completion callback) may
+                    // complete the notification on this thread (PostCompletion), or leave it to
+                    // another.
+                    match next {
+                        Some(Completion::WebSocket(which)) => super::websocket::deliver(self, which),
+                        Some(Completion::WebSocketAbort(hr)) => super::websocket::deliver_abort(self, hr),
+                        _ => self.client_disconnected(),
+                    }
                     let mut st = self.st.borrow_mut();
                     (posted, indicated) = (st.posted.take(), st.indicated.take());
                     drop(st);
@@ -607,7 +623,7 @@ impl RequestCtx {
                 }
                 match next {
                     None if posted.is_some() || indicated.is_some() => {}
-                    Some(Completion::Disconnect) => unreachable!("handled above"),
+                    Some(Completion::Disconnect | Completion::WebSocket(_) | Completion::WebSocketAbort(_)) => unreachable!("handled above"),
                     Some(Completion::Io { op, bytes, hr }) => {
                         io_status = hr;
                         self.record("IHttpCompletionInfo::Completed", format!("{op}: {bytes} bytes, {}", crate::strings::hr_str(hr)));
@@ -740,6 +756,7 @@ impl RequestCtx {
                     self.send_provider.as_ptr(),
                 );
             }
+            super::websocket::headers_sent(self);
             let mut st = self.st.borrow_mut();
             st.sending = false;
             st.headers_being_sent = false;
@@ -946,6 +963,7 @@ impl RequestCtx {
             request_headers: st.headers.0.clone(),
             request_memory_bytes: self.arena.bytes(),
             stored_contexts_cleaned: cleaned,
+            websocket: self.websocket.borrow().transcript(),
         }
     }
 }

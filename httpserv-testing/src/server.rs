@@ -135,6 +135,8 @@ pub(crate) struct ServerShared {
     pub(crate) started: Instant,
     /// [`crate::TestServer::set_pending_timeout`], in milliseconds; 0 for the default.
     pub(crate) pending_timeout_ms: std::sync::atomic::AtomicU64,
+    /// [`crate::TestServer::enable_websocket_module`].
+    pub(crate) websocket_module: std::sync::atomic::AtomicBool,
 }
 
 impl ServerShared {
@@ -158,6 +160,7 @@ impl ServerShared {
             state: Mutex::new(ServerState::default()),
             started: Instant::now(),
             pending_timeout_ms: std::sync::atomic::AtomicU64::new(0),
+            websocket_module: std::sync::atomic::AtomicBool::new(false),
         }));
         let raw = shared.as_ptr();
         // SAFETY: `raw` is the only handle to the new server; nothing else refers to it yet, and

@@ -68,6 +68,7 @@ mod response;
 mod server;
 mod sockaddr;
 mod strings;
+mod websocket;
 
 
 pub use bridge::register::Priority;
@@ -83,6 +84,7 @@ pub use response::{CurrentStatus, RedirectOptions, Response, Status};
 pub use server::{Extension, Server};
 pub use strings::WideStr;
 pub use io::{Disconnected, FlushBody, ReadBody, WriteBody};
+pub use websocket::{Fragment, Message, NamedContexts, ReadFragment, WebSocket, WriteFragment, IIS_WEBSOCKET, IIS_WEBSOCKET_SERVER_VARIABLE};
 
 /// The `http` crate, whose types the `http` feature's methods take and return.
 #[cfg(feature = "http")]

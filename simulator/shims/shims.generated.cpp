@@ -78,6 +78,7 @@ enum ShimType {
     TYPE_IHttpModuleFactory = 65,
     TYPE_IHttpModuleRegistrationInfo = 66,
     TYPE_IHttpModuleRegistrationInfo2 = 67,
+    TYPE_IWebSocketContext = 68,
 };
 
 // Classes whose objects a module can hand to the core (found by following every parameter and
@@ -196,6 +197,7 @@ IHttpModuleFactory* to_module(IHttpModuleFactory* p);
 IHttpModuleFactory* to_core(IHttpModuleFactory* p);
 IHttpModuleRegistrationInfo* to_module(IHttpModuleRegistrationInfo* p);
 IHttpModuleRegistrationInfo2* to_module(IHttpModuleRegistrationInfo2* p);
+IWebSocketContext* to_module(IWebSocketContext* p);
 void* to_module_iid(const GUID& iid, void* p);
 void* to_core_iid(const GUID& iid, void* p);
 
@@ -221,6 +223,17 @@ REQUEST_NOTIFICATION_STATUS WINAPI trampoline_PFN_ASYNC_COMPLETION(IHttpContext3
     void* const shim_context = record->context;
     shim_callback_free(record);
     return shim_callback(to_module(pHttpContext), to_module(pCompletionInfo), shim_context);
+}
+
+// Called by the core in place of the module's PFN_WEBSOCKET_COMPLETION: the record holds the module's callback
+// and context, and is used once.
+void WINAPI trampoline_PFN_WEBSOCKET_COMPLETION(HRESULT hrError, void* pvCompletionContext, DWORD cbIO, BOOL fUTF8Encoded, BOOL fFinalFragment, BOOL fClose)
+{
+    ShimCallback* const record = static_cast<ShimCallback*>(pvCompletionContext);
+    PFN_WEBSOCKET_COMPLETION const shim_callback = reinterpret_cast<PFN_WEBSOCKET_COMPLETION>(record->callback);
+    void* const shim_context = record->context;
+    shim_callback_free(record);
+    return shim_callback(hrError, shim_context, cbIO, fUTF8Encoded, fFinalFragment, fClose);
 }
 
 class Shim_IHttpStoredContext final : public IHttpStoredContext {
@@ -319,6 +332,10 @@ public:
     IHttpStoredContext* GetNamedContext(LPCWSTR szName) override
     {
         IHttpStoredContext* const shim_result = static_cast<INamedContextContainer*>(inner_)->GetNamedContext(szName);
+        void* shim_named_inner;
+        if (shim_result && szName && lstrcmpW(szName, L"websockets") == 0 && !shim_inner_of(shim_result, SHIM_KIND_PROXY, &shim_named_inner)) {
+            return to_module(static_cast<IWebSocketContext*>(shim_result));
+        }
         return to_module(shim_result);
     }
 
@@ -5642,6 +5659,60 @@ void* create_Shim_IHttpModuleRegistrationInfo2(void* inner)
     return static_cast<IHttpModuleRegistrationInfo2*>(new Shim_IHttpModuleRegistrationInfo2(static_cast<IHttpModuleRegistrationInfo2*>(inner)));
 }
 
+class Shim_IWebSocketContext final : public IWebSocketContext {
+public:
+    explicit Shim_IWebSocketContext(IWebSocketContext* inner) : inner_(inner) {}
+    IWebSocketContext* const inner_;
+
+    void CleanupStoredContext() override
+    {
+        static_cast<IHttpStoredContext*>(inner_)->CleanupStoredContext();
+        // IHttpStoredContext::CleanupStoredContext ends the object: so does its wrapper.
+        shim_forget(this);
+        delete this;
+    }
+
+    HRESULT WriteFragment(void* pData, DWORD* pcbSent, BOOL fAsync, BOOL fUTF8Encoded, BOOL fFinalFragment, PFN_WEBSOCKET_COMPLETION pfnCompletion, void* pvCompletionContext, BOOL* pfCompletionExpected) override
+    {
+        HRESULT const shim_result = static_cast<IWebSocketContext*>(inner_)->WriteFragment(pData, pcbSent, fAsync, fUTF8Encoded, fFinalFragment, pfnCompletion, pvCompletionContext, pfCompletionExpected);
+        return shim_result;
+    }
+
+    HRESULT ReadFragment(void* pData, DWORD* pcbData, BOOL fAsync, BOOL* pfUTF8Encoded, BOOL* pfFinalFragment, BOOL* pfConnectionClose, PFN_WEBSOCKET_COMPLETION pfnCompletion, void* pvCompletionContext, BOOL* pfCompletionExpected) override
+    {
+        HRESULT const shim_result = static_cast<IWebSocketContext*>(inner_)->ReadFragment(pData, pcbData, fAsync, pfUTF8Encoded, pfFinalFragment, pfConnectionClose, pfnCompletion, pvCompletionContext, pfCompletionExpected);
+        return shim_result;
+    }
+
+    HRESULT SendConnectionClose(BOOL fAsync, USHORT uStatusCode, LPCWSTR pszReason, PFN_WEBSOCKET_COMPLETION pfnCompletion, void* pvCompletionContext, BOOL* pfCompletionExpected) override
+    {
+        HRESULT const shim_result = static_cast<IWebSocketContext*>(inner_)->SendConnectionClose(fAsync, uStatusCode, pszReason, pfnCompletion, pvCompletionContext, pfCompletionExpected);
+        return shim_result;
+    }
+
+    HRESULT GetCloseStatus(USHORT* pStatusCode, LPCWSTR* ppszReason, USHORT* pcchReason) override
+    {
+        HRESULT const shim_result = static_cast<IWebSocketContext*>(inner_)->GetCloseStatus(pStatusCode, ppszReason, pcchReason);
+        return shim_result;
+    }
+
+    void CloseTcpConnection() override
+    {
+        static_cast<IWebSocketContext*>(inner_)->CloseTcpConnection();
+    }
+
+    void CancelOutstandingIO() override
+    {
+        static_cast<IWebSocketContext*>(inner_)->CancelOutstandingIO();
+    }
+
+};
+
+void* create_Shim_IWebSocketContext(void* inner)
+{
+    return static_cast<IWebSocketContext*>(new Shim_IWebSocketContext(static_cast<IWebSocketContext*>(inner)));
+}
+
 IHttpStoredContext* to_module(IHttpStoredContext* p)
 {
     void* inner;
@@ -6996,6 +7067,18 @@ IHttpModuleRegistrationInfo2* to_module(IHttpModuleRegistrationInfo2* p)
         return static_cast<IHttpModuleRegistrationInfo2*>(inner);
     }
     return static_cast<IHttpModuleRegistrationInfo2*>(shim_get(static_cast<IHttpModuleRegistrationInfo2*>(p), TYPE_IHttpModuleRegistrationInfo, SHIM_KIND_SHIM, &create_Shim_IHttpModuleRegistrationInfo2));
+}
+
+IWebSocketContext* to_module(IWebSocketContext* p)
+{
+    void* inner;
+    if (!p) {
+        return p;
+    }
+    if (shim_inner_of(p, SHIM_KIND_PROXY, &inner)) {
+        return static_cast<IWebSocketContext*>(inner);
+    }
+    return static_cast<IWebSocketContext*>(shim_get(static_cast<IWebSocketContext*>(p), TYPE_IWebSocketContext, SHIM_KIND_SHIM, &create_Shim_IWebSocketContext));
 }
 
 void* to_module_iid(const GUID& iid, void* p)
