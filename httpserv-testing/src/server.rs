@@ -186,6 +186,11 @@ impl ServerShared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The bytes of the cached fragment `name` (`IHttpServer::AddFragmentToCache`), if any.
+    pub(crate) fn fragment(&self, name: &str) -> Option<Vec<u8>> {
+        self.lock().fragments.iter().find(|(n, _)| n == name).map(|(_, d)| d.clone())
+    }
+
     /// The module id: the address of the registration object, unique per server.
     pub(crate) fn module_id(&self) -> HTTP_MODULE_ID {
         self.reg.as_ptr()

@@ -49,6 +49,7 @@ pub mod bridge;
 mod context;
 mod descriptors;
 mod error;
+pub mod extensions;
 mod handle;
 mod headers;
 mod io;
@@ -74,6 +75,9 @@ pub use request::{Request, KNOWN_REQUEST_HEADERS};
 pub use response::{CurrentStatus, Response, Status};
 pub use server::{Extension, Server};
 pub use strings::WideStr;
+pub use bridge::user::AuthenticatedUser;
+pub use descriptors::{BorrowedToken, TraceConfiguration, TraceEvent, TraceItem, TraceValue};
+pub use response::{Chunk, RawResponse, RawChunk};
 pub use io::{Disconnected, FlushBody, ReadBody, WriteBody};
 
 /// The raw bindings, for calls the safe API does not cover.
