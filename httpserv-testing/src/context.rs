@@ -55,9 +55,20 @@ impl RequestCtx {
         let upper = name.to_ascii_uppercase();
         let url = self.current_url();
         let script = self.script_name();
+        // A user set with SetUser is the request's user from then on: AUTH_USER / LOGON_USER are
+        // its name, REMOTE_USER the name the client sent, AUTH_TYPE its scheme (IIS server
+        // variables, https://learn.microsoft.com/en-us/iis/web-dev-reference/server-variables).
+        let module_user = if matches!(upper.as_str(), "AUTH_TYPE" | "AUTH_USER" | "REMOTE_USER" | "LOGON_USER") { self.module_user() } else { None };
         let st = self.st.borrow();
         let host = st.headers.get("Host");
         let user = st.user.clone();
+        if let Some((name, remote, kind)) = module_user {
+            return Some(match upper.as_str() {
+                "AUTH_TYPE" => kind,
+                "REMOTE_USER" => remote,
+                _ => name,
+            });
+        }
         let value = match upper.as_str() {
             "REQUEST_METHOD" => st.method.clone(),
             "URL" | "PATH_INFO" => st.path.clone(),
@@ -132,6 +143,36 @@ impl RequestCtx {
             }
         };
         Some(value)
+    }
+
+    /// (name, remote name, authentication type) of the user a module set with `SetUser`, read
+    /// through its own `IHttpUser` (the module's object: in the DLL door, through its proxy).
+    pub(crate) fn module_user(&self) -> Option<(String, String, String)> {
+        let user = self.st.borrow().auth_user;
+        if user.is_null() {
+            return None;
+        }
+        // SAFETY: the request holds the reference SetUser handed over until `end` releases it;
+        // the strings are NUL-terminated and owned by the user object, read at once.
+        let (name, remote, kind) = unsafe {
+            let v = &*(*user).lpVtbl;
+            ((v.GetUserName)(user), (v.GetRemoteUserName)(user), (v.GetAuthenticationType)(user))
+        };
+        super::thunk::rethrow();
+        // SAFETY: as above.
+        unsafe { Some((from_pcwstr(name).unwrap_or_default(), from_pcwstr(remote).unwrap_or_default(), from_pcwstr(kind).unwrap_or_default())) }
+    }
+
+    /// Gives back IIS's reference to a user a module set (`DereferenceUser`); nothing for null.
+    pub(crate) fn release_module_user(&self, user: *mut IHttpUser, why: &str) {
+        if user.is_null() {
+            return;
+        }
+        self.record("IHttpUser::DereferenceUser", format!("the module's user ({why})"));
+        // SAFETY: `user` is the module's live user whose reference the request held since
+        // SetUser; this gives that reference back, and the request no longer keeps the pointer.
+        unsafe { ((*(*user).lpVtbl).DereferenceUser)(user) };
+        super::thunk::rethrow();
     }
 
     /// Fills the `IHttpUser` the request has, or the one the module set, or null.

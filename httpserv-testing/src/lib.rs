@@ -801,6 +801,21 @@ pub struct TestResponse {
     /// Stored contexts cleaned up at the end of the request (request, connection and named
     /// containers).
     pub stored_contexts_cleaned: usize,
+    /// The entry IIS writes to its log for the request (`HTTP_LOG_FIELDS_DATA`, as
+    /// `ISendResponseProvider::GetLogData` shows it and `SetLogData` changes it).
+    #[serde(default)]
+    pub log: LogRecord,
+}
+
+/// The fields of a request's log entry a test checks ([`TestResponse::log`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRecord {
+    /// `cs-username` (`UserName`): `AUTH_USER`, or what a module set.
+    pub user_name: String,
+    /// `cs-uri-stem` (`UriStem`).
+    pub uri_stem: String,
+    /// `sc-status` (`ProtocolStatus`).
+    pub status: u16,
 }
 
 impl TestResponse {

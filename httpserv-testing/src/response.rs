@@ -307,7 +307,7 @@ impl RequestCtx {
         );
         self.st.borrow_mut().response.chunks.extend(data);
         if self.st.borrow().response.buffering_disabled {
-            self.send_response();
+            self.send_partial();
         }
         let total = len32("the bytes written", total);
         if asynchronous != 0 {
@@ -614,7 +614,7 @@ thunks! {
             }
         }
         if req.st.borrow().response.buffering_disabled {
-            req.send_response();
+            req.send_partial();
         }
         S_OK
     }

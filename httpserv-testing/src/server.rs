@@ -186,6 +186,14 @@ impl ServerShared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// `true` when the module registered `RQ_SEND_RESPONSE` with `PRIORITY_ALIAS_FIRST` or
+    /// `PRIORITY_ALIAS_HIGH` (what `GetLogData` needs).
+    pub(crate) fn send_response_priority_is_high(&self) -> bool {
+        self.lock().registration.priorities.request.iter().any(|(flag, alias)| {
+            flag & RQ_SEND_RESPONSE != 0 && (alias.eq_ignore_ascii_case("FIRST") || alias.eq_ignore_ascii_case("HIGH"))
+        })
+    }
+
     /// The bytes of the cached fragment `name` (`IHttpServer::AddFragmentToCache`), if any.
     pub(crate) fn fragment(&self, name: &str) -> Option<Vec<u8>> {
         self.lock().fragments.iter().find(|(n, _)| n == name).map(|(_, d)| d.clone())
