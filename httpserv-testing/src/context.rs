@@ -550,8 +550,9 @@ thunks! {
 
     fn ctx_get_metadata(this: *mut IHttpContext) -> *mut IMetadataInfo {
         // SAFETY: called on the context of a running request.
-        unsafe { req(this) }.record("IHttpContext::GetMetadata", "-> NULL (not simulated)".to_owned());
-        std::ptr::null_mut()
+        let req = unsafe { req(this) };
+        req.record("IHttpContext::GetMetadata", String::new());
+        req.server().metadata.as_ptr()
     }
 
     fn ctx_get_physical_path(this: *mut IHttpContext, len: *mut u32) -> PCWSTR {

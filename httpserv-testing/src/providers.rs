@@ -191,8 +191,13 @@ thunks! {
 
     fn completion_get_operation(this: *mut IHttpCompletionInfo2) -> u32 {
         // SAFETY: called on the completion info of a running request.
-        unsafe { req(this) }.record("IHttpCompletionInfo2::GetCompletedOperation", "-> 0".to_owned());
-        0
+        let req = unsafe { req(this) };
+        // Microsoft documents the result as "the number of bytes completed" by the
+        // asynchronous operation
+        // (https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcompletioninfo2-getcompletedoperation-method).
+        let bytes = req.st.borrow().completion_bytes;
+        req.record("IHttpCompletionInfo2::GetCompletedOperation", format!("-> {bytes}"));
+        bytes
     }
 }
 

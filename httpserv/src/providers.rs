@@ -247,8 +247,8 @@ handle! {
 }
 
 impl CompletionInfo2<'_> {
-    /// Which operation completed (`IHttpCompletionInfo2::GetCompletedOperation`): the
-    /// operation code IIS reports for the read, write or flush that finished
+    /// `IHttpCompletionInfo2::GetCompletedOperation`, which Microsoft documents as returning
+    /// "the number of bytes completed" by the asynchronous operation; returned as IIS gives it
     /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcompletioninfo2-getcompletedoperation-method>).
     pub fn completed_operation(&self) -> u32 {
         // SAFETY: live completion info.
