@@ -418,19 +418,19 @@ public:
 
     PCWSTR GetApplicationPhysicalPath() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpApplication*>(inner_)->GetApplicationPhysicalPath();
+        PCWSTR const shim_result = static_cast<const IHttpApplication*>(inner_)->GetApplicationPhysicalPath();
         return shim_result;
     }
 
     PCWSTR GetApplicationId() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpApplication*>(inner_)->GetApplicationId();
+        PCWSTR const shim_result = static_cast<const IHttpApplication*>(inner_)->GetApplicationId();
         return shim_result;
     }
 
     PCWSTR GetAppConfigPath() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpApplication*>(inner_)->GetAppConfigPath();
+        PCWSTR const shim_result = static_cast<const IHttpApplication*>(inner_)->GetAppConfigPath();
         return shim_result;
     }
 
@@ -454,19 +454,19 @@ public:
 
     PCWSTR GetApplicationPhysicalPath() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpApplication*>(inner_)->GetApplicationPhysicalPath();
+        PCWSTR const shim_result = static_cast<const IHttpApplication*>(inner_)->GetApplicationPhysicalPath();
         return shim_result;
     }
 
     PCWSTR GetApplicationId() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpApplication*>(inner_)->GetApplicationId();
+        PCWSTR const shim_result = static_cast<const IHttpApplication*>(inner_)->GetApplicationId();
         return shim_result;
     }
 
     PCWSTR GetAppConfigPath() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpApplication*>(inner_)->GetAppConfigPath();
+        PCWSTR const shim_result = static_cast<const IHttpApplication*>(inner_)->GetAppConfigPath();
         return shim_result;
     }
 
@@ -512,7 +512,7 @@ public:
 
     BOOL IsFrequentlyHit() const override
     {
-        BOOL const shim_result = static_cast<IHttpUrlInfo*>(inner_)->IsFrequentlyHit();
+        BOOL const shim_result = static_cast<const IHttpUrlInfo*>(inner_)->IsFrequentlyHit();
         return shim_result;
     }
 
@@ -536,7 +536,7 @@ public:
 
     BOOL IsFrequentlyHit() const override
     {
-        BOOL const shim_result = static_cast<IHttpUrlInfo*>(inner_)->IsFrequentlyHit();
+        BOOL const shim_result = static_cast<const IHttpUrlInfo*>(inner_)->IsFrequentlyHit();
         return shim_result;
     }
 
@@ -554,67 +554,67 @@ public:
 
     PCWSTR GetPath() const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetPath();
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetPath();
         return shim_result;
     }
 
     PCSTR GetAllowedVerbs() const override
     {
-        PCSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetAllowedVerbs();
+        PCSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetAllowedVerbs();
         return shim_result;
     }
 
     PCWSTR GetModules(DWORD* pcchModules) const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetModules(pcchModules);
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetModules(pcchModules);
         return shim_result;
     }
 
     PCWSTR GetScriptProcessor(DWORD* pcchScriptProcessor) const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetScriptProcessor(pcchScriptProcessor);
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetScriptProcessor(pcchScriptProcessor);
         return shim_result;
     }
 
     PCWSTR GetManagedType(DWORD* pcchManagedType) const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetManagedType(pcchManagedType);
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetManagedType(pcchManagedType);
         return shim_result;
     }
 
     BOOL GetAllowPathInfoForScriptMappings() const override
     {
-        BOOL const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetAllowPathInfoForScriptMappings();
+        BOOL const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetAllowPathInfoForScriptMappings();
         return shim_result;
     }
 
     DWORD GetRequiredAccess() const override
     {
-        DWORD const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetRequiredAccess();
+        DWORD const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetRequiredAccess();
         return shim_result;
     }
 
     DWORD GetResourceType() const override
     {
-        DWORD const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetResourceType();
+        DWORD const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetResourceType();
         return shim_result;
     }
 
     BOOL GetIsStarScriptMap() const override
     {
-        BOOL const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetIsStarScriptMap();
+        BOOL const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetIsStarScriptMap();
         return shim_result;
     }
 
     DWORD GetResponseBufferLimit() const override
     {
-        DWORD const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetResponseBufferLimit();
+        DWORD const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetResponseBufferLimit();
         return shim_result;
     }
 
     PCWSTR GetName() const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetName();
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetName();
         return shim_result;
     }
 
@@ -632,67 +632,67 @@ public:
 
     PCWSTR GetPath() const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetPath();
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetPath();
         return shim_result;
     }
 
     PCSTR GetAllowedVerbs() const override
     {
-        PCSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetAllowedVerbs();
+        PCSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetAllowedVerbs();
         return shim_result;
     }
 
     PCWSTR GetModules(DWORD* pcchModules) const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetModules(pcchModules);
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetModules(pcchModules);
         return shim_result;
     }
 
     PCWSTR GetScriptProcessor(DWORD* pcchScriptProcessor) const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetScriptProcessor(pcchScriptProcessor);
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetScriptProcessor(pcchScriptProcessor);
         return shim_result;
     }
 
     PCWSTR GetManagedType(DWORD* pcchManagedType) const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetManagedType(pcchManagedType);
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetManagedType(pcchManagedType);
         return shim_result;
     }
 
     BOOL GetAllowPathInfoForScriptMappings() const override
     {
-        BOOL const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetAllowPathInfoForScriptMappings();
+        BOOL const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetAllowPathInfoForScriptMappings();
         return shim_result;
     }
 
     DWORD GetRequiredAccess() const override
     {
-        DWORD const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetRequiredAccess();
+        DWORD const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetRequiredAccess();
         return shim_result;
     }
 
     DWORD GetResourceType() const override
     {
-        DWORD const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetResourceType();
+        DWORD const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetResourceType();
         return shim_result;
     }
 
     BOOL GetIsStarScriptMap() const override
     {
-        BOOL const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetIsStarScriptMap();
+        BOOL const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetIsStarScriptMap();
         return shim_result;
     }
 
     DWORD GetResponseBufferLimit() const override
     {
-        DWORD const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetResponseBufferLimit();
+        DWORD const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetResponseBufferLimit();
         return shim_result;
     }
 
     PCWSTR GetName() const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetName();
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetName();
         return shim_result;
     }
 
@@ -710,13 +710,13 @@ public:
 
     PCWSTR GetMetaPath() const override
     {
-        PCWSTR const shim_result = static_cast<IMetadataInfo*>(inner_)->GetMetaPath();
+        PCWSTR const shim_result = static_cast<const IMetadataInfo*>(inner_)->GetMetaPath();
         return shim_result;
     }
 
     PCWSTR GetVrPath() const override
     {
-        PCWSTR const shim_result = static_cast<IMetadataInfo*>(inner_)->GetVrPath();
+        PCWSTR const shim_result = static_cast<const IMetadataInfo*>(inner_)->GetVrPath();
         return shim_result;
     }
 
@@ -746,13 +746,13 @@ public:
 
     PCWSTR GetMetaPath() const override
     {
-        PCWSTR const shim_result = static_cast<IMetadataInfo*>(inner_)->GetMetaPath();
+        PCWSTR const shim_result = static_cast<const IMetadataInfo*>(inner_)->GetMetaPath();
         return shim_result;
     }
 
     PCWSTR GetVrPath() const override
     {
-        PCWSTR const shim_result = static_cast<IMetadataInfo*>(inner_)->GetVrPath();
+        PCWSTR const shim_result = static_cast<const IMetadataInfo*>(inner_)->GetVrPath();
         return shim_result;
     }
 
@@ -782,13 +782,13 @@ public:
 
     PCWSTR GetMetaPath() const override
     {
-        PCWSTR const shim_result = static_cast<IMetadataInfo*>(inner_)->GetMetaPath();
+        PCWSTR const shim_result = static_cast<const IMetadataInfo*>(inner_)->GetMetaPath();
         return shim_result;
     }
 
     PCWSTR GetVrPath() const override
     {
-        PCWSTR const shim_result = static_cast<IMetadataInfo*>(inner_)->GetVrPath();
+        PCWSTR const shim_result = static_cast<const IMetadataInfo*>(inner_)->GetVrPath();
         return shim_result;
     }
 
@@ -834,19 +834,19 @@ public:
 
     const HTTP_REQUEST* GetRawHttpRequest() const override
     {
-        const HTTP_REQUEST* const shim_result = static_cast<IHttpRequest*>(inner_)->GetRawHttpRequest();
+        const HTTP_REQUEST* const shim_result = static_cast<const IHttpRequest*>(inner_)->GetRawHttpRequest();
         return shim_result;
     }
 
     PCSTR GetHeader(PCSTR pszHeaderName, USHORT* pcchHeaderValue) const override
     {
-        PCSTR const shim_result = static_cast<IHttpRequest*>(inner_)->GetHeader(pszHeaderName, pcchHeaderValue);
+        PCSTR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetHeader(pszHeaderName, pcchHeaderValue);
         return shim_result;
     }
 
     PCSTR GetHeader(HTTP_HEADER_ID ulHeaderIndex, USHORT* pcchHeaderValue) const override
     {
-        PCSTR const shim_result = static_cast<IHttpRequest*>(inner_)->GetHeader(ulHeaderIndex, pcchHeaderValue);
+        PCSTR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetHeader(ulHeaderIndex, pcchHeaderValue);
         return shim_result;
     }
 
@@ -876,7 +876,7 @@ public:
 
     PCSTR GetHttpMethod() const override
     {
-        PCSTR const shim_result = static_cast<IHttpRequest*>(inner_)->GetHttpMethod();
+        PCSTR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetHttpMethod();
         return shim_result;
     }
 
@@ -900,25 +900,25 @@ public:
 
     BOOL GetUrlChanged() const override
     {
-        BOOL const shim_result = static_cast<IHttpRequest*>(inner_)->GetUrlChanged();
+        BOOL const shim_result = static_cast<const IHttpRequest*>(inner_)->GetUrlChanged();
         return shim_result;
     }
 
     PCWSTR GetForwardedUrl() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpRequest*>(inner_)->GetForwardedUrl();
+        PCWSTR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetForwardedUrl();
         return shim_result;
     }
 
     PSOCKADDR GetLocalAddress() const override
     {
-        PSOCKADDR const shim_result = static_cast<IHttpRequest*>(inner_)->GetLocalAddress();
+        PSOCKADDR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetLocalAddress();
         return shim_result;
     }
 
     PSOCKADDR GetRemoteAddress() const override
     {
-        PSOCKADDR const shim_result = static_cast<IHttpRequest*>(inner_)->GetRemoteAddress();
+        PSOCKADDR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetRemoteAddress();
         return shim_result;
     }
 
@@ -942,7 +942,7 @@ public:
 
     void GetHttpVersion(USHORT* pMajorVersion, USHORT* pMinorVersion) const override
     {
-        static_cast<IHttpRequest*>(inner_)->GetHttpVersion(pMajorVersion, pMinorVersion);
+        static_cast<const IHttpRequest*>(inner_)->GetHttpVersion(pMajorVersion, pMinorVersion);
     }
 
     HRESULT GetClientCertificate(HTTP_SSL_CLIENT_CERT_INFO** ppClientCertInfo, BOOL* pfClientCertNegotiated) override
@@ -959,7 +959,7 @@ public:
 
     DWORD GetSiteId() const override
     {
-        DWORD const shim_result = static_cast<IHttpRequest*>(inner_)->GetSiteId();
+        DWORD const shim_result = static_cast<const IHttpRequest*>(inner_)->GetSiteId();
         return shim_result;
     }
 
@@ -989,19 +989,19 @@ public:
 
     const HTTP_REQUEST* GetRawHttpRequest() const override
     {
-        const HTTP_REQUEST* const shim_result = static_cast<IHttpRequest*>(inner_)->GetRawHttpRequest();
+        const HTTP_REQUEST* const shim_result = static_cast<const IHttpRequest*>(inner_)->GetRawHttpRequest();
         return shim_result;
     }
 
     PCSTR GetHeader(PCSTR pszHeaderName, USHORT* pcchHeaderValue) const override
     {
-        PCSTR const shim_result = static_cast<IHttpRequest*>(inner_)->GetHeader(pszHeaderName, pcchHeaderValue);
+        PCSTR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetHeader(pszHeaderName, pcchHeaderValue);
         return shim_result;
     }
 
     PCSTR GetHeader(HTTP_HEADER_ID ulHeaderIndex, USHORT* pcchHeaderValue) const override
     {
-        PCSTR const shim_result = static_cast<IHttpRequest*>(inner_)->GetHeader(ulHeaderIndex, pcchHeaderValue);
+        PCSTR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetHeader(ulHeaderIndex, pcchHeaderValue);
         return shim_result;
     }
 
@@ -1031,7 +1031,7 @@ public:
 
     PCSTR GetHttpMethod() const override
     {
-        PCSTR const shim_result = static_cast<IHttpRequest*>(inner_)->GetHttpMethod();
+        PCSTR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetHttpMethod();
         return shim_result;
     }
 
@@ -1055,25 +1055,25 @@ public:
 
     BOOL GetUrlChanged() const override
     {
-        BOOL const shim_result = static_cast<IHttpRequest*>(inner_)->GetUrlChanged();
+        BOOL const shim_result = static_cast<const IHttpRequest*>(inner_)->GetUrlChanged();
         return shim_result;
     }
 
     PCWSTR GetForwardedUrl() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpRequest*>(inner_)->GetForwardedUrl();
+        PCWSTR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetForwardedUrl();
         return shim_result;
     }
 
     PSOCKADDR GetLocalAddress() const override
     {
-        PSOCKADDR const shim_result = static_cast<IHttpRequest*>(inner_)->GetLocalAddress();
+        PSOCKADDR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetLocalAddress();
         return shim_result;
     }
 
     PSOCKADDR GetRemoteAddress() const override
     {
-        PSOCKADDR const shim_result = static_cast<IHttpRequest*>(inner_)->GetRemoteAddress();
+        PSOCKADDR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetRemoteAddress();
         return shim_result;
     }
 
@@ -1097,7 +1097,7 @@ public:
 
     void GetHttpVersion(USHORT* pMajorVersion, USHORT* pMinorVersion) const override
     {
-        static_cast<IHttpRequest*>(inner_)->GetHttpVersion(pMajorVersion, pMinorVersion);
+        static_cast<const IHttpRequest*>(inner_)->GetHttpVersion(pMajorVersion, pMinorVersion);
     }
 
     HRESULT GetClientCertificate(HTTP_SSL_CLIENT_CERT_INFO** ppClientCertInfo, BOOL* pfClientCertNegotiated) override
@@ -1114,7 +1114,7 @@ public:
 
     DWORD GetSiteId() const override
     {
-        DWORD const shim_result = static_cast<IHttpRequest*>(inner_)->GetSiteId();
+        DWORD const shim_result = static_cast<const IHttpRequest*>(inner_)->GetSiteId();
         return shim_result;
     }
 
@@ -1183,7 +1183,7 @@ public:
 
     PCSTR GetVaryByHeaders() const override
     {
-        PCSTR const shim_result = static_cast<IHttpCachePolicy*>(inner_)->GetVaryByHeaders();
+        PCSTR const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->GetVaryByHeaders();
         return shim_result;
     }
 
@@ -1195,7 +1195,7 @@ public:
 
     PCSTR GetVaryByQueryStrings() const override
     {
-        PCSTR const shim_result = static_cast<IHttpCachePolicy*>(inner_)->GetVaryByQueryStrings();
+        PCSTR const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->GetVaryByQueryStrings();
         return shim_result;
     }
 
@@ -1207,13 +1207,13 @@ public:
 
     PCSTR GetVaryByValue() const override
     {
-        PCSTR const shim_result = static_cast<IHttpCachePolicy*>(inner_)->GetVaryByValue();
+        PCSTR const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->GetVaryByValue();
         return shim_result;
     }
 
     BOOL IsUserCacheEnabled() const override
     {
-        BOOL const shim_result = static_cast<IHttpCachePolicy*>(inner_)->IsUserCacheEnabled();
+        BOOL const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->IsUserCacheEnabled();
         return shim_result;
     }
 
@@ -1224,7 +1224,7 @@ public:
 
     BOOL IsCached() const override
     {
-        BOOL const shim_result = static_cast<IHttpCachePolicy*>(inner_)->IsCached();
+        BOOL const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->IsCached();
         return shim_result;
     }
 
@@ -1235,7 +1235,7 @@ public:
 
     BOOL GetKernelCacheInvalidatorSet() const override
     {
-        BOOL const shim_result = static_cast<IHttpCachePolicy*>(inner_)->GetKernelCacheInvalidatorSet();
+        BOOL const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->GetKernelCacheInvalidatorSet();
         return shim_result;
     }
 
@@ -1276,7 +1276,7 @@ public:
 
     PCSTR GetVaryByHeaders() const override
     {
-        PCSTR const shim_result = static_cast<IHttpCachePolicy*>(inner_)->GetVaryByHeaders();
+        PCSTR const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->GetVaryByHeaders();
         return shim_result;
     }
 
@@ -1288,7 +1288,7 @@ public:
 
     PCSTR GetVaryByQueryStrings() const override
     {
-        PCSTR const shim_result = static_cast<IHttpCachePolicy*>(inner_)->GetVaryByQueryStrings();
+        PCSTR const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->GetVaryByQueryStrings();
         return shim_result;
     }
 
@@ -1300,13 +1300,13 @@ public:
 
     PCSTR GetVaryByValue() const override
     {
-        PCSTR const shim_result = static_cast<IHttpCachePolicy*>(inner_)->GetVaryByValue();
+        PCSTR const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->GetVaryByValue();
         return shim_result;
     }
 
     BOOL IsUserCacheEnabled() const override
     {
-        BOOL const shim_result = static_cast<IHttpCachePolicy*>(inner_)->IsUserCacheEnabled();
+        BOOL const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->IsUserCacheEnabled();
         return shim_result;
     }
 
@@ -1317,7 +1317,7 @@ public:
 
     BOOL IsCached() const override
     {
-        BOOL const shim_result = static_cast<IHttpCachePolicy*>(inner_)->IsCached();
+        BOOL const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->IsCached();
         return shim_result;
     }
 
@@ -1328,13 +1328,13 @@ public:
 
     BOOL GetKernelCacheInvalidatorSet() const override
     {
-        BOOL const shim_result = static_cast<IHttpCachePolicy*>(inner_)->GetKernelCacheInvalidatorSet();
+        BOOL const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->GetKernelCacheInvalidatorSet();
         return shim_result;
     }
 
     BOOL IsForceUpdateSet() const override
     {
-        BOOL const shim_result = static_cast<IHttpCachePolicy2*>(inner_)->IsForceUpdateSet();
+        BOOL const shim_result = static_cast<const IHttpCachePolicy2*>(inner_)->IsForceUpdateSet();
         return shim_result;
     }
 
@@ -1363,7 +1363,7 @@ public:
 
     const HTTP_RESPONSE* GetRawHttpResponse() const override
     {
-        const HTTP_RESPONSE* const shim_result = static_cast<IHttpResponse*>(inner_)->GetRawHttpResponse();
+        const HTTP_RESPONSE* const shim_result = static_cast<const IHttpResponse*>(inner_)->GetRawHttpResponse();
         return shim_result;
     }
 
@@ -1405,13 +1405,13 @@ public:
 
     PCSTR GetHeader(PCSTR pszHeaderName, USHORT* pcchHeaderValue) const override
     {
-        PCSTR const shim_result = static_cast<IHttpResponse*>(inner_)->GetHeader(pszHeaderName, pcchHeaderValue);
+        PCSTR const shim_result = static_cast<const IHttpResponse*>(inner_)->GetHeader(pszHeaderName, pcchHeaderValue);
         return shim_result;
     }
 
     PCSTR GetHeader(HTTP_HEADER_ID ulHeaderIndex, USHORT* pcchHeaderValue) const override
     {
-        PCSTR const shim_result = static_cast<IHttpResponse*>(inner_)->GetHeader(ulHeaderIndex, pcchHeaderValue);
+        PCSTR const shim_result = static_cast<const IHttpResponse*>(inner_)->GetHeader(ulHeaderIndex, pcchHeaderValue);
         return shim_result;
     }
 
@@ -1442,7 +1442,7 @@ public:
 
     BOOL GetKernelCacheEnabled() const override
     {
-        BOOL const shim_result = static_cast<IHttpResponse*>(inner_)->GetKernelCacheEnabled();
+        BOOL const shim_result = static_cast<const IHttpResponse*>(inner_)->GetKernelCacheEnabled();
         return shim_result;
     }
 
@@ -1453,7 +1453,7 @@ public:
 
     BOOL GetHeadersSuppressed() const override
     {
-        BOOL const shim_result = static_cast<IHttpResponse*>(inner_)->GetHeadersSuppressed();
+        BOOL const shim_result = static_cast<const IHttpResponse*>(inner_)->GetHeadersSuppressed();
         return shim_result;
     }
 
@@ -1534,7 +1534,7 @@ public:
 
     const HTTP_RESPONSE* GetRawHttpResponse() const override
     {
-        const HTTP_RESPONSE* const shim_result = static_cast<IHttpResponse*>(inner_)->GetRawHttpResponse();
+        const HTTP_RESPONSE* const shim_result = static_cast<const IHttpResponse*>(inner_)->GetRawHttpResponse();
         return shim_result;
     }
 
@@ -1576,13 +1576,13 @@ public:
 
     PCSTR GetHeader(PCSTR pszHeaderName, USHORT* pcchHeaderValue) const override
     {
-        PCSTR const shim_result = static_cast<IHttpResponse*>(inner_)->GetHeader(pszHeaderName, pcchHeaderValue);
+        PCSTR const shim_result = static_cast<const IHttpResponse*>(inner_)->GetHeader(pszHeaderName, pcchHeaderValue);
         return shim_result;
     }
 
     PCSTR GetHeader(HTTP_HEADER_ID ulHeaderIndex, USHORT* pcchHeaderValue) const override
     {
-        PCSTR const shim_result = static_cast<IHttpResponse*>(inner_)->GetHeader(ulHeaderIndex, pcchHeaderValue);
+        PCSTR const shim_result = static_cast<const IHttpResponse*>(inner_)->GetHeader(ulHeaderIndex, pcchHeaderValue);
         return shim_result;
     }
 
@@ -1613,7 +1613,7 @@ public:
 
     BOOL GetKernelCacheEnabled() const override
     {
-        BOOL const shim_result = static_cast<IHttpResponse*>(inner_)->GetKernelCacheEnabled();
+        BOOL const shim_result = static_cast<const IHttpResponse*>(inner_)->GetKernelCacheEnabled();
         return shim_result;
     }
 
@@ -1624,7 +1624,7 @@ public:
 
     BOOL GetHeadersSuppressed() const override
     {
-        BOOL const shim_result = static_cast<IHttpResponse*>(inner_)->GetHeadersSuppressed();
+        BOOL const shim_result = static_cast<const IHttpResponse*>(inner_)->GetHeadersSuppressed();
         return shim_result;
     }
 
@@ -1719,7 +1719,7 @@ public:
 
     PCSTR GetTrailer(PCSTR pszHeaderName, USHORT* pcchHeaderValue) const override
     {
-        PCSTR const shim_result = static_cast<IHttpResponse4*>(inner_)->GetTrailer(pszHeaderName, pcchHeaderValue);
+        PCSTR const shim_result = static_cast<const IHttpResponse4*>(inner_)->GetTrailer(pszHeaderName, pcchHeaderValue);
         return shim_result;
     }
 
@@ -2027,7 +2027,7 @@ public:
 
     BOOL IsConnected() const override
     {
-        BOOL const shim_result = static_cast<IHttpConnection*>(inner_)->IsConnected();
+        BOOL const shim_result = static_cast<const IHttpConnection*>(inner_)->IsConnected();
         return shim_result;
     }
 
@@ -2057,7 +2057,7 @@ public:
 
     BOOL IsConnected() const override
     {
-        BOOL const shim_result = static_cast<IHttpConnection*>(inner_)->IsConnected();
+        BOOL const shim_result = static_cast<const IHttpConnection*>(inner_)->IsConnected();
         return shim_result;
     }
 
@@ -2117,13 +2117,13 @@ public:
 
     BOOL GetResponseHeadersSent() const override
     {
-        BOOL const shim_result = static_cast<IHttpContext*>(inner_)->GetResponseHeadersSent();
+        BOOL const shim_result = static_cast<const IHttpContext*>(inner_)->GetResponseHeadersSent();
         return shim_result;
     }
 
     IHttpUser* GetUser() const override
     {
-        IHttpUser* const shim_result = static_cast<IHttpContext*>(inner_)->GetUser();
+        IHttpUser* const shim_result = static_cast<const IHttpContext*>(inner_)->GetUser();
         return to_core(shim_result);
     }
 
@@ -2177,7 +2177,7 @@ public:
 
     DWORD GetExecuteFlags() const override
     {
-        DWORD const shim_result = static_cast<IHttpContext*>(inner_)->GetExecuteFlags();
+        DWORD const shim_result = static_cast<const IHttpContext*>(inner_)->GetExecuteFlags();
         return shim_result;
     }
 
@@ -2225,7 +2225,7 @@ public:
 
     PCWSTR GetScriptName(DWORD* pcchScriptName) const override
     {
-        PCWSTR const shim_result = static_cast<IHttpContext*>(inner_)->GetScriptName(pcchScriptName);
+        PCWSTR const shim_result = static_cast<const IHttpContext*>(inner_)->GetScriptName(pcchScriptName);
         return shim_result;
     }
 
@@ -2237,7 +2237,7 @@ public:
 
     IScriptMapInfo* GetScriptMap() const override
     {
-        IScriptMapInfo* const shim_result = static_cast<IHttpContext*>(inner_)->GetScriptMap();
+        IScriptMapInfo* const shim_result = static_cast<const IHttpContext*>(inner_)->GetScriptMap();
         return to_core(shim_result);
     }
 
@@ -2248,7 +2248,7 @@ public:
 
     IHttpFileInfo* GetFileInfo() const override
     {
-        IHttpFileInfo* const shim_result = static_cast<IHttpContext*>(inner_)->GetFileInfo();
+        IHttpFileInfo* const shim_result = static_cast<const IHttpContext*>(inner_)->GetFileInfo();
         return to_core(shim_result);
     }
 
@@ -2266,13 +2266,13 @@ public:
 
     IHttpContext* GetParentContext() const override
     {
-        IHttpContext* const shim_result = static_cast<IHttpContext*>(inner_)->GetParentContext();
+        IHttpContext* const shim_result = static_cast<const IHttpContext*>(inner_)->GetParentContext();
         return to_core(shim_result);
     }
 
     IHttpContext* GetRootContext() const override
     {
-        IHttpContext* const shim_result = static_cast<IHttpContext*>(inner_)->GetRootContext();
+        IHttpContext* const shim_result = static_cast<const IHttpContext*>(inner_)->GetRootContext();
         return to_core(shim_result);
     }
 
@@ -2294,13 +2294,13 @@ public:
 
     HRESULT GetCurrentExecutionStats(DWORD* pdwNotification, DWORD* pdwNotificationStartTickCount, PCWSTR* ppszModule, DWORD* pdwModuleStartTickCount, DWORD* pdwAsyncNotification, DWORD* pdwAsyncNotificationStartTickCount) const override
     {
-        HRESULT const shim_result = static_cast<IHttpContext*>(inner_)->GetCurrentExecutionStats(pdwNotification, pdwNotificationStartTickCount, ppszModule, pdwModuleStartTickCount, pdwAsyncNotification, pdwAsyncNotificationStartTickCount);
+        HRESULT const shim_result = static_cast<const IHttpContext*>(inner_)->GetCurrentExecutionStats(pdwNotification, pdwNotificationStartTickCount, ppszModule, pdwModuleStartTickCount, pdwAsyncNotification, pdwAsyncNotificationStartTickCount);
         return shim_result;
     }
 
     IHttpTraceContext* GetTraceContext() const override
     {
-        IHttpTraceContext* const shim_result = static_cast<IHttpContext*>(inner_)->GetTraceContext();
+        IHttpTraceContext* const shim_result = static_cast<const IHttpContext*>(inner_)->GetTraceContext();
         return to_core(shim_result);
     }
 
@@ -2380,13 +2380,13 @@ public:
 
     BOOL GetResponseHeadersSent() const override
     {
-        BOOL const shim_result = static_cast<IHttpContext*>(inner_)->GetResponseHeadersSent();
+        BOOL const shim_result = static_cast<const IHttpContext*>(inner_)->GetResponseHeadersSent();
         return shim_result;
     }
 
     IHttpUser* GetUser() const override
     {
-        IHttpUser* const shim_result = static_cast<IHttpContext*>(inner_)->GetUser();
+        IHttpUser* const shim_result = static_cast<const IHttpContext*>(inner_)->GetUser();
         return to_module(shim_result);
     }
 
@@ -2440,7 +2440,7 @@ public:
 
     DWORD GetExecuteFlags() const override
     {
-        DWORD const shim_result = static_cast<IHttpContext*>(inner_)->GetExecuteFlags();
+        DWORD const shim_result = static_cast<const IHttpContext*>(inner_)->GetExecuteFlags();
         return shim_result;
     }
 
@@ -2488,7 +2488,7 @@ public:
 
     PCWSTR GetScriptName(DWORD* pcchScriptName) const override
     {
-        PCWSTR const shim_result = static_cast<IHttpContext*>(inner_)->GetScriptName(pcchScriptName);
+        PCWSTR const shim_result = static_cast<const IHttpContext*>(inner_)->GetScriptName(pcchScriptName);
         return shim_result;
     }
 
@@ -2500,7 +2500,7 @@ public:
 
     IScriptMapInfo* GetScriptMap() const override
     {
-        IScriptMapInfo* const shim_result = static_cast<IHttpContext*>(inner_)->GetScriptMap();
+        IScriptMapInfo* const shim_result = static_cast<const IHttpContext*>(inner_)->GetScriptMap();
         return to_module(shim_result);
     }
 
@@ -2511,7 +2511,7 @@ public:
 
     IHttpFileInfo* GetFileInfo() const override
     {
-        IHttpFileInfo* const shim_result = static_cast<IHttpContext*>(inner_)->GetFileInfo();
+        IHttpFileInfo* const shim_result = static_cast<const IHttpContext*>(inner_)->GetFileInfo();
         return to_module(shim_result);
     }
 
@@ -2529,13 +2529,13 @@ public:
 
     IHttpContext* GetParentContext() const override
     {
-        IHttpContext* const shim_result = static_cast<IHttpContext*>(inner_)->GetParentContext();
+        IHttpContext* const shim_result = static_cast<const IHttpContext*>(inner_)->GetParentContext();
         return to_module(shim_result);
     }
 
     IHttpContext* GetRootContext() const override
     {
-        IHttpContext* const shim_result = static_cast<IHttpContext*>(inner_)->GetRootContext();
+        IHttpContext* const shim_result = static_cast<const IHttpContext*>(inner_)->GetRootContext();
         return to_module(shim_result);
     }
 
@@ -2557,13 +2557,13 @@ public:
 
     HRESULT GetCurrentExecutionStats(DWORD* pdwNotification, DWORD* pdwNotificationStartTickCount, PCWSTR* ppszModule, DWORD* pdwModuleStartTickCount, DWORD* pdwAsyncNotification, DWORD* pdwAsyncNotificationStartTickCount) const override
     {
-        HRESULT const shim_result = static_cast<IHttpContext*>(inner_)->GetCurrentExecutionStats(pdwNotification, pdwNotificationStartTickCount, ppszModule, pdwModuleStartTickCount, pdwAsyncNotification, pdwAsyncNotificationStartTickCount);
+        HRESULT const shim_result = static_cast<const IHttpContext*>(inner_)->GetCurrentExecutionStats(pdwNotification, pdwNotificationStartTickCount, ppszModule, pdwModuleStartTickCount, pdwAsyncNotification, pdwAsyncNotificationStartTickCount);
         return shim_result;
     }
 
     IHttpTraceContext* GetTraceContext() const override
     {
-        IHttpTraceContext* const shim_result = static_cast<IHttpContext*>(inner_)->GetTraceContext();
+        IHttpTraceContext* const shim_result = static_cast<const IHttpContext*>(inner_)->GetTraceContext();
         return to_module(shim_result);
     }
 
@@ -2601,7 +2601,7 @@ public:
 
     IHttpUser* GetOriginalUser() const override
     {
-        IHttpUser* const shim_result = static_cast<IHttpContext2*>(inner_)->GetOriginalUser();
+        IHttpUser* const shim_result = static_cast<const IHttpContext2*>(inner_)->GetOriginalUser();
         return to_module(shim_result);
     }
 
@@ -2738,25 +2738,25 @@ public:
 
     DWORD GetHash() const override
     {
-        DWORD const shim_result = static_cast<IHttpCacheKey*>(inner_)->GetHash();
+        DWORD const shim_result = static_cast<const IHttpCacheKey*>(inner_)->GetHash();
         return shim_result;
     }
 
     PCWSTR GetCacheName() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpCacheKey*>(inner_)->GetCacheName();
+        PCWSTR const shim_result = static_cast<const IHttpCacheKey*>(inner_)->GetCacheName();
         return shim_result;
     }
 
     bool GetIsEqual(IHttpCacheKey* pCacheCompareKey) const override
     {
-        bool const shim_result = static_cast<IHttpCacheKey*>(inner_)->GetIsEqual(to_core(pCacheCompareKey));
+        bool const shim_result = static_cast<const IHttpCacheKey*>(inner_)->GetIsEqual(to_core(pCacheCompareKey));
         return shim_result;
     }
 
     bool GetIsPrefix(IHttpCacheKey* pCacheCompareKey) const override
     {
-        bool const shim_result = static_cast<IHttpCacheKey*>(inner_)->GetIsPrefix(to_core(pCacheCompareKey));
+        bool const shim_result = static_cast<const IHttpCacheKey*>(inner_)->GetIsPrefix(to_core(pCacheCompareKey));
         return shim_result;
     }
 
@@ -2779,25 +2779,25 @@ public:
 
     DWORD GetHash() const override
     {
-        DWORD const shim_result = static_cast<IHttpCacheKey*>(inner_)->GetHash();
+        DWORD const shim_result = static_cast<const IHttpCacheKey*>(inner_)->GetHash();
         return shim_result;
     }
 
     PCWSTR GetCacheName() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpCacheKey*>(inner_)->GetCacheName();
+        PCWSTR const shim_result = static_cast<const IHttpCacheKey*>(inner_)->GetCacheName();
         return shim_result;
     }
 
     bool GetIsEqual(IHttpCacheKey* pCacheCompareKey) const override
     {
-        bool const shim_result = static_cast<IHttpCacheKey*>(inner_)->GetIsEqual(to_module(pCacheCompareKey));
+        bool const shim_result = static_cast<const IHttpCacheKey*>(inner_)->GetIsEqual(to_module(pCacheCompareKey));
         return shim_result;
     }
 
     bool GetIsPrefix(IHttpCacheKey* pCacheCompareKey) const override
     {
-        bool const shim_result = static_cast<IHttpCacheKey*>(inner_)->GetIsPrefix(to_module(pCacheCompareKey));
+        bool const shim_result = static_cast<const IHttpCacheKey*>(inner_)->GetIsPrefix(to_module(pCacheCompareKey));
         return shim_result;
     }
 
@@ -2820,7 +2820,7 @@ public:
 
     IHttpCacheKey* GetCacheKey() const override
     {
-        IHttpCacheKey* const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetCacheKey();
+        IHttpCacheKey* const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetCacheKey();
         return to_module(shim_result);
     }
 
@@ -2851,7 +2851,7 @@ public:
 
     BOOL GetFlushed() const override
     {
-        BOOL const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetFlushed();
+        BOOL const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetFlushed();
         return shim_result;
     }
 
@@ -2869,7 +2869,7 @@ public:
 
     IHttpCacheKey* GetCacheKey() const override
     {
-        IHttpCacheKey* const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetCacheKey();
+        IHttpCacheKey* const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetCacheKey();
         return to_core(shim_result);
     }
 
@@ -2900,7 +2900,7 @@ public:
 
     BOOL GetFlushed() const override
     {
-        BOOL const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetFlushed();
+        BOOL const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetFlushed();
         return shim_result;
     }
 
@@ -2918,13 +2918,13 @@ public:
 
     DWORD GetSiteId() const override
     {
-        DWORD const shim_result = static_cast<IHttpSite*>(inner_)->GetSiteId();
+        DWORD const shim_result = static_cast<const IHttpSite*>(inner_)->GetSiteId();
         return shim_result;
     }
 
     PCWSTR GetSiteName() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpSite*>(inner_)->GetSiteName();
+        PCWSTR const shim_result = static_cast<const IHttpSite*>(inner_)->GetSiteName();
         return shim_result;
     }
 
@@ -2954,13 +2954,13 @@ public:
 
     DWORD GetSiteId() const override
     {
-        DWORD const shim_result = static_cast<IHttpSite*>(inner_)->GetSiteId();
+        DWORD const shim_result = static_cast<const IHttpSite*>(inner_)->GetSiteId();
         return shim_result;
     }
 
     PCWSTR GetSiteName() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpSite*>(inner_)->GetSiteName();
+        PCWSTR const shim_result = static_cast<const IHttpSite*>(inner_)->GetSiteName();
         return shim_result;
     }
 
@@ -3036,7 +3036,7 @@ public:
 
     IHttpCacheKey* GetCacheKey() const override
     {
-        IHttpCacheKey* const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetCacheKey();
+        IHttpCacheKey* const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetCacheKey();
         return to_module(shim_result);
     }
 
@@ -3067,59 +3067,59 @@ public:
 
     BOOL GetFlushed() const override
     {
-        BOOL const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetFlushed();
+        BOOL const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetFlushed();
         return shim_result;
     }
 
     DWORD GetAttributes() const override
     {
-        DWORD const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetAttributes();
+        DWORD const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetAttributes();
         return shim_result;
     }
 
     void GetSize(ULARGE_INTEGER* pliSize) const override
     {
-        static_cast<IHttpFileInfo*>(inner_)->GetSize(pliSize);
+        static_cast<const IHttpFileInfo*>(inner_)->GetSize(pliSize);
     }
 
     const BYTE* GetFileBuffer() const override
     {
-        const BYTE* const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetFileBuffer();
+        const BYTE* const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetFileBuffer();
         return shim_result;
     }
 
     HANDLE GetFileHandle() const override
     {
-        HANDLE const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetFileHandle();
+        HANDLE const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetFileHandle();
         return shim_result;
     }
 
     PCWSTR GetFilePath() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetFilePath();
+        PCWSTR const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetFilePath();
         return shim_result;
     }
 
     PCSTR GetETag(USHORT* pcchETag) const override
     {
-        PCSTR const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetETag(pcchETag);
+        PCSTR const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetETag(pcchETag);
         return shim_result;
     }
 
     void GetLastModifiedTime(FILETIME* pFileTime) const override
     {
-        static_cast<IHttpFileInfo*>(inner_)->GetLastModifiedTime(pFileTime);
+        static_cast<const IHttpFileInfo*>(inner_)->GetLastModifiedTime(pFileTime);
     }
 
     PCSTR GetLastModifiedString() const override
     {
-        PCSTR const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetLastModifiedString();
+        PCSTR const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetLastModifiedString();
         return shim_result;
     }
 
     BOOL GetHttpCacheAllowed(DWORD* pSecondsToLive) const override
     {
-        BOOL const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetHttpCacheAllowed(pSecondsToLive);
+        BOOL const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetHttpCacheAllowed(pSecondsToLive);
         return shim_result;
     }
 
@@ -3131,13 +3131,13 @@ public:
 
     HANDLE GetVrToken() const override
     {
-        HANDLE const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetVrToken();
+        HANDLE const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetVrToken();
         return shim_result;
     }
 
     PCWSTR GetVrPath() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetVrPath();
+        PCWSTR const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetVrPath();
         return shim_result;
     }
 
@@ -3167,7 +3167,7 @@ public:
 
     IHttpCacheKey* GetCacheKey() const override
     {
-        IHttpCacheKey* const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetCacheKey();
+        IHttpCacheKey* const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetCacheKey();
         return to_core(shim_result);
     }
 
@@ -3198,59 +3198,59 @@ public:
 
     BOOL GetFlushed() const override
     {
-        BOOL const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetFlushed();
+        BOOL const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetFlushed();
         return shim_result;
     }
 
     DWORD GetAttributes() const override
     {
-        DWORD const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetAttributes();
+        DWORD const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetAttributes();
         return shim_result;
     }
 
     void GetSize(ULARGE_INTEGER* pliSize) const override
     {
-        static_cast<IHttpFileInfo*>(inner_)->GetSize(pliSize);
+        static_cast<const IHttpFileInfo*>(inner_)->GetSize(pliSize);
     }
 
     const BYTE* GetFileBuffer() const override
     {
-        const BYTE* const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetFileBuffer();
+        const BYTE* const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetFileBuffer();
         return shim_result;
     }
 
     HANDLE GetFileHandle() const override
     {
-        HANDLE const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetFileHandle();
+        HANDLE const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetFileHandle();
         return shim_result;
     }
 
     PCWSTR GetFilePath() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetFilePath();
+        PCWSTR const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetFilePath();
         return shim_result;
     }
 
     PCSTR GetETag(USHORT* pcchETag) const override
     {
-        PCSTR const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetETag(pcchETag);
+        PCSTR const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetETag(pcchETag);
         return shim_result;
     }
 
     void GetLastModifiedTime(FILETIME* pFileTime) const override
     {
-        static_cast<IHttpFileInfo*>(inner_)->GetLastModifiedTime(pFileTime);
+        static_cast<const IHttpFileInfo*>(inner_)->GetLastModifiedTime(pFileTime);
     }
 
     PCSTR GetLastModifiedString() const override
     {
-        PCSTR const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetLastModifiedString();
+        PCSTR const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetLastModifiedString();
         return shim_result;
     }
 
     BOOL GetHttpCacheAllowed(DWORD* pSecondsToLive) const override
     {
-        BOOL const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetHttpCacheAllowed(pSecondsToLive);
+        BOOL const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetHttpCacheAllowed(pSecondsToLive);
         return shim_result;
     }
 
@@ -3262,13 +3262,13 @@ public:
 
     HANDLE GetVrToken() const override
     {
-        HANDLE const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetVrToken();
+        HANDLE const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetVrToken();
         return shim_result;
     }
 
     PCWSTR GetVrPath() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetVrPath();
+        PCWSTR const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetVrPath();
         return shim_result;
     }
 
@@ -3298,7 +3298,7 @@ public:
 
     IHttpCacheKey* GetCacheKey() const override
     {
-        IHttpCacheKey* const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetCacheKey();
+        IHttpCacheKey* const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetCacheKey();
         return to_module(shim_result);
     }
 
@@ -3329,7 +3329,7 @@ public:
 
     BOOL GetFlushed() const override
     {
-        BOOL const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetFlushed();
+        BOOL const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetFlushed();
         return shim_result;
     }
 
@@ -3365,7 +3365,7 @@ public:
 
     IHttpCacheKey* GetCacheKey() const override
     {
-        IHttpCacheKey* const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetCacheKey();
+        IHttpCacheKey* const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetCacheKey();
         return to_core(shim_result);
     }
 
@@ -3396,7 +3396,7 @@ public:
 
     BOOL GetFlushed() const override
     {
-        BOOL const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetFlushed();
+        BOOL const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetFlushed();
         return shim_result;
     }
 
@@ -3432,13 +3432,13 @@ public:
 
     BOOL IsCommandLineLaunch() const override
     {
-        BOOL const shim_result = static_cast<IHttpServer*>(inner_)->IsCommandLineLaunch();
+        BOOL const shim_result = static_cast<const IHttpServer*>(inner_)->IsCommandLineLaunch();
         return shim_result;
     }
 
     PCWSTR GetAppPoolName() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpServer*>(inner_)->GetAppPoolName();
+        PCWSTR const shim_result = static_cast<const IHttpServer*>(inner_)->GetAppPoolName();
         return shim_result;
     }
 
@@ -3470,7 +3470,7 @@ public:
 
     IAppHostAdminManager* GetAdminManager() const override
     {
-        IAppHostAdminManager* const shim_result = static_cast<IHttpServer*>(inner_)->GetAdminManager();
+        IAppHostAdminManager* const shim_result = static_cast<const IHttpServer*>(inner_)->GetAdminManager();
         return shim_result;
     }
 
@@ -3569,13 +3569,13 @@ public:
 
     BOOL SatisfiesPrecondition(PCWSTR pszPrecondition, BOOL* pfUnknownPrecondition) const override
     {
-        BOOL const shim_result = static_cast<IHttpServer*>(inner_)->SatisfiesPrecondition(pszPrecondition, pfUnknownPrecondition);
+        BOOL const shim_result = static_cast<const IHttpServer*>(inner_)->SatisfiesPrecondition(pszPrecondition, pfUnknownPrecondition);
         return shim_result;
     }
 
     IHttpTraceContext* GetTraceContext() const override
     {
-        IHttpTraceContext* const shim_result = static_cast<IHttpServer*>(inner_)->GetTraceContext();
+        IHttpTraceContext* const shim_result = static_cast<const IHttpServer*>(inner_)->GetTraceContext();
         return to_module(shim_result);
     }
 
@@ -3611,7 +3611,7 @@ public:
 
     PCWSTR GetAppPoolConfigFile(DWORD* pcchConfigFilePath) const override
     {
-        PCWSTR const shim_result = static_cast<IHttpServer2*>(inner_)->GetAppPoolConfigFile(pcchConfigFilePath);
+        PCWSTR const shim_result = static_cast<const IHttpServer2*>(inner_)->GetAppPoolConfigFile(pcchConfigFilePath);
         return shim_result;
     }
 
@@ -3695,13 +3695,13 @@ public:
 
     DWORD GetCompletionBytes() const override
     {
-        DWORD const shim_result = static_cast<IHttpCompletionInfo*>(inner_)->GetCompletionBytes();
+        DWORD const shim_result = static_cast<const IHttpCompletionInfo*>(inner_)->GetCompletionBytes();
         return shim_result;
     }
 
     HRESULT GetCompletionStatus() const override
     {
-        HRESULT const shim_result = static_cast<IHttpCompletionInfo*>(inner_)->GetCompletionStatus();
+        HRESULT const shim_result = static_cast<const IHttpCompletionInfo*>(inner_)->GetCompletionStatus();
         return shim_result;
     }
 
@@ -3719,19 +3719,19 @@ public:
 
     DWORD GetCompletionBytes() const override
     {
-        DWORD const shim_result = static_cast<IHttpCompletionInfo*>(inner_)->GetCompletionBytes();
+        DWORD const shim_result = static_cast<const IHttpCompletionInfo*>(inner_)->GetCompletionBytes();
         return shim_result;
     }
 
     HRESULT GetCompletionStatus() const override
     {
-        HRESULT const shim_result = static_cast<IHttpCompletionInfo*>(inner_)->GetCompletionStatus();
+        HRESULT const shim_result = static_cast<const IHttpCompletionInfo*>(inner_)->GetCompletionStatus();
         return shim_result;
     }
 
     DWORD GetCompletedOperation() const override
     {
-        DWORD const shim_result = static_cast<IHttpCompletionInfo2*>(inner_)->GetCompletedOperation();
+        DWORD const shim_result = static_cast<const IHttpCompletionInfo2*>(inner_)->GetCompletedOperation();
         return shim_result;
     }
 
@@ -3910,13 +3910,13 @@ public:
 
     PCWSTR GetUrl() const override
     {
-        PCWSTR const shim_result = static_cast<IMapPathProvider*>(inner_)->GetUrl();
+        PCWSTR const shim_result = static_cast<const IMapPathProvider*>(inner_)->GetUrl();
         return shim_result;
     }
 
     PCWSTR GetPhysicalPath() const override
     {
-        PCWSTR const shim_result = static_cast<IMapPathProvider*>(inner_)->GetPhysicalPath();
+        PCWSTR const shim_result = static_cast<const IMapPathProvider*>(inner_)->GetPhysicalPath();
         return shim_result;
     }
 
@@ -3945,13 +3945,13 @@ public:
 
     PCWSTR GetUrl() const override
     {
-        PCWSTR const shim_result = static_cast<IMapPathProvider*>(inner_)->GetUrl();
+        PCWSTR const shim_result = static_cast<const IMapPathProvider*>(inner_)->GetUrl();
         return shim_result;
     }
 
     PCWSTR GetPhysicalPath() const override
     {
-        PCWSTR const shim_result = static_cast<IMapPathProvider*>(inner_)->GetPhysicalPath();
+        PCWSTR const shim_result = static_cast<const IMapPathProvider*>(inner_)->GetPhysicalPath();
         return shim_result;
     }
 
@@ -3980,13 +3980,13 @@ public:
 
     BOOL GetHeadersBeingSent() const override
     {
-        BOOL const shim_result = static_cast<ISendResponseProvider*>(inner_)->GetHeadersBeingSent();
+        BOOL const shim_result = static_cast<const ISendResponseProvider*>(inner_)->GetHeadersBeingSent();
         return shim_result;
     }
 
     DWORD GetFlags() const override
     {
-        DWORD const shim_result = static_cast<ISendResponseProvider*>(inner_)->GetFlags();
+        DWORD const shim_result = static_cast<const ISendResponseProvider*>(inner_)->GetFlags();
         return shim_result;
     }
 
@@ -3997,7 +3997,7 @@ public:
 
     HTTP_LOG_DATA* GetLogData() const override
     {
-        HTTP_LOG_DATA* const shim_result = static_cast<ISendResponseProvider*>(inner_)->GetLogData();
+        HTTP_LOG_DATA* const shim_result = static_cast<const ISendResponseProvider*>(inner_)->GetLogData();
         return shim_result;
     }
 
@@ -4009,7 +4009,7 @@ public:
 
     BOOL GetReadyToLogData() const override
     {
-        BOOL const shim_result = static_cast<ISendResponseProvider*>(inner_)->GetReadyToLogData();
+        BOOL const shim_result = static_cast<const ISendResponseProvider*>(inner_)->GetReadyToLogData();
         return shim_result;
     }
 
@@ -4032,13 +4032,13 @@ public:
 
     BOOL GetHeadersBeingSent() const override
     {
-        BOOL const shim_result = static_cast<ISendResponseProvider*>(inner_)->GetHeadersBeingSent();
+        BOOL const shim_result = static_cast<const ISendResponseProvider*>(inner_)->GetHeadersBeingSent();
         return shim_result;
     }
 
     DWORD GetFlags() const override
     {
-        DWORD const shim_result = static_cast<ISendResponseProvider*>(inner_)->GetFlags();
+        DWORD const shim_result = static_cast<const ISendResponseProvider*>(inner_)->GetFlags();
         return shim_result;
     }
 
@@ -4049,7 +4049,7 @@ public:
 
     HTTP_LOG_DATA* GetLogData() const override
     {
-        HTTP_LOG_DATA* const shim_result = static_cast<ISendResponseProvider*>(inner_)->GetLogData();
+        HTTP_LOG_DATA* const shim_result = static_cast<const ISendResponseProvider*>(inner_)->GetLogData();
         return shim_result;
     }
 
@@ -4061,7 +4061,7 @@ public:
 
     BOOL GetReadyToLogData() const override
     {
-        BOOL const shim_result = static_cast<ISendResponseProvider*>(inner_)->GetReadyToLogData();
+        BOOL const shim_result = static_cast<const ISendResponseProvider*>(inner_)->GetReadyToLogData();
         return shim_result;
     }
 
@@ -4300,13 +4300,13 @@ public:
 
     PCWSTR GetFunctionName() const override
     {
-        PCWSTR const shim_result = static_cast<IGlobalRSCAQueryProvider*>(inner_)->GetFunctionName();
+        PCWSTR const shim_result = static_cast<const IGlobalRSCAQueryProvider*>(inner_)->GetFunctionName();
         return shim_result;
     }
 
     PCWSTR GetFunctionParameters() const override
     {
-        PCWSTR const shim_result = static_cast<IGlobalRSCAQueryProvider*>(inner_)->GetFunctionParameters();
+        PCWSTR const shim_result = static_cast<const IGlobalRSCAQueryProvider*>(inner_)->GetFunctionParameters();
         return shim_result;
     }
 
@@ -4346,13 +4346,13 @@ public:
 
     PCWSTR GetFunctionName() const override
     {
-        PCWSTR const shim_result = static_cast<IGlobalRSCAQueryProvider*>(inner_)->GetFunctionName();
+        PCWSTR const shim_result = static_cast<const IGlobalRSCAQueryProvider*>(inner_)->GetFunctionName();
         return shim_result;
     }
 
     PCWSTR GetFunctionParameters() const override
     {
-        PCWSTR const shim_result = static_cast<IGlobalRSCAQueryProvider*>(inner_)->GetFunctionParameters();
+        PCWSTR const shim_result = static_cast<const IGlobalRSCAQueryProvider*>(inner_)->GetFunctionParameters();
         return shim_result;
     }
 
@@ -4392,7 +4392,7 @@ public:
 
     BOOL DrainRequestsGracefully() const override
     {
-        BOOL const shim_result = static_cast<IGlobalStopListeningProvider*>(inner_)->DrainRequestsGracefully();
+        BOOL const shim_result = static_cast<const IGlobalStopListeningProvider*>(inner_)->DrainRequestsGracefully();
         return shim_result;
     }
 
@@ -4415,7 +4415,7 @@ public:
 
     BOOL DrainRequestsGracefully() const override
     {
-        BOOL const shim_result = static_cast<IGlobalStopListeningProvider*>(inner_)->DrainRequestsGracefully();
+        BOOL const shim_result = static_cast<const IGlobalStopListeningProvider*>(inner_)->DrainRequestsGracefully();
         return shim_result;
     }
 
@@ -4438,19 +4438,19 @@ public:
 
     CACHE_OPERATION GetCacheOperation() const override
     {
-        CACHE_OPERATION const shim_result = static_cast<ICacheProvider*>(inner_)->GetCacheOperation();
+        CACHE_OPERATION const shim_result = static_cast<const ICacheProvider*>(inner_)->GetCacheOperation();
         return shim_result;
     }
 
     IHttpCacheKey* GetCacheKey() const override
     {
-        IHttpCacheKey* const shim_result = static_cast<ICacheProvider*>(inner_)->GetCacheKey();
+        IHttpCacheKey* const shim_result = static_cast<const ICacheProvider*>(inner_)->GetCacheKey();
         return to_module(shim_result);
     }
 
     IHttpCacheSpecificData* GetCacheRecord() const override
     {
-        IHttpCacheSpecificData* const shim_result = static_cast<ICacheProvider*>(inner_)->GetCacheRecord();
+        IHttpCacheSpecificData* const shim_result = static_cast<const ICacheProvider*>(inner_)->GetCacheRecord();
         return to_module(shim_result);
     }
 
@@ -4461,7 +4461,7 @@ public:
 
     IHttpTraceContext* GetTraceContext() const override
     {
-        IHttpTraceContext* const shim_result = static_cast<ICacheProvider*>(inner_)->GetTraceContext();
+        IHttpTraceContext* const shim_result = static_cast<const ICacheProvider*>(inner_)->GetTraceContext();
         return to_module(shim_result);
     }
 
@@ -4484,19 +4484,19 @@ public:
 
     CACHE_OPERATION GetCacheOperation() const override
     {
-        CACHE_OPERATION const shim_result = static_cast<ICacheProvider*>(inner_)->GetCacheOperation();
+        CACHE_OPERATION const shim_result = static_cast<const ICacheProvider*>(inner_)->GetCacheOperation();
         return shim_result;
     }
 
     IHttpCacheKey* GetCacheKey() const override
     {
-        IHttpCacheKey* const shim_result = static_cast<ICacheProvider*>(inner_)->GetCacheKey();
+        IHttpCacheKey* const shim_result = static_cast<const ICacheProvider*>(inner_)->GetCacheKey();
         return to_core(shim_result);
     }
 
     IHttpCacheSpecificData* GetCacheRecord() const override
     {
-        IHttpCacheSpecificData* const shim_result = static_cast<ICacheProvider*>(inner_)->GetCacheRecord();
+        IHttpCacheSpecificData* const shim_result = static_cast<const ICacheProvider*>(inner_)->GetCacheRecord();
         return to_core(shim_result);
     }
 
@@ -4507,7 +4507,7 @@ public:
 
     IHttpTraceContext* GetTraceContext() const override
     {
-        IHttpTraceContext* const shim_result = static_cast<ICacheProvider*>(inner_)->GetTraceContext();
+        IHttpTraceContext* const shim_result = static_cast<const ICacheProvider*>(inner_)->GetTraceContext();
         return to_core(shim_result);
     }
 
@@ -4530,7 +4530,7 @@ public:
 
     PCWSTR GetChangePath() const override
     {
-        PCWSTR const shim_result = static_cast<IGlobalConfigurationChangeProvider*>(inner_)->GetChangePath();
+        PCWSTR const shim_result = static_cast<const IGlobalConfigurationChangeProvider*>(inner_)->GetChangePath();
         return shim_result;
     }
 
@@ -4553,7 +4553,7 @@ public:
 
     PCWSTR GetChangePath() const override
     {
-        PCWSTR const shim_result = static_cast<IGlobalConfigurationChangeProvider*>(inner_)->GetChangePath();
+        PCWSTR const shim_result = static_cast<const IGlobalConfigurationChangeProvider*>(inner_)->GetChangePath();
         return shim_result;
     }
 
@@ -4576,7 +4576,7 @@ public:
 
     PCWSTR GetFileName() const override
     {
-        PCWSTR const shim_result = static_cast<IGlobalFileChangeProvider*>(inner_)->GetFileName();
+        PCWSTR const shim_result = static_cast<const IGlobalFileChangeProvider*>(inner_)->GetFileName();
         return shim_result;
     }
 
@@ -4605,7 +4605,7 @@ public:
 
     PCWSTR GetFileName() const override
     {
-        PCWSTR const shim_result = static_cast<IGlobalFileChangeProvider*>(inner_)->GetFileName();
+        PCWSTR const shim_result = static_cast<const IGlobalFileChangeProvider*>(inner_)->GetFileName();
         return shim_result;
     }
 
@@ -4807,7 +4807,7 @@ public:
 
     BOOL IsProcessRecycled() const override
     {
-        BOOL const shim_result = static_cast<IGlobalApplicationPreloadProvider2*>(inner_)->IsProcessRecycled();
+        BOOL const shim_result = static_cast<const IGlobalApplicationPreloadProvider2*>(inner_)->IsProcessRecycled();
         return shim_result;
     }
 
@@ -5595,13 +5595,13 @@ public:
 
     PCWSTR GetName() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpModuleRegistrationInfo*>(inner_)->GetName();
+        PCWSTR const shim_result = static_cast<const IHttpModuleRegistrationInfo*>(inner_)->GetName();
         return shim_result;
     }
 
     HTTP_MODULE_ID GetId() const override
     {
-        HTTP_MODULE_ID const shim_result = static_cast<IHttpModuleRegistrationInfo*>(inner_)->GetId();
+        HTTP_MODULE_ID const shim_result = static_cast<const IHttpModuleRegistrationInfo*>(inner_)->GetId();
         return shim_result;
     }
 
