@@ -128,6 +128,12 @@ fn normalised_call(mut call: Call) -> Call {
     if call.method == "IHttpModuleRegistrationInfo::GetId" && call.detail.starts_with("-> 0x") {
         call.detail = "-> (module id)".to_owned();
     }
+    // Containers name the module id they are keyed by: the same pointer of each process.
+    if let Some(at) = call.detail.find("module 0x") {
+        let start = at + "module ".len();
+        let end = call.detail[start + 2..].find(|c: char| !c.is_ascii_hexdigit()).map_or(call.detail.len(), |e| start + 2 + e);
+        call.detail.replace_range(start..end, "(module id)");
+    }
     if arch() == "x86" && call.method == "IModuleAllocator::AllocateMemory" && call.detail.ends_with(" bytes") {
         call.detail = "(size of the bitness) bytes".to_owned();
     }
