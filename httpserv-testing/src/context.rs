@@ -443,11 +443,18 @@ thunks! {
         0
     }
 
-    fn ctx_execute_request(this: *mut IHttpContext, _async: BOOL, _child: *mut IHttpContext, flags: u32, _user: *mut IHttpUser, expected: *mut BOOL) -> HRESULT {
+    fn ctx_execute_request(this: *mut IHttpContext, asynchronous: BOOL, _child: *mut IHttpContext, flags: u32, _user: *mut IHttpUser, expected: *mut BOOL) -> HRESULT {
         // SAFETY: called on the context of a running request; `expected` is null or writable.
         unsafe {
-            req(this).record("IHttpContext::ExecuteRequest", format!("flags {flags:#x} -> E_NOTIMPL (child requests are not simulated)"));
             put(expected, 0);
+            if asynchronous == 0 {
+                // "Attempting to execute a synchronous child request will return
+                // ERROR_NOT_SUPPORTED" (fAsync is "always true")
+                // (https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-executerequest-method).
+                req(this).record("IHttpContext::ExecuteRequest", format!("flags {flags:#x}, synchronous -> HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED)"));
+                return crate::strings::hresult_from_win32(50);
+            }
+            req(this).record("IHttpContext::ExecuteRequest", format!("flags {flags:#x} -> E_NOTIMPL (child requests are not simulated)"));
         }
         E_NOTIMPL
     }

@@ -427,3 +427,17 @@ fn app_pool_config_file_and_request_properties() {
     assert_eq!(wrong_id, Err(HRESULT(0x8007_0057_u32 as i32)), "ERROR_INVALID_PARAMETER");
     assert_eq!(ran.response.called_during("IHttpServer3::QueryRequestProperty", Notification::ExecuteRequestHandler), 3);
 }
+
+#[test]
+fn a_synchronous_child_request_is_not_supported() {
+    // Not wrapped (README, "API coverage"): the simulator answers a synchronous ExecuteRequest as
+    // Microsoft documents, with ERROR_NOT_SUPPORTED.
+    let ran = in_handler(|context| {
+        let raw = context.as_raw();
+        let mut expected = 1;
+        // SAFETY: the live context of this notification and its vtable; a null child and user,
+        // which the simulator refuses before reading them; `expected` is ours.
+        unsafe { ((*(*raw).lpVtbl).ExecuteRequest)(raw, 0, core::ptr::null_mut(), 0, core::ptr::null_mut(), &mut expected) }
+    });
+    assert_eq!(ran.value, 0x8007_0032_u32 as i32, "HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED)");
+}
