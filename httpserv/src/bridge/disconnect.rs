@@ -89,5 +89,5 @@ pub(crate) fn watch(context: &HttpContext<'_>, task: &Arc<WakeState>) -> Option<
 pub(crate) fn is_watcher(stored: *mut IHttpStoredContext) -> bool {
     // SAFETY: `stored` is null or a live stored context of this module; its first field is
     // its vtable pointer.
-    !stored.is_null() && unsafe { (*stored).lpVtbl }.cast::<IHttpConnectionStoredContext_Vtbl>() == &VTABLE as *const _
+    !stored.is_null() && core::ptr::eq(unsafe { (*stored).lpVtbl }.cast::<IHttpConnectionStoredContext_Vtbl>(), &VTABLE)
 }
