@@ -456,7 +456,11 @@ impl Gen<'_> {
                 }
             }
         }
-        let call = format!("static_cast<{declaring}*>(inner_)->{}({})", method.name, args.join(", "));
+        // A const method forwards through a const pointer: with a non-const one, C++ overload
+        // resolution would pick a non-const overload of the same name (IHttpResponse's two
+        // GetRawHttpResponse), calling the other slot.
+        let constness = if method.is_const { "const " } else { "" };
+        let call = format!("static_cast<{constness}{declaring}*>(inner_)->{}({})", method.name, args.join(", "));
         if returns {
             writeln!(out, "        {ret} const shim_result = {call};").unwrap();
         } else {

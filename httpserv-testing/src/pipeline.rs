@@ -145,6 +145,14 @@ pub(crate) struct RequestState {
     /// `IReadEntityProvider`: (buffer, bytes of data, buffer size).
     pub(crate) read_entity: (*mut c_void, u32, u32),
     pub(crate) full_duplex: bool,
+    /// Inside a send that does not complete the response (`Flush`, an unbuffered write): the
+    /// log entry is not ready then.
+    pub(crate) partial_send: bool,
+    /// The log entry `ISendResponseProvider::GetLogData` hands out (and `SetLogData` replaces),
+    /// with the strings it points to; built on first use during the final send.
+    pub(crate) log: Option<Box<crate::providers::LogEntry>>,
+    /// What the log says once the request ended.
+    pub(crate) logged: crate::LogRecord,
 }
 
 /// A request: its objects (what the module sees), its state, and its memory.
@@ -346,6 +354,9 @@ impl RequestCtx {
             map_path: (String::new(), String::new()),
             read_entity: (std::ptr::null_mut(), 0, 0),
             full_duplex: false,
+            partial_send: false,
+            log: None,
+            logged: Default::default(),
         };
         let ctx = Pinned::new(Box::new(RequestCtx {
             server,
@@ -780,10 +791,18 @@ impl RequestCtx {
         status
     }
 
+    /// A send before the response is complete (`Flush`, unbuffered writes).
+    pub(crate) fn send_partial(&self) -> REQUEST_NOTIFICATION_STATUS {
+        let outer = std::mem::replace(&mut self.st.borrow_mut().partial_send, true);
+        let status = self.send_response();
+        self.st.borrow_mut().partial_send = outer;
+        status
+    }
+
     /// `IHttpResponse::Flush`: sends what is buffered; returns the bytes sent.
     pub(crate) fn flush(&self) -> u32 {
         let before = self.st.borrow().response.sent.len();
-        self.send_response();
+        self.send_partial();
         (self.st.borrow().response.sent.len() - before) as u32
     }
 
@@ -907,6 +926,17 @@ impl RequestCtx {
         let cleaned =
             self.store.cleanup() + self.named_store.cleanup() + self.connection_store.cleanup();
         self.cleaned.set(cleaned);
+        // The user a module set: IIS needs it no longer once the request is done, and gives
+        // back the reference SetUser handed over (IAuthenticationProvider::SetUser,
+        // https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/iauthenticationprovider-setuser-method).
+        // The log entry is written now, while the module's user still answers for AUTH_USER.
+        let logged = {
+            let entry = self.log_entry();
+            crate::LogRecord { user_name: entry.user_name(), uri_stem: entry.uri_stem(), status: entry.status() }
+        };
+        self.st.borrow_mut().logged = logged;
+        let user = std::mem::replace(&mut self.st.borrow_mut().auth_user, std::ptr::null_mut());
+        self.release_module_user(user, "end of request");
         let module = self.module.replace(std::ptr::null_mut());
         if !module.is_null() {
             self.record("CHttpModule::Dispose", String::new());
@@ -964,6 +994,7 @@ impl RequestCtx {
             request_memory_bytes: self.arena.bytes(),
             stored_contexts_cleaned: cleaned,
             websocket: self.websocket.borrow().transcript(),
+            log: std::mem::take(&mut st.logged),
         }
     }
 }

@@ -54,6 +54,7 @@ pub mod bridge;
 mod context;
 mod descriptors;
 mod error;
+pub mod extensions;
 mod handle;
 mod headers;
 mod interop;
@@ -83,6 +84,9 @@ pub use request::{Request, KNOWN_REQUEST_HEADERS};
 pub use response::{CurrentStatus, RedirectOptions, Response, Status};
 pub use server::{Extension, Server};
 pub use strings::WideStr;
+pub use bridge::user::AuthenticatedUser;
+pub use descriptors::{BorrowedToken, TraceConfiguration, TraceEvent, TraceItem, TraceValue};
+pub use response::{Chunk, RawResponse, RawChunk};
 pub use io::{Disconnected, FlushBody, ReadBody, WriteBody};
 pub use websocket::{Fragment, Message, NamedContexts, ReadFragment, WebSocket, WriteFragment, IIS_WEBSOCKET, IIS_WEBSOCKET_SERVER_VARIABLE};
 

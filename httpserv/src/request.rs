@@ -257,3 +257,40 @@ impl<'a> Request<'a> {
 }
 
 const ERROR_HANDLE_EOF_HRESULT: i32 = 0x8007_0026_u32 as i32;
+
+// ---------------------------------------------------------------------------------------------
+// Added for issue 12 (the missing methods): appended, so parallel changes above merge cleanly.
+
+impl Request<'_> {
+    /// Sets a known request header by its HTTP Server API id (`HttpHeaderAcceptLanguage`, ...;
+    /// `IHttpRequest::SetHeader(HTTP_HEADER_ID, ...)`), replacing the value or, with
+    /// `replace == false`, appending it after a comma. The id must be below
+    /// `HttpHeaderRequestMaximum`; the value is a header field value of at most 65,535 bytes
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttprequest-setheader-method>).
+    pub fn set_known_header(&self, id: windows_sys::Win32::Networking::HttpServer::HTTP_HEADER_ID, value: &str, replace: bool) -> Result<()> {
+        check_known_request_header(id)?;
+        let len = crate::error::check_header_value(value.as_bytes())?;
+        // An empty `&str` points nowhere readable; IIS gets a real, NUL-terminated "".
+        let value = if value.is_empty() { c"".as_ptr().cast::<u8>() } else { value.as_ptr() };
+        // SAFETY: live request; `id` is a request header id; IIS reads `len` bytes of `value`
+        // (or, empty, a static NUL) and copies them.
+        check(unsafe { (self.vtbl().SetHeader_2)(self.as_raw(), id, value, len, replace.into()) })
+    }
+
+    /// Removes a known request header by id (`IHttpRequest::DeleteHeader(HTTP_HEADER_ID)`)
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttprequest-deleteheader-method>).
+    pub fn delete_known_header(&self, id: windows_sys::Win32::Networking::HttpServer::HTTP_HEADER_ID) -> Result<()> {
+        check_known_request_header(id)?;
+        // SAFETY: live request; `id` is a request header id.
+        check(unsafe { (self.vtbl().DeleteHeader_2)(self.as_raw(), id) })
+    }
+}
+
+fn check_known_request_header(id: windows_sys::Win32::Networking::HttpServer::HTTP_HEADER_ID) -> Result<()> {
+    use windows_sys::Win32::Networking::HttpServer::HttpHeaderRequestMaximum;
+    if (0..HttpHeaderRequestMaximum).contains(&id) {
+        Ok(())
+    } else {
+        Err(invalid(&format!("{id} is not a known request header id (0..{HttpHeaderRequestMaximum})")))
+    }
+}

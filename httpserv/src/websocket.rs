@@ -111,7 +111,7 @@ impl<'a> NamedContexts<'a> {
 impl<'a> HttpContext<'a> {
     fn context3(&self) -> Result<*mut IHttpContext3> {
         let server = self.server().ok_or_else(|| invalid("the context belongs to no module: no IHttpContext3"))?;
-        self.extended::<IHttpContext3>(&server)
+        self.extended::<IHttpContext3>(&server).map(|context3| context3.as_raw())
     }
 
     /// The request's named context container (`IHttpContext3::GetNamedContextContainer`).

@@ -30,3 +30,4 @@ pub mod registration;
 pub(crate) mod disconnect;
 pub(crate) mod stored;
 pub mod task;
+pub mod user;
