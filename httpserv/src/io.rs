@@ -207,8 +207,10 @@ impl<'a> Request<'a> {
     /// an IIS thread: `ReadEntityBody` with `fAsync = TRUE`, completed in `OnAsyncCompletion`.
     /// Gives `Ok(0)` at the end of the body, and the buffer back in every case.
     ///
-    /// ```ignore
-    /// let (read, buffer) = context.request().read_body_async(vec![0; 65536]).await;
+    /// ```
+    /// # async fn handler(context: &httpserv::HttpContext<'_>) -> httpserv::Result<usize> {
+    /// let (read, _buffer) = context.request().read_body_async(vec![0; 65536]).await;
+    /// # read }
     /// ```
     pub fn read_body_async(&self, buffer: Vec<u8>) -> ReadBody<'a> {
         ReadBody { request: *self, op: Op::new(buffer) }
