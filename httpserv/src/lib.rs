@@ -58,6 +58,7 @@ mod module;
 mod providers;
 mod request;
 mod response;
+mod response4;
 mod server;
 mod sockaddr;
 mod strings;
@@ -72,6 +73,7 @@ pub use module::{request_masks, global_masks, GlobalModule, GlobalNotificationSt
 pub use providers::*;
 pub use request::{Request, KNOWN_REQUEST_HEADERS};
 pub use response::{CurrentStatus, Response, Status};
+pub use response4::Response4;
 pub use server::{Extension, Server};
 pub use strings::WideStr;
 pub use io::{Disconnected, FlushBody, ReadBody, WriteBody};

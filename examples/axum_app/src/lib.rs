@@ -104,5 +104,5 @@ async fn visits(State(shared): State<Arc<Shared>>) -> String {
 }
 
 async fn whoami(Extension(iis): Extension<IisRequest>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "user": iis.user, "raw_url": iis.raw_url }))
+    Json(serde_json::json!({ "user": iis.user, "raw_url": String::from_utf8_lossy(&iis.raw_url) }))
 }
