@@ -45,6 +45,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use bytes::{Buf, Bytes};
 use http_body::Body as HttpBody;
 use httpserv::{HttpContext, NotificationStatus, ReadBody, TraceLevel};
+use windows_sys::Win32::Networking::HttpServer::HTTP_KNOWN_HEADER;
+use windows_sys::Win32::Networking::WinSock::SOCKADDR;
 
 pub use body::{Body, BodyError};
 use body::{lock, Pipe, Slot};
@@ -325,76 +327,84 @@ fn build_request<'a>(context: &HttpContext<'a>, options: &Options) -> Result<(ht
     let request = context.request();
     let raw = request.raw_request().ok_or("IIS gave no HTTP_REQUEST")?;
     let base = &raw.Base;
-    let mut target = String::new();
-    let mut values = Vec::new();
-    let mut names: Vec<(http::HeaderName, core::ops::Range<usize>)> = Vec::new();
-    let url_at;
+    let version = (base.Version.MajorVersion, base.Version.MinorVersion);
+    let (values, target, url_at, headers, remote_addr, local_addr);
+    let (mut length, mut chunked) = (None, false);
     // SAFETY: the HTTP Server API gives pointers with byte lengths (or null), readable while
     // the request lives, and nothing in this block calls into IIS, so no `SetUrl` or
-    // `SetHeader` can release them before they are copied into `target` and `values`.
+    // `SetHeader` can release them while they are read (twice: to copy, then to index).
     unsafe {
         let path = wide(base.CookedUrl.pAbsPath, base.CookedUrl.AbsPathLength as usize / 2);
         let query = wide(base.CookedUrl.pQueryString, base.CookedUrl.QueryStringLength as usize / 2);
-        target.reserve(path.len() + query.len() + 1);
-        encode_into(&mut target, path, false);
-        if target.is_empty() {
-            target.push('/');
-        }
-        encode_into(&mut target, query, true);
-
         let raw_url = bytes(base.pRawUrl, base.RawUrlLength as usize);
-        let known = base.Headers.KnownHeaders.iter().enumerate().filter(|(_, h)| !h.pRawValue.is_null());
+        let known = || base.Headers.KnownHeaders.iter().enumerate().filter(|(_, h)| !h.pRawValue.is_null());
         let unknown = slice(base.Headers.pUnknownHeaders, base.Headers.UnknownHeaderCount as usize);
-        let (mut total, mut count) = (raw_url.len(), unknown.len());
-        for (_, h) in known.clone() {
-            total += h.RawValueLength as usize;
-            count += 1;
+        let value = |h: &HTTP_KNOWN_HEADER| bytes(h.pRawValue.cast(), h.RawValueLength as usize);
+
+        // One buffer: the encoded path and query (the URI), the header values, the raw URL.
+        let (mut path_len, mut query_len) = (0, 0);
+        encode(path, false, &mut |_| path_len += 1);
+        encode(query, true, &mut |_| query_len += 1);
+        // An empty path is "/".
+        let encoded = path_len.max(1) + query_len;
+        let count = known().count() + unknown.len();
+        let total = encoded
+            + known().map(|(_, h)| h.RawValueLength as usize).sum::<usize>()
+            + unknown.iter().map(|h| h.RawValueLength as usize).sum::<usize>()
+            + raw_url.len();
+        let mut buffer = Vec::with_capacity(total);
+        encode(path, false, &mut |b| buffer.push(b));
+        if buffer.is_empty() {
+            buffer.push(b'/');
+        }
+        encode(query, true, &mut |b| buffer.push(b));
+        for (_, h) in known() {
+            buffer.extend_from_slice(value(h));
         }
         for h in unknown {
-            total += h.RawValueLength as usize;
+            buffer.extend_from_slice(bytes(h.pRawValue.cast(), h.RawValueLength as usize));
         }
-        // The values, then the raw URL, in one buffer.
-        values.reserve_exact(total);
-        names.reserve_exact(count);
-        let mut push = |name: &[u8], value: &[u8]| {
-            let at = values.len();
-            values.extend_from_slice(value);
-            // A name IIS passed that is not a token cannot be an http::HeaderName: left out.
-            if let Ok(name) = http::HeaderName::from_bytes(name) {
-                names.push((name, at..values.len()));
+        url_at = buffer.len();
+        buffer.extend_from_slice(raw_url);
+        values = Bytes::from(buffer);
+        target = values.slice(..encoded);
+
+        // The headers, each value a slice of the buffer (in the order copied above).
+        let mut map = http::HeaderMap::with_capacity(count);
+        let mut at = encoded;
+        let mut add = |name: &[u8], len: usize| {
+            let range = at..at + len;
+            at += len;
+            // A name or value that is not valid HTTP cannot be in an http::HeaderMap: left out.
+            let (Ok(name), Ok(value)) = (http::HeaderName::from_bytes(name), http::HeaderValue::from_maybe_shared(values.slice(range))) else { return };
+            if name == http::header::CONTENT_LENGTH {
+                length = value.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok());
+            } else if name == http::header::TRANSFER_ENCODING {
+                chunked = true;
             }
+            map.append(name, value);
         };
-        for (id, h) in known {
-            push(httpserv::KNOWN_REQUEST_HEADERS[id].as_bytes(), bytes(h.pRawValue.cast(), h.RawValueLength as usize));
+        for (id, h) in known() {
+            add(httpserv::KNOWN_REQUEST_HEADERS[id].as_bytes(), h.RawValueLength as usize);
         }
         for h in unknown {
-            push(bytes(h.pName.cast(), h.NameLength as usize), bytes(h.pRawValue.cast(), h.RawValueLength as usize));
+            add(bytes(h.pName.cast(), h.NameLength as usize), h.RawValueLength as usize);
         }
-        url_at = values.len();
-        values.extend_from_slice(raw_url);
+        headers = map;
+        // The addresses are SOCKADDR_IN or SOCKADDR_IN6 as their family says (or null).
+        remote_addr = socket_addr(base.Address.pRemoteAddress);
+        local_addr = socket_addr(base.Address.pLocalAddress);
     }
-    let values = Bytes::from(values);
 
     let method = http::Method::from_bytes(request.method()).map_err(|e| format!("method: {e}"))?;
-    let uri = http::Uri::try_from(target).map_err(|e| format!("URI: {e}"))?;
-    let version = match request.http_version() {
+    let uri = http::Uri::from_maybe_shared(target).map_err(|e| format!("URI: {e}"))?;
+    let version = match version {
         (0, 9) => http::Version::HTTP_09,
         (1, 0) => http::Version::HTTP_10,
         (2, _) => http::Version::HTTP_2,
         (3, _) => http::Version::HTTP_3,
         _ => http::Version::HTTP_11,
     };
-    let mut headers = http::HeaderMap::with_capacity(names.len());
-    let (mut length, mut chunked) = (None, false);
-    for (name, range) in names {
-        let Ok(value) = http::HeaderValue::from_maybe_shared(values.slice(range)) else { continue };
-        if name == http::header::CONTENT_LENGTH {
-            length = value.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok());
-        } else if name == http::header::TRANSFER_ENCODING {
-            chunked = true;
-        }
-        headers.append(name, value);
-    }
     let has_body = chunked || length.is_some_and(|n| n > 0) || (length.is_none() && request.remaining_body_bytes() > 0);
     let (body, pipe) = if has_body {
         let pipe = Pipe::new(std::sync::Mutex::new(Slot::default()));
@@ -408,9 +418,41 @@ fn build_request<'a>(context: &HttpContext<'a>, options: &Options) -> Result<(ht
     *built.version_mut() = version;
     *built.headers_mut() = headers;
     if options.iis_request {
-        built.extensions_mut().insert(iis_request(context, options, values.slice(url_at..)));
+        let mut iis = iis_request(context, options, values.slice(url_at..));
+        (iis.remote_addr, iis.local_addr) = (remote_addr, local_addr);
+        built.extensions_mut().insert(iis);
     }
     Ok((built, Pump { pipe, read: None, chunk: options.read_chunk.max(1), remaining: if chunked { None } else { length } }))
+}
+
+/// The `SOCKADDR` of an `HTTP_TRANSPORT_ADDRESS` as a `SocketAddr` (`None` for null or another
+/// family).
+///
+/// # Safety
+/// `addr` is null or points to a `SOCKADDR_IN` or `SOCKADDR_IN6` as its family says.
+unsafe fn socket_addr(addr: *const SOCKADDR) -> Option<SocketAddr> {
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+    use windows_sys::Win32::Networking::WinSock::{AF_INET, AF_INET6, SOCKADDR_IN, SOCKADDR_IN6};
+    // SAFETY: per the contract; both layouts start with the family.
+    let family = unsafe { addr.as_ref()? }.sa_family;
+    if family == AF_INET {
+        // SAFETY: the family says SOCKADDR_IN; its address union is 4 plain bytes.
+        let (ip, port) = unsafe {
+            let v4 = &*addr.cast::<SOCKADDR_IN>();
+            (v4.sin_addr.S_un.S_addr.to_ne_bytes(), v4.sin_port)
+        };
+        Some(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(ip), u16::from_be(port))))
+    } else if family == AF_INET6 {
+        // SAFETY: the family says SOCKADDR_IN6; its unions are plain bytes and a plain u32.
+        let (ip, port, flow, scope) = unsafe {
+            let v6 = &*addr.cast::<SOCKADDR_IN6>();
+            (v6.sin6_addr.u.Byte, v6.sin6_port, v6.sin6_flowinfo, v6.Anonymous.sin6_scope_id)
+        };
+        // Port and flow label in network byte order (RFC 2553 section 3.3), scope in host order.
+        Some(SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::from(ip), u16::from_be(port), u32::from_be(flow), scope)))
+    } else {
+        None
+    }
 }
 
 /// `len` bytes at `ptr`, or none for null.
@@ -444,15 +486,15 @@ unsafe fn slice<'x, T>(ptr: *const T, len: usize) -> &'x [T] {
     unsafe { core::slice::from_raw_parts(ptr, len) }
 }
 
+/// The [`IisRequest`] but its addresses (read from the raw request by the caller).
 fn iis_request(context: &HttpContext<'_>, options: &Options, raw_url: Bytes) -> IisRequest {
-    let request = context.request();
     let user = context.user();
     IisRequest {
         raw_url,
         user: user.and_then(|u| u.name()).map(|n| n.to_string_lossy()).filter(|n| !n.is_empty()),
         authentication_type: user.and_then(|u| u.authentication_type()).map(|n| n.to_string_lossy()).filter(|n| !n.is_empty()),
-        remote_addr: request.remote_addr(),
-        local_addr: request.local_addr(),
+        remote_addr: None,
+        local_addr: None,
         site_id: context.site().map(|s| s.id()),
         server_variables: options
             .server_variables
@@ -462,11 +504,11 @@ fn iis_request(context: &HttpContext<'_>, options: &Options, raw_url: Bytes) -> 
     }
 }
 
-/// Appends the UTF-16 `text` as UTF-8, percent-encoding what a URI path may not hold: IIS gives
+/// Emits the UTF-16 `text` as UTF-8, percent-encoding what a URI path may not hold: IIS gives
 /// the decoded path, `http::Uri` wants it encoded. The query (which keeps `?`, `=`, `&`, and
 /// `%`: HTTP.sys does not decode it) gets only what a URI can never hold encoded (space,
-/// controls, non-ASCII). Unpaired surrogates become U+FFFD.
-fn encode_into(out: &mut String, text: &[u16], query: bool) {
+/// controls, non-ASCII). Unpaired surrogates become U+FFFD. (Run twice: to count, to write.)
+fn encode(text: &[u16], query: bool, emit: &mut impl FnMut(u8)) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut utf8 = [0u8; 4];
     for c in char::decode_utf16(text.iter().copied()) {
@@ -476,11 +518,11 @@ fn encode_into(out: &mut String, text: &[u16], query: bool) {
                 || b"-._~!$&'()*+,;=:@/".contains(&byte)
                 || (query && (byte == b'?' || byte == b'%'));
             if keep {
-                out.push(byte as char);
+                emit(byte);
             } else {
-                out.push('%');
-                out.push(HEX[(byte >> 4) as usize] as char);
-                out.push(HEX[(byte & 15) as usize] as char);
+                emit(b'%');
+                emit(HEX[(byte >> 4) as usize]);
+                emit(HEX[(byte & 15) as usize]);
             }
         }
     }
@@ -559,6 +601,14 @@ fn send_trailers(context: &HttpContext<'_>, trailers: &http::HeaderMap) {
     }
 }
 
+/// Why sending the body stopped.
+enum Failed {
+    /// IIS refused a write or flush.
+    Io(String),
+    /// The body failed or panicked.
+    Body(String),
+}
+
 /// Serves the request in `context` with a clone of `tower`'s service: the body of the handler
 /// [`declare_module!`] writes. Call it from your own `async fn on_execute_request_handler` to
 /// do more around it.
@@ -623,10 +673,10 @@ where
         Err(p) => return fail(context, &format!("the service panicked: {}", panic_message(p))),
     };
     let mut future = pin!(future);
+    // The disconnect is checked only when the service is about to wait (each check is two IIS
+    // calls): a service that answers at once never pays for it, and one that waits is
+    // cancelled as soon as the client goes away (the watcher wakes this task).
     let called = poll_fn(|cx| loop {
-        if Pin::new(&mut gone).poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
         let polled = {
             let _lend = Lend::new(context);
             catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)))
@@ -637,6 +687,9 @@ where
             Ok(Poll::Pending) => {}
         }
         if !pump.poll(context, cx, true) {
+            if Pin::new(&mut gone).poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
             return Poll::Pending;
         }
     });
@@ -675,16 +728,15 @@ where
     let mut body = pin!(body);
     let mut write = Write::Idle;
     let mut ended = false;
+    // As above, the disconnect is checked before waiting, and when a write fails (after a
+    // disconnect, IIS fails them with ERROR_CONNECTION_ABORTED: the client left, nothing failed).
     let sent = poll_fn(|cx| loop {
-        if Pin::new(&mut gone).poll(cx).is_ready() {
-            return Poll::Ready(Ok(()));
-        }
         let mut progress = false;
         match &mut write {
             Write::Idle => {}
             Write::Writing(w) => match Pin::new(w).poll(cx) {
                 Poll::Pending => {}
-                Poll::Ready((Err(e), _)) => return Poll::Ready(Err(format!("writing the response failed: {e}"))),
+                Poll::Ready((Err(e), _)) => return Poll::Ready(Err(Failed::Io(format!("writing the response failed: {e}")))),
                 Poll::Ready((Ok(()), _)) => {
                     write = if streaming { Write::Flushing(iis.flush_async()) } else { Write::Idle };
                     progress = true;
@@ -692,7 +744,7 @@ where
             },
             Write::Flushing(f) => match Pin::new(f).poll(cx) {
                 Poll::Pending => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(format!("flushing the response failed: {e}"))),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(Failed::Io(format!("flushing the response failed: {e}")))),
                 Poll::Ready(Ok(())) => {
                     write = Write::Idle;
                     progress = true;
@@ -708,13 +760,13 @@ where
                 catch_unwind(AssertUnwindSafe(|| body.as_mut().poll_frame(cx)))
             };
             match polled {
-                Err(p) => return Poll::Ready(Err(format!("the response body panicked: {}", panic_message(p)))),
+                Err(p) => return Poll::Ready(Err(Failed::Body(format!("the response body panicked: {}", panic_message(p))))),
                 Ok(Poll::Pending) => {}
                 Ok(Poll::Ready(None)) => {
                     ended = true;
                     progress = true;
                 }
-                Ok(Poll::Ready(Some(Err(e)))) => return Poll::Ready(Err(format!("the response body failed: {}", e.into()))),
+                Ok(Poll::Ready(Some(Err(e)))) => return Poll::Ready(Err(Failed::Body(format!("the response body failed: {}", e.into())))),
                 Ok(Poll::Ready(Some(Ok(frame)))) => {
                     progress = true;
                     match frame.into_data() {
@@ -722,7 +774,7 @@ where
                             while data.has_remaining() {
                                 let chunk = data.chunk();
                                 if let Err(e) = iis.write(chunk) {
-                                    return Poll::Ready(Err(format!("writing the response failed: {e}")));
+                                    return Poll::Ready(Err(Failed::Io(format!("writing the response failed: {e}"))));
                                 }
                                 let n = chunk.len();
                                 data.advance(n);
@@ -747,12 +799,38 @@ where
             progress = true;
         }
         if !progress {
+            if Pin::new(&mut gone).poll(cx).is_ready() {
+                return Poll::Ready(Ok(()));
+            }
             return Poll::Pending;
         }
     });
     match sent.await {
         Ok(()) => NotificationStatus::FinishRequest,
-        Err(e) => fail(context, &e),
+        // The client left: nothing to answer, nothing failed.
+        Err(Failed::Io(_)) if context.connection().is_some_and(|c| !c.is_connected()) => NotificationStatus::FinishRequest,
+        Err(Failed::Io(e) | Failed::Body(e)) => fail(context, &e),
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    fn encoded(text: &str, query: bool) -> String {
+        let units: Vec<u16> = text.encode_utf16().collect();
+        let mut out = Vec::new();
+        super::encode(&units, query, &mut |b| out.push(b));
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_decoded_path_is_percent_encoded_again() {
+        assert_eq!(encoded("/a b/ü/x%y?z#", false), "/a%20b/%C3%BC/x%25y%3Fz%23");
+        // The query keeps its separators and escapes; only what a URI cannot hold is encoded.
+        assert_eq!(encoded("?q=a%20b&r=ü s", true), "?q=a%20b&r=%C3%BC%20s");
+        // An unpaired surrogate is U+FFFD, not an error.
+        let mut out = Vec::new();
+        super::encode(&[b'/' as u16, 0xD800], false, &mut |b| out.push(b));
+        assert_eq!(out, b"/%EF%BF%BD");
+    }
+}

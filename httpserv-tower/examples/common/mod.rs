@@ -72,38 +72,69 @@ fn measured_requests(server: &httpserv_testing::TestServer, n: u64) {
     }
 }
 
-/// Frames that are the allocator, std's collections or this harness, not a site.
-fn plumbing(frame: &str) -> bool {
-    let frame = frame.trim_start_matches('<');
-    ["std::", "alloc::", "core::", "__rust", "hello_axum::common", "hello_raw::common", "backtrace", "rust_begin", "hashbrown::"]
-        .iter()
-        .any(|p| frame.starts_with(p))
-        || frame.starts_with("hello_axum::Counting")
+/// A frame: its function (line tables name inlined functions without their path) and
+/// `file:line`, the file shortened to the crate's folder (`axum-0.8.9/src/...`,
+/// `httpserv-tower/src/lib.rs`).
+struct Frame {
+    function: String,
+    at: String,
 }
 
-fn frames(backtrace: &std::backtrace::Backtrace) -> Vec<String> {
-    format!("{backtrace}")
-        .lines()
-        .filter_map(|line| {
-            let line = line.trim_start();
-            let (index, name) = line.split_once(": ")?;
-            index.parse::<u32>().ok()?;
-            // Drop the hash suffix and generic arguments: a site is a function.
-            let name = name.split("::h").next().unwrap_or(name);
-            Some(name.to_owned())
-        })
-        .collect()
+fn frames(backtrace: &std::backtrace::Backtrace) -> Vec<Frame> {
+    let mut frames: Vec<Frame> = Vec::new();
+    for line in format!("{backtrace}").lines() {
+        let line = line.trim_start();
+        if let Some(at) = line.strip_prefix("at ") {
+            if let Some(frame) = frames.last_mut() {
+                let at = at.rsplit_once(':').map_or(at, |(file_line, _column)| file_line);
+                let at = match at.find("/registry/src/") {
+                    Some(i) => at[i + "/registry/src/".len()..].split_once('/').map_or(at, |(_, rest)| rest),
+                    None => at.trim_start_matches("./"),
+                };
+                frame.at = at.to_owned();
+            }
+        } else if let Some((index, name)) = line.split_once(": ") {
+            if index.parse::<u32>().is_ok() {
+                frames.push(Frame { function: name.to_owned(), at: String::new() });
+            }
+        }
+    }
+    frames
+}
+
+/// Frames of the allocator, std, or this harness: not a site.
+fn plumbing(frame: &Frame) -> bool {
+    frame.at.is_empty()
+        || frame.at.starts_with("/rustc/")
+        || frame.at.starts_with("/rust/deps/")
+        || frame.at.contains("examples/common/")
+        || frame.at.contains("examples/hello_")
+        || frame.at.starts_with("hashbrown-")
+}
+
+/// The crate a site is in: the first path component.
+fn krate(at: &str) -> &str {
+    let first = at.split('/').next().unwrap_or(at);
+    first
 }
 
 fn print_sites() {
     let traces = std::mem::take(&mut *TRACES.lock().unwrap_or_else(|p| p.into_inner()));
     let mut sites: Vec<(String, usize, usize)> = Vec::new();
+    let mut crates: Vec<(String, usize)> = Vec::new();
     for (size, backtrace) in &traces {
         let frames = frames(backtrace);
         let mut interesting = frames.iter().filter(|f| !plumbing(f));
-        let site = interesting.next().cloned().unwrap_or_else(|| "?".into());
-        let via = interesting.next().cloned().unwrap_or_default();
-        let key = format!("{site}  <-  {via}");
+        let (site, via) = (interesting.next(), interesting.next());
+        let key = match site {
+            Some(f) => format!("{} ({})  <-  {}", f.function, f.at, via.map_or_else(String::new, |v| format!("{} ({})", v.function, v.at))),
+            None => "? (no frame outside std)".to_owned(),
+        };
+        let krate = site.map_or("?", |f| krate(&f.at)).to_owned();
+        match crates.iter_mut().find(|(k, _)| *k == krate) {
+            Some(entry) => entry.1 += 1,
+            None => crates.push((krate, 1)),
+        }
         match sites.iter_mut().find(|(k, _, _)| *k == key) {
             Some(entry) => {
                 entry.1 += 1;
@@ -112,9 +143,17 @@ fn print_sites() {
             None => sites.push((key, 1, *size)),
         }
     }
+    if std::env::var_os("HTTPSERV_TRACE_ALLOCS").is_some_and(|v| v == "raw") {
+        for (_, backtrace) in &traces {
+            println!("{backtrace}");
+        }
+    }
+    crates.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     sites.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    println!("allocation sites of one request ({} allocations):", traces.len());
-    for (key, count, bytes) in sites {
+    println!("allocations of one request by crate ({} allocations): {}", traces.len(), crates.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", "));
+    // The simulator's own allocations (the same whatever module runs) are left out of the list.
+    println!("allocation sites of one request outside httpserv-testing (count x bytes, site <- its caller):");
+    for (key, count, bytes) in sites.into_iter().filter(|(k, _, _)| !k.split("  <-  ").next().unwrap_or("").contains("(httpserv-testing/")) {
         println!("  {count:3} x {bytes:6} B  {key}");
     }
 }
@@ -122,8 +161,11 @@ fn print_sites() {
 pub fn run(name: &str, register: httpserv_testing::RegisterModuleFn) {
     let n: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
     let server = httpserv_testing::TestServer::new(register).expect("RegisterModule");
-    for _ in 0..10 {
+    for i in 0..10 {
         let response = server.send(request());
+        if i == 0 && std::env::var_os("HTTPSERV_TRANSCRIPT").is_some() {
+            println!("{}", response.transcript());
+        }
         assert_eq!(response.status, 200, "{}", response.transcript());
         assert_eq!(response.body, b"Hello, world!");
         assert_eq!(response.header("Content-Type"), Some("text/plain; charset=utf-8"));
