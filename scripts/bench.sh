@@ -18,7 +18,8 @@
 #          writing the same response), both in the in-process simulator, release profile with
 #          line tables: instructions per request (callgrind, inclusive Ir of measured_requests
 #          / N), heap allocations per request (their counting allocator), and each allocation of
-#          one adapter request named by a backtrace (HTTPSERV_TRACE_ALLOCS=1).
+#          one adapter request named by a backtrace (HTTPSERV_TRACE_ALLOCS=1). With
+#          BENCH_TOWER_BASE=<commit>, the adapter of that commit is measured too ("before").
 #   rps    requests/s of examples/axum_app's /hello served in-process through the simulator
 #          against the same router under hyper on loopback reached through a loopback reverse
 #          proxy (bench/src/bin/rps.rs), in one run.
@@ -128,15 +129,28 @@ do_alloc() {
 
 do_tower() {
     command -v valgrind >/dev/null || { echo "bench.sh: valgrind not found" >&2; exit 1; }
-    local n="${BENCH_TOWER_REQUESTS:-2000}" target="$out/tower-target" ex
+    local n="${BENCH_TOWER_REQUESTS:-2000}" target="$out/tower-target" ex examples=(hello_raw hello_axum)
+    if [ -n "${BENCH_TOWER_BASE:-}" ]; then
+        # "Before": this tree with httpserv-tower's src/ and Cargo.toml from BENCH_TOWER_BASE (the
+        # same harness and simulator, the adapter as it was), built in a copy, same target dir.
+        local base="$out/tower-base-tree"
+        rm -rf "$base" && mkdir -p "$base"
+        git -C "$root" archive HEAD | tar -x -C "$base"
+        rm -rf "$base/httpserv-tower/src"
+        git -C "$root" archive "$BENCH_TOWER_BASE" httpserv-tower/src httpserv-tower/Cargo.toml | tar -x -C "$base"
+        (cd "$base" && run env CARGO_PROFILE_RELEASE_DEBUG=line-tables-only env -u RUSTC -u RUSTC_BOOTSTRAP "$HOST_CARGO" build --release \
+            -p httpserv-tower --example hello_axum --target-dir "$target")
+        cp "$target/release/examples/hello_axum" "$target/release/examples/hello_axum_base"
+        examples+=(hello_axum_base)
+    fi
     run env CARGO_PROFILE_RELEASE_DEBUG=line-tables-only env -u RUSTC -u RUSTC_BOOTSTRAP "$HOST_CARGO" build --release \
         -p httpserv-tower --example hello_axum --example hello_raw --target-dir "$target"
     declare -A ir allocs
-    for ex in hello_raw hello_axum; do
+    for ex in "${examples[@]}"; do
         local data="$out/tower.$ex.out" listing="$out/tower.$ex.txt"
         run_to "$out/tower.$ex.stdout" "$out/tower.$ex.log" valgrind --tool=callgrind --callgrind-out-file="$data" "$target/release/examples/$ex" "$n"
         run_to "$listing" "$out/tower.$ex.annotate.err" callgrind_annotate --inclusive=yes --threshold=100 "$data"
-        ir[$ex]="$(ir_of "$listing" "$ex::common::measured_requests")"
+        ir[$ex]="$(ir_of "$listing" "${ex%_base}::common::measured_requests")"
         [ -n "${ir[$ex]}" ] || { echo "bench.sh: no measured_requests in $listing" >&2; exit 1; }
         # Allocations: natively (faster than under valgrind; the counting allocator is exact).
         run_to "$out/tower.$ex.allocs" "$out/tower.$ex.allocs.err" env HTTPSERV_TRACE_ALLOCS=1 "$target/release/examples/$ex" "$n"
@@ -148,13 +162,36 @@ do_tower() {
         printf "  axum through httpserv-tower: %10.0f Ir  %6.2f allocations\n", a / n, aa
         printf "  adapter/raw %.2fx instructions, %+.0f Ir, %+.2f allocations per request\n", a / r, (a - r) / n, aa - ra
     }'
-    echo "  where the adapter request's instructions go (inclusive Ir / N, from $out/tower.hello_axum.txt):"
-    local f v
-    for f in "httpserv_tower::build_request" "httpserv_tower::iis_request" "axum::routing::Router<S>::call_with_state" \
-             "httpserv_tower::send_head" "httpserv_tower::write_buffered" "httpserv::bridge::task::start" \
-             "httpserv::bridge::task::resume" "httpserv_testing::pipeline::RequestCtx::run"; do
-        v="$(awk -v f="$f" 'index($0, " " f) > 0 || index($0, ":" f) > 0 { v = $1; gsub(",", "", v); print v; exit }' "$out/tower.hello_axum.txt")"
-        [ -n "$v" ] && awk -v f="$f" -v v="$v" -v n="$n" 'BEGIN { printf "    %-48s %10.0f\n", f, v / n }'
+    if [ -n "${BENCH_TOWER_BASE:-}" ]; then
+        awk -v r="${ir[hello_raw]}" -v a="${ir[hello_axum_base]}" -v n="$n" -v ra="${allocs[hello_raw]}" -v aa="${allocs[hello_axum_base]}" -v c="$BENCH_TOWER_BASE" 'BEGIN {
+            printf "  before (httpserv-tower of %s): %10.0f Ir  %6.2f allocations; adapter/raw %.2fx, %+.0f Ir, %+.2f allocations\n", c, a / n, aa, a / r, (a - r) / n, aa - ra
+        }'
+    fi
+    echo "  where the instructions go, inclusive Ir per request (the largest entry of each function in"
+    echo "  $out/tower.*.txt; IIS calls are the simulator's thunks, httpserv_testing::thunk::guard):"
+    printf '    %-58s %10s %10s\n' "function" "raw" "adapter"
+    local f
+    for f in "httpserv_testing::TestServer::send" \
+             "httpserv::bridge::module::OnExecuteRequestHandler" \
+             "httpserv_testing::thunk::guard" \
+             "httpserv::bridge::task::start" \
+             "httpserv::context::HttpContext::allocate_request_memory" \
+             "httpserv::bridge::disconnect::watch" \
+             "httpserv_tower::build_request" \
+             "httpserv::request::Request::raw_request" \
+             "httpserv::request::Request::method" \
+             "httpserv_tower::send_head" \
+             "axum::routing::Router<S>::call_with_state"; do
+        awk -v f="$f" -v n="$n" -v name="$f" '
+            FILENAME != last { file++; last = FILENAME }
+            {
+                i = index($0, ":" f)
+                if (i > 0) {
+                    rest = substr($0, i + 1 + length(f), 1)
+                    if (rest == " " || rest == "") { v = $1; gsub(",", "", v); if (v + 0 > max[file]) max[file] = v + 0 }
+                }
+            }
+            END { printf "    %-58s %10.0f %10.0f\n", name, max[1] / n, max[2] / n }' "$out/tower.hello_raw.txt" "$out/tower.hello_axum.txt"
     done
     echo "  allocation sites of one adapter request ($out/tower.hello_axum.allocs):"
     sed -n '/^allocation sites/,$p' "$out/tower.hello_axum.allocs" | sed 's/^/  /'
