@@ -194,3 +194,26 @@ fn a_client_that_goes_away_cancels_the_endless_stream() {
     let report = server.shutdown();
     assert_eq!(report.modules_created, report.modules_disposed);
 }
+
+#[test]
+fn the_event_stream_reaches_the_client_event_by_event() {
+    // In-process: TestRequest::on_wire is a callback of this process.
+    let server = TestServer::new(axum_app::RegisterModule).expect("RegisterModule failed");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let started = std::time::Instant::now();
+    let response = server.send(TestRequest::get("/events").on_wire(move |wire| {
+        let piece = match wire {
+            httpserv_testing::Wire::Head { status, .. } => format!("head {status}"),
+            httpserv_testing::Wire::Body(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            _ => "other".to_owned(),
+        };
+        tx.send((piece, started.elapsed())).unwrap();
+    }));
+    assert_eq!(response.status, 200, "{}", response.transcript());
+    let pieces: Vec<_> = rx.try_iter().collect();
+    let texts: Vec<&str> = pieces.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(texts, ["head 200", "data: event 0\n\n", "data: event 1\n\n", "data: event 2\n\n"], "{}", response.transcript());
+    // Sent as produced, 10 ms apart, not at the end.
+    assert!(pieces[3].1 >= pieces[1].1 + Duration::from_millis(15), "{pieces:?}");
+    server.shutdown();
+}
