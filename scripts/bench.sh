@@ -197,6 +197,14 @@ do_tower() {
     sed -n '/^allocation sites/,$p' "$out/tower.hello_axum.allocs" | sed 's/^/  /'
 }
 
+do_rps() {
+    local seconds="${BENCH_RPS_SECONDS:-3}" connections="${BENCH_RPS_CONNECTIONS:-4}"
+    host_cargo build --release -p httpserv-bench --example rps
+    run_to "$out/rps.txt" "$out/rps.err" "$root/target/release/examples/rps" "$seconds" "$connections"
+    echo "rps: examples/axum_app GET /hello, in-process through the IIS simulator against hyper behind a loopback reverse proxy (from $out/rps.txt)"
+    sed 's/^rps: /  /' "$out/rps.txt"
+}
+
 median() {
     sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
