@@ -114,21 +114,24 @@ async fn handle(server: Arc<TestServer>, request: Request<Incoming>, remote: Soc
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server.send(test_request)))
     });
     // The head before the end of the request: stream the rest; the log follows at the end.
-    let head = tokio::select! {
+    let done = tokio::select! {
         biased;
-        _ = &mut sent => None,
-        head = rx.recv() => head,
-    };
-    if let Some(Sent::Head { status, reason, headers }) = head {
-        tokio::spawn(async move {
-            if let Some(response) = finished(&line, sent.await) {
-                print!("{}", log_entry(&line, &response, started.elapsed().as_secs_f64() * 1000.0));
-                let _ = std::io::stdout().flush();
+        done = &mut sent => done,
+        head = rx.recv() => match head {
+            Some(Sent::Head { status, reason, headers }) => {
+                tokio::spawn(async move {
+                    if let Some(response) = finished(&line, sent.await) {
+                        print!("{}", log_entry(&line, &response, started.elapsed().as_secs_f64() * 1000.0));
+                        let _ = std::io::stdout().flush();
+                    }
+                });
+                return Ok(head_response(status, &reason, &headers, Body::new(Streamed(rx))));
             }
-        });
-        return Ok(head_response(status, &reason, &headers, Body::new(Streamed(rx))));
-    }
-    let Some(response) = finished(&line, sent.await) else {
+            // Nothing was observed (the DLL door): the whole response, when it is done.
+            _ => sent.await,
+        },
+    };
+    let Some(response) = finished(&line, done) else {
         return Ok(plain(StatusCode::INTERNAL_SERVER_ERROR, "the IIS simulator failed; see the log\n".to_owned()));
     };
     print!("{}", log_entry(&line, &response, started.elapsed().as_secs_f64() * 1000.0));
