@@ -64,6 +64,7 @@ type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, Infallible>;
 
 /// What the simulator sends while a request runs ([`TestRequest::on_wire`]).
 enum Sent {
+    /// The head of a response streamed before the request ends (a flush, an unbuffered write).
     Head { status: u16, reason: String, headers: Vec<(String, String)> },
     Body(Bytes),
 }
@@ -103,7 +104,9 @@ async fn handle(server: Arc<TestServer>, request: Request<Incoming>, remote: Soc
     if !server.is_dll() {
         test_request = test_request.on_wire(move |wire| {
             let _ = tx.send(match wire {
-                httpserv_testing::Wire::Head { status, reason, headers } => Sent::Head { status, reason: reason.to_owned(), headers: headers.to_vec() },
+                // A response sent whole at the end goes out as before, with its length.
+                httpserv_testing::Wire::Head { more: false, .. } => return,
+                httpserv_testing::Wire::Head { status, reason, headers, .. } => Sent::Head { status, reason: reason.to_owned(), headers: headers.to_vec() },
                 httpserv_testing::Wire::Body(bytes) => Sent::Body(Bytes::copy_from_slice(bytes)),
                 _ => return,
             });
@@ -125,7 +128,8 @@ async fn handle(server: Arc<TestServer>, request: Request<Incoming>, remote: Soc
                         let _ = std::io::stdout().flush();
                     }
                 });
-                return Ok(head_response(status, &reason, &headers, Body::new(Streamed(rx))));
+                // A Content-Length the module set frames the stream (hyper checks it); else chunked.
+                return Ok(head_response(status, &reason, &headers, Body::new(Streamed(rx)), true));
             }
             // Nothing was observed (the DLL door): the whole response, when it is done.
             _ => sent.await,
@@ -171,15 +175,16 @@ fn to_test_request(parts: &hyper::http::request::Parts, body: Vec<u8>, remote: S
 
 fn to_hyper_response(response: &TestResponse) -> Response<Body> {
     let body = Body::new(Full::new(Bytes::from(response.body.clone())));
-    let mut out = head_response(response.status, &response.reason, &response.headers, body);
+    let mut out = head_response(response.status, &response.reason, &response.headers, body, false);
     if response.disconnected != Disconnect::None {
         out.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
     }
     out
 }
 
-/// A response with the simulator's status, reason and headers, and `body`.
-fn head_response(status: u16, reason: &str, headers: &[(String, String)], body: Body) -> Response<Body> {
+/// A response with the simulator's status, reason and headers, and `body`; `Content-Length`
+/// is kept only if `keep_length` (a whole body gets its own from hyper).
+fn head_response(status: u16, reason: &str, headers: &[(String, String)], body: Body, keep_length: bool) -> Response<Body> {
     let mut out = Response::new(body);
     *out.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if !reason.is_empty() && out.status().canonical_reason() != Some(reason) {
@@ -190,7 +195,7 @@ fn head_response(status: u16, reason: &str, headers: &[(String, String)], body: 
     let map = out.headers_mut();
     for (name, value) in headers {
         // hyper frames the body itself.
-        if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("transfer-encoding") {
+        if (name.eq_ignore_ascii_case("content-length") && !keep_length) || name.eq_ignore_ascii_case("transfer-encoding") {
             continue;
         }
         if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {

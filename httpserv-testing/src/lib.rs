@@ -648,6 +648,9 @@ pub enum Wire<'a> {
         reason: &'a str,
         /// The headers, in order (empty if suppressed).
         headers: &'a [(String, String)],
+        /// Sent before the end of the request (a flush or an unbuffered write): more body may
+        /// follow. `false`: this is the whole response, sent as the request ends.
+        more: bool,
     },
     /// Entity-body bytes, as IIS sends them.
     Body(&'a [u8]),

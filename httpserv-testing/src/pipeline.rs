@@ -175,6 +175,8 @@ pub(crate) struct RequestCtx {
     disconnect_after: Option<std::time::Duration>,
     /// [`TestRequest::on_wire`].
     on_wire: Option<super::WireObserver>,
+    /// Set while a flush or an unbuffered write sends (before the end of the request).
+    sending_early: std::cell::Cell<bool>,
     pub(crate) local_addr: SocketAddr,
     pub(crate) remote: SockAddr,
     pub(crate) local: SockAddr,
@@ -367,6 +369,7 @@ impl RequestCtx {
             other_modules: request.other_modules.clone(),
             disconnect_after: request.disconnect_after,
             on_wire: request.on_wire.clone(),
+            sending_early: std::cell::Cell::new(false),
             local_addr: request.local,
             remote: SockAddr::new(request.remote),
             local: SockAddr::new(request.local),
@@ -770,7 +773,8 @@ impl RequestCtx {
             let head_method = st.original_method.eq_ignore_ascii_case("HEAD");
             drop(st);
             if let Some(head) = head {
-                (observe.0)(super::Wire::Head { status: head.status, reason: &head.reason, headers: &head.headers });
+                let more = self.sending_early.get();
+                (observe.0)(super::Wire::Head { status: head.status, reason: &head.reason, headers: &head.headers, more });
             }
             for chunk in chunks.iter().filter(|c| !c.is_empty() && !head_method) {
                 (observe.0)(super::Wire::Body(chunk));
@@ -782,8 +786,17 @@ impl RequestCtx {
     /// `IHttpResponse::Flush`: sends what is buffered; returns the bytes sent.
     pub(crate) fn flush(&self) -> u32 {
         let before = self.st.borrow().response.sent.len();
-        self.send_response();
+        self.send_early();
         (self.st.borrow().response.sent.len() - before) as u32
+    }
+
+    /// [`RequestCtx::send_response`] from a flush or an unbuffered write: before the end of the
+    /// request, so more may follow ([`super::Wire::Head`]'s `more`).
+    pub(crate) fn send_early(&self) -> REQUEST_NOTIFICATION_STATUS {
+        let outer = self.sending_early.replace(true);
+        let status = self.send_response();
+        self.sending_early.set(outer);
+        status
     }
 
     /// The provider handed to the handler of `n`.

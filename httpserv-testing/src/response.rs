@@ -293,7 +293,7 @@ impl RequestCtx {
         );
         self.st.borrow_mut().response.chunks.extend(data);
         if self.st.borrow().response.buffering_disabled {
-            self.send_response();
+            self.send_early();
         }
         let total = len32("the bytes written", total);
         if asynchronous != 0 {
@@ -600,7 +600,7 @@ thunks! {
             }
         }
         if req.st.borrow().response.buffering_disabled {
-            req.send_response();
+            req.send_early();
         }
         S_OK
     }
