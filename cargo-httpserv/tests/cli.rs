@@ -167,7 +167,8 @@ fn run_streams_the_axum_example_to_a_real_client() {
     let seen = |event: &str| arrivals.iter().find(|(_, so_far)| so_far.contains(event)).map(|(at, _)| *at).unwrap_or_else(|| panic!("{event} never came: {text}"));
     let (first_event, last_event) = (seen("data: event 0"), seen("data: event 2"));
     assert!(last_event >= first_event + Duration::from_millis(15), "events 0 and 2 arrived {first_event:?} and {last_event:?}: not streamed\n{text}");
-    assert!(arrivals.len() >= 3, "{} reads", arrivals.len());
+    // (Events 1 and 2 may share a read on a loaded machine; 0 and 2 cannot.)
+    assert!(arrivals.len() >= 2, "{} reads", arrivals.len());
 
     let log: Vec<String> = std::iter::from_fn(|| lines.recv_timeout(Duration::from_secs(10)).ok()).take_while(|l| !l.contains("GET /events ->")).collect();
     assert!(log.iter().any(|l| l.contains("GET /users/7 -> 200")), "{log:?}");
