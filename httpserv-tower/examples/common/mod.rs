@@ -89,7 +89,8 @@ fn frames(backtrace: &std::backtrace::Backtrace) -> Vec<Frame> {
                 let at = at.rsplit_once(':').map_or(at, |(file_line, _column)| file_line);
                 let at = match at.find("/registry/src/") {
                     Some(i) => at[i + "/registry/src/".len()..].split_once('/').map_or(at, |(_, rest)| rest),
-                    None => at.trim_start_matches("./"),
+                    // The "before" tree of scripts/bench.sh tower is a copy of the repository.
+                    None => at.split_once("tower-base-tree/").map_or(at, |(_, rest)| rest).trim_start_matches("./"),
                 };
                 frame.at = at.to_owned();
             }
