@@ -7,6 +7,7 @@
 #                       module is a real MSVC thiscall)
 #   <example>.dll       every example module crate
 #   panicking.dll       a module that panics (e2e/support/panicking, for tests/e2e_panics.rs)
+#   extended_api.dll    calls the methods wrapped for issue 12 (e2e/support/extended_api)
 #   cancel_io_cpp.dll   the seed module in C++ (simulator/modules), the benchmark baseline
 #   exercise_cpp.dll    the C++ test module that drives most of the API by ?mode= (simulator/modules)
 #   bcryptprimitives.dll  Wine 8 lacks it and Rust's std imports it (test scaffolding only): the
@@ -24,8 +25,9 @@ scripts/install-toolchain.sh >/dev/null
 
 packages=(-p httpserv-simulator)
 libs=()
-# e2e/support/panicking: the test module of tests/e2e_panics.rs.
-for manifest in examples/*/Cargo.toml e2e/support/panicking/Cargo.toml; do
+# e2e/support/panicking: the test module of tests/e2e_panics.rs; e2e/support/extended_api: of
+# tests/e2e_extended_api.rs.
+for manifest in examples/*/Cargo.toml e2e/support/panicking/Cargo.toml e2e/support/extended_api/Cargo.toml; do
     name="$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1)"
     packages+=(-p "$name")
     libs+=("$(echo "$name" | tr - _)")

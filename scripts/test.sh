@@ -20,6 +20,9 @@ fi
 
 "${HOST_CARGO[@]}" test --workspace --all-targets
 "${HOST_CARGO[@]}" test --workspace --doc
+# httpserv without its default `http` feature still builds (the interop methods are cfg'd out).
+echo "== cargo check -p httpserv --no-default-features"
+"${HOST_CARGO[@]}" check -p httpserv --no-default-features --lib
 
 # The examples' own tests again, through their DLLs (TestServer::for_module with HTTPSERV_DOOR=dll:
 # httpserv-simulator.exe under Wine); tests that need the in-process door stay in-process.

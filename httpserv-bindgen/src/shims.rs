@@ -65,6 +65,16 @@ const SPECIAL: &[Special] = &[
     Special { class: "IHttpResponse2", method: "WriteEntityChunks", param: "pvCompletionContext", rule: Rule::CallbackContext },
     Special { class: "IHttpResponse2", method: "Flush", param: "pfnCompletionCallback", rule: Rule::Callback { context: "pvCompletionContext" } },
     Special { class: "IHttpResponse2", method: "Flush", param: "pvCompletionContext", rule: Rule::CallbackContext },
+    // WebSocket fragments: the module's buffers; the completion (iiswebsocket.h) passes no
+    // interface (HRESULT, the module's context, sizes, flags), so it is called as is.
+    Special { class: "IWebSocketContext", method: "WriteFragment", param: "pData", rule: Rule::Data },
+    Special { class: "IWebSocketContext", method: "WriteFragment", param: "pfnCompletion", rule: Rule::Data },
+    Special { class: "IWebSocketContext", method: "WriteFragment", param: "pvCompletionContext", rule: Rule::Data },
+    Special { class: "IWebSocketContext", method: "ReadFragment", param: "pData", rule: Rule::Data },
+    Special { class: "IWebSocketContext", method: "ReadFragment", param: "pfnCompletion", rule: Rule::Data },
+    Special { class: "IWebSocketContext", method: "ReadFragment", param: "pvCompletionContext", rule: Rule::Data },
+    Special { class: "IWebSocketContext", method: "SendConnectionClose", param: "pfnCompletion", rule: Rule::Data },
+    Special { class: "IWebSocketContext", method: "SendConnectionClose", param: "pvCompletionContext", rule: Rule::Data },
     // Memory handed out by the server side: plain bytes.
     Special { class: "IHttpConnection", method: "AllocateMemory", param: "return", rule: Rule::Data },
     Special { class: "IHttpContext", method: "AllocateRequestMemory", param: "return", rule: Rule::Data },
@@ -97,8 +107,15 @@ const SPECIAL: &[Special] = &[
     Special { class: "IReadEntityProvider", method: "SetEntity", param: "pBuffer", rule: Rule::Data },
 ];
 
+/// Results whose class the declared type does not tell: (class, method, name parameter, name,
+/// class). IIS's WebSocket module stores its `IWebSocketContext` as an `IHttpStoredContext`
+/// under `"websockets"` (iiswebsocket.h's `IIS_WEBSOCKET`), and modules cast it back: the module
+/// must get a forwarder with the whole `IWebSocketContext` vtable. A module's own context stored
+/// under that name (a proxy) is unwrapped as usual.
+const NAMED_RESULTS: &[(&str, &str, &str, &str, &str)] = &[("INamedContextContainer", "GetNamedContext", "szName", "websockets", "IWebSocketContext")];
+
 /// For each callback type: the parameter that carries the caller's context back.
-const CALLBACK_CONTEXTS: &[(&str, &str)] = &[("PFN_ASYNC_COMPLETION", "pvCompletionContext")];
+const CALLBACK_CONTEXTS: &[(&str, &str)] = &[("PFN_ASYNC_COMPLETION", "pvCompletionContext"), ("PFN_WEBSOCKET_COMPLETION", "pvCompletionContext")];
 
 /// Function-pointer types from other headers that httpserv.h passes (besides its own typedefs).
 const FOREIGN_CALLBACKS: &[&str] = &["LPOVERLAPPED_COMPLETION_ROUTINE"];
@@ -439,7 +456,11 @@ impl Gen<'_> {
                 }
             }
         }
-        let call = format!("static_cast<{declaring}*>(inner_)->{}({})", method.name, args.join(", "));
+        // A const method forwards through a const pointer: with a non-const one, C++ overload
+        // resolution would pick a non-const overload of the same name (IHttpResponse's two
+        // GetRawHttpResponse), calling the other slot.
+        let constness = if method.is_const { "const " } else { "" };
+        let call = format!("static_cast<{constness}{declaring}*>(inner_)->{}({})", method.name, args.join(", "));
         if returns {
             writeln!(out, "        {ret} const shim_result = {call};").unwrap();
         } else {
@@ -450,6 +471,15 @@ impl Gen<'_> {
         }
         if ENDING.contains(&(declaring, method.name.as_str())) {
             writeln!(out, "        // {declaring}::{} ends the object: so does its wrapper.\n        shim_forget(this);\n        delete this;", method.name).unwrap();
+        }
+        if let (Side::Shim, Some((_, _, param, name, class))) = (side, NAMED_RESULTS.iter().find(|(c, m, ..)| *c == declaring && *m == method.name)) {
+            writeln!(
+                out,
+                "        void* shim_named_inner;\n        \
+                 if (shim_result && {param} && lstrcmpW({param}, L\"{name}\") == 0 && !shim_inner_of(shim_result, SHIM_KIND_PROXY, &shim_named_inner)) {{\n            \
+                 return to_module(static_cast<{class}*>(shim_result));\n        }}"
+            )
+            .unwrap();
         }
         if returns {
             let result = match &method.ret {

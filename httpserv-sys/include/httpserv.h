@@ -862,4 +862,32 @@ typedef HRESULT (WINAPI* PFN_REGISTERMODULE)(DWORD dwServerVersion, IHttpModuleR
 
 #define MODULE_REGISTERMODULE "RegisterModule"
 
+// ---------------------------------------------------------------------------------------------
+// WebSockets (the Windows SDK's iiswebsocket.h, Windows 8 / IIS 8.0 and later). Not part of the
+// SDK's httpserv.h: a header regenerated from an SDK httpserv.h lacks this section.
+//
+// IIS's WebSocket module (iiswsock.dll) sets the server variable IIS_WEBSOCK to "websockets" on
+// a request it can upgrade; after the handler has sent a 101 response (SetStatus, then Flush),
+// IHttpContext3::GetNamedContextContainer()->GetNamedContext(IIS_WEBSOCKET) returns the
+// connection's IWebSocketContext. Its completions call pfnCompletion on an IIS thread, not
+// CHttpModule::OnAsyncCompletion; when *pfCompletionExpected comes back FALSE the operation
+// finished inside the call (its results are in the out parameters) and the callback is not
+// called. https://learn.microsoft.com/iis/web-development-reference/native-code-api-reference/iwebsocketcontext-interface
+// The SDK declares SendConnectionClose's status code by value (USHORT uStatusCode), which is
+// the ABI; the documentation page shows a USHORT* that the header does not have.
+#define IIS_WEBSOCKET L"websockets"
+#define IIS_WEBSOCKET_SERVER_VARIABLE "IIS_WEBSOCK"
+
+typedef VOID (WINAPI* PFN_WEBSOCKET_COMPLETION)(HRESULT hrError, VOID* pvCompletionContext, DWORD cbIO, BOOL fUTF8Encoded, BOOL fFinalFragment, BOOL fClose);
+
+class IWebSocketContext : public IHttpStoredContext {
+public:
+    virtual HRESULT WriteFragment(VOID* pData, DWORD* pcbSent, BOOL fAsync, BOOL fUTF8Encoded, BOOL fFinalFragment, PFN_WEBSOCKET_COMPLETION pfnCompletion = NULL, VOID* pvCompletionContext = NULL, BOOL* pfCompletionExpected = NULL) = 0;
+    virtual HRESULT ReadFragment(VOID* pData, DWORD* pcbData, BOOL fAsync, BOOL* pfUTF8Encoded, BOOL* pfFinalFragment, BOOL* pfConnectionClose, PFN_WEBSOCKET_COMPLETION pfnCompletion = NULL, VOID* pvCompletionContext = NULL, BOOL* pfCompletionExpected = NULL) = 0;
+    virtual HRESULT SendConnectionClose(BOOL fAsync, USHORT uStatusCode, LPCWSTR pszReason = NULL, PFN_WEBSOCKET_COMPLETION pfnCompletion = NULL, VOID* pvCompletionContext = NULL, BOOL* pfCompletionExpected = NULL) = 0;
+    virtual HRESULT GetCloseStatus(USHORT* pStatusCode, LPCWSTR* ppszReason = NULL, USHORT* pcchReason = NULL) = 0;
+    virtual VOID CloseTcpConnection() = 0;
+    virtual VOID CancelOutstandingIO() = 0;
+};
+
 #endif // HTTPSERV_RS_HTTPSERV_H

@@ -124,6 +124,9 @@ pub type PFN_ASYNC_COMPLETION = Option<unsafe extern "system" fn(pHttpContext: *
 /// `HRESULT PFN_REGISTERMODULE(DWORD dwServerVersion, IHttpModuleRegistrationInfo* pModuleInfo, IHttpServer* pGlobalInfo)`
 pub type PFN_REGISTERMODULE = Option<unsafe extern "system" fn(dwServerVersion: u32, pModuleInfo: *mut IHttpModuleRegistrationInfo, pGlobalInfo: *mut IHttpServer) -> HRESULT>;
 
+/// `void PFN_WEBSOCKET_COMPLETION(HRESULT hrError, void* pvCompletionContext, DWORD cbIO, BOOL fUTF8Encoded, BOOL fFinalFragment, BOOL fClose)`
+pub type PFN_WEBSOCKET_COMPLETION = Option<unsafe extern "system" fn(hrError: HRESULT, pvCompletionContext: *mut c_void, cbIO: u32, fUTF8Encoded: BOOL, fFinalFragment: BOOL, fClose: BOOL)>;
+
 /// `class IHttpStoredContext`: an object whose first field points to its vtable.
 #[repr(C)]
 pub struct IHttpStoredContext {
@@ -1968,6 +1971,31 @@ pub struct IHttpModuleRegistrationInfo2_Vtbl {
     pub base__: IHttpModuleRegistrationInfo_Vtbl,
     /// slot 6: `HRESULT SetPriorityForPostRequestNotification(DWORD dwPostRequestNotification, PCWSTR pszPriority)`
     pub SetPriorityForPostRequestNotification: vmethod!((this: *mut IHttpModuleRegistrationInfo2, dwPostRequestNotification: u32, pszPriority: PCWSTR) -> HRESULT),
+}
+
+/// `class IWebSocketContext : public IHttpStoredContext`: an object whose first field points to its vtable.
+#[repr(C)]
+pub struct IWebSocketContext {
+    pub lpVtbl: *const IWebSocketContext_Vtbl,
+}
+
+/// The vtable of [`IWebSocketContext`], in MSVC slot order.
+#[repr(C)]
+pub struct IWebSocketContext_Vtbl {
+    /// Slots 0..1: the vtable of [`IHttpStoredContext`].
+    pub base__: IHttpStoredContext_Vtbl,
+    /// slot 1: `HRESULT WriteFragment(void* pData, DWORD* pcbSent, BOOL fAsync, BOOL fUTF8Encoded, BOOL fFinalFragment, PFN_WEBSOCKET_COMPLETION pfnCompletion, void* pvCompletionContext, BOOL* pfCompletionExpected)`
+    pub WriteFragment: vmethod!((this: *mut IWebSocketContext, pData: *mut c_void, pcbSent: *mut u32, fAsync: BOOL, fUTF8Encoded: BOOL, fFinalFragment: BOOL, pfnCompletion: PFN_WEBSOCKET_COMPLETION, pvCompletionContext: *mut c_void, pfCompletionExpected: *mut BOOL) -> HRESULT),
+    /// slot 2: `HRESULT ReadFragment(void* pData, DWORD* pcbData, BOOL fAsync, BOOL* pfUTF8Encoded, BOOL* pfFinalFragment, BOOL* pfConnectionClose, PFN_WEBSOCKET_COMPLETION pfnCompletion, void* pvCompletionContext, BOOL* pfCompletionExpected)`
+    pub ReadFragment: vmethod!((this: *mut IWebSocketContext, pData: *mut c_void, pcbData: *mut u32, fAsync: BOOL, pfUTF8Encoded: *mut BOOL, pfFinalFragment: *mut BOOL, pfConnectionClose: *mut BOOL, pfnCompletion: PFN_WEBSOCKET_COMPLETION, pvCompletionContext: *mut c_void, pfCompletionExpected: *mut BOOL) -> HRESULT),
+    /// slot 3: `HRESULT SendConnectionClose(BOOL fAsync, USHORT uStatusCode, LPCWSTR pszReason, PFN_WEBSOCKET_COMPLETION pfnCompletion, void* pvCompletionContext, BOOL* pfCompletionExpected)`
+    pub SendConnectionClose: vmethod!((this: *mut IWebSocketContext, fAsync: BOOL, uStatusCode: u16, pszReason: PCWSTR, pfnCompletion: PFN_WEBSOCKET_COMPLETION, pvCompletionContext: *mut c_void, pfCompletionExpected: *mut BOOL) -> HRESULT),
+    /// slot 4: `HRESULT GetCloseStatus(USHORT* pStatusCode, LPCWSTR* ppszReason, USHORT* pcchReason)`
+    pub GetCloseStatus: vmethod!((this: *mut IWebSocketContext, pStatusCode: *mut u16, ppszReason: *mut PCWSTR, pcchReason: *mut u16) -> HRESULT),
+    /// slot 5: `void CloseTcpConnection()`
+    pub CloseTcpConnection: vmethod!((this: *mut IWebSocketContext)),
+    /// slot 6: `void CancelOutstandingIO()`
+    pub CancelOutstandingIO: vmethod!((this: *mut IWebSocketContext)),
 }
 
 pub type IHttpApplicationStartProvider = IHttpApplicationProvider;

@@ -658,6 +658,7 @@ const SAME_NAME: &[&str] = &[
     "HTTP_SERVER_INTERFACE_VERSION",
     "HTTP_MODULE_ID",
     "PFN_ASYNC_COMPLETION",
+    "PFN_WEBSOCKET_COMPLETION",
     "IAppHostAdminManager",
     "IAppHostConfigException",
 ];
@@ -1117,6 +1118,16 @@ fn spot_checks() {
         assert_eq!(clang_slot(global, "Terminate", None).index, 13, "{t}");
         assert_eq!(rust_slot("CGlobalModule", "Terminate").0, 13);
 
+        // iiswebsocket.h: IHttpStoredContext's one slot, then the six in declaration order.
+        let websocket = &layout.slots["IWebSocketContext"];
+        assert_eq!(websocket.len(), 7, "{t}");
+        for (index, name) in ["CleanupStoredContext", "WriteFragment", "ReadFragment", "SendConnectionClose", "GetCloseStatus", "CloseTcpConnection", "CancelOutstandingIO"].iter().enumerate() {
+            assert_eq!(clang_slot(websocket, name, None).index, index, "{t}: {name}");
+        }
+        assert_eq!(rust_slot("IWebSocketContext", "ReadFragment").0, 2);
+        let (close, slot) = rust_slot("IWebSocketContext", "SendConnectionClose");
+        assert_eq!((close, slot.params[2].1.as_str()), (3, "u16"), "the status code is passed by value");
+
         // A const twin is an overload: the const one, declared second, comes first.
         let request = &layout.slots["IHttpRequest"];
         assert!(request[0].is_const && request[0].name == "GetRawHttpRequest", "{t}: {:?}", request[0]);
@@ -1274,6 +1285,7 @@ rust_classes! {
     IAuthenticationProvider / IAuthenticationProvider_Vtbl, IMapHandlerProvider / IMapHandlerProvider_Vtbl,
     IMapPathProvider / IMapPathProvider_Vtbl, ISendResponseProvider / ISendResponseProvider_Vtbl,
     IReadEntityProvider / IReadEntityProvider_Vtbl, IPreBeginRequestProvider / IPreBeginRequestProvider_Vtbl,
+    IWebSocketContext / IWebSocketContext_Vtbl,
     IHttpApplicationProvider / IHttpApplicationProvider_Vtbl,
     IHttpApplicationResolveModulesProvider / IHttpApplicationResolveModulesProvider_Vtbl,
     IGlobalRSCAQueryProvider / IGlobalRSCAQueryProvider_Vtbl,

@@ -17,6 +17,9 @@ use super::DEFAULT_MODULE_NAME;
 /// The environment variable naming `httpserv-simulator.exe` for [`TestServer::dll`].
 pub const SIMULATOR_ENV: &str = "HTTPSERV_SIMULATOR";
 
+/// How long a simulator whose input was closed may take to exit before it is killed.
+const EXIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// How much of the child's standard error is kept for error messages.
 const STDERR_KEPT: usize = 16 * 1024;
 
@@ -350,9 +353,22 @@ impl Pipes {
             return "exited".to_owned();
         }
         self.exited = true;
-        match self.child.wait() {
-            Ok(status) => status.to_string(),
-            Err(e) => format!("could not wait for it: {e}"),
+        // With its input closed the simulator shuts down and exits; one that does not (a module
+        // stuck in Terminate, a wedged Wine) is killed rather than hang the test forever.
+        let deadline = std::time::Instant::now() + EXIT_TIMEOUT;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return status.to_string(),
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10))
+                }
+                Ok(None) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    return format!("did not exit within {} s of its input closing and was killed", EXIT_TIMEOUT.as_secs());
+                }
+                Err(e) => return format!("could not wait for it: {e}"),
+            }
         }
     }
 }

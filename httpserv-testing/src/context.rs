@@ -53,11 +53,25 @@ impl RequestCtx {
             return Some(value);
         }
         let upper = name.to_ascii_uppercase();
+        if let Some(value) = super::websocket::server_variable(self, &upper) {
+            return Some(value);
+        }
         let url = self.current_url();
         let script = self.script_name();
+        // A user set with SetUser is the request's user from then on: AUTH_USER / LOGON_USER are
+        // its name, REMOTE_USER the name the client sent, AUTH_TYPE its scheme (IIS server
+        // variables, https://learn.microsoft.com/en-us/iis/web-dev-reference/server-variables).
+        let module_user = if matches!(upper.as_str(), "AUTH_TYPE" | "AUTH_USER" | "REMOTE_USER" | "LOGON_USER") { self.module_user() } else { None };
         let st = self.st.borrow();
         let host = st.headers.get("Host");
         let user = st.user.clone();
+        if let Some((name, remote, kind)) = module_user {
+            return Some(match upper.as_str() {
+                "AUTH_TYPE" => kind,
+                "REMOTE_USER" => remote,
+                _ => name,
+            });
+        }
         let value = match upper.as_str() {
             "REQUEST_METHOD" => st.method.clone(),
             "URL" | "PATH_INFO" => st.path.clone(),
@@ -132,6 +146,36 @@ impl RequestCtx {
             }
         };
         Some(value)
+    }
+
+    /// (name, remote name, authentication type) of the user a module set with `SetUser`, read
+    /// through its own `IHttpUser` (the module's object: in the DLL door, through its proxy).
+    pub(crate) fn module_user(&self) -> Option<(String, String, String)> {
+        let user = self.st.borrow().auth_user;
+        if user.is_null() {
+            return None;
+        }
+        // SAFETY: the request holds the reference SetUser handed over until `end` releases it;
+        // the strings are NUL-terminated and owned by the user object, read at once.
+        let (name, remote, kind) = unsafe {
+            let v = &*(*user).lpVtbl;
+            ((v.GetUserName)(user), (v.GetRemoteUserName)(user), (v.GetAuthenticationType)(user))
+        };
+        super::thunk::rethrow();
+        // SAFETY: as above.
+        unsafe { Some((from_pcwstr(name).unwrap_or_default(), from_pcwstr(remote).unwrap_or_default(), from_pcwstr(kind).unwrap_or_default())) }
+    }
+
+    /// Gives back IIS's reference to a user a module set (`DereferenceUser`); nothing for null.
+    pub(crate) fn release_module_user(&self, user: *mut IHttpUser, why: &str) {
+        if user.is_null() {
+            return;
+        }
+        self.record("IHttpUser::DereferenceUser", format!("the module's user ({why})"));
+        // SAFETY: `user` is the module's live user whose reference the request held since
+        // SetUser; this gives that reference back, and the request no longer keeps the pointer.
+        unsafe { ((*(*user).lpVtbl).DereferenceUser)(user) };
+        super::thunk::rethrow();
     }
 
     /// Fills the `IHttpUser` the request has, or the one the module set, or null.
@@ -402,11 +446,18 @@ thunks! {
         0
     }
 
-    fn ctx_execute_request(this: *mut IHttpContext, _async: BOOL, _child: *mut IHttpContext, flags: u32, _user: *mut IHttpUser, expected: *mut BOOL) -> HRESULT {
+    fn ctx_execute_request(this: *mut IHttpContext, asynchronous: BOOL, _child: *mut IHttpContext, flags: u32, _user: *mut IHttpUser, expected: *mut BOOL) -> HRESULT {
         // SAFETY: called on the context of a running request; `expected` is null or writable.
         unsafe {
-            req(this).record("IHttpContext::ExecuteRequest", format!("flags {flags:#x} -> E_NOTIMPL (child requests are not simulated)"));
             put(expected, 0);
+            if asynchronous == 0 {
+                // "Attempting to execute a synchronous child request will return
+                // ERROR_NOT_SUPPORTED" (fAsync is "always true")
+                // (https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-executerequest-method).
+                req(this).record("IHttpContext::ExecuteRequest", format!("flags {flags:#x}, synchronous -> HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED)"));
+                return crate::strings::hresult_from_win32(50);
+            }
+            req(this).record("IHttpContext::ExecuteRequest", format!("flags {flags:#x} -> E_NOTIMPL (child requests are not simulated)"));
         }
         E_NOTIMPL
     }
@@ -509,8 +560,9 @@ thunks! {
 
     fn ctx_get_metadata(this: *mut IHttpContext) -> *mut IMetadataInfo {
         // SAFETY: called on the context of a running request.
-        unsafe { req(this) }.record("IHttpContext::GetMetadata", "-> NULL (not simulated)".to_owned());
-        std::ptr::null_mut()
+        let req = unsafe { req(this) };
+        req.record("IHttpContext::GetMetadata", String::new());
+        req.server().metadata.as_ptr()
     }
 
     fn ctx_get_physical_path(this: *mut IHttpContext, len: *mut u32) -> PCWSTR {

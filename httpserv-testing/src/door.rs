@@ -24,6 +24,7 @@
 //! | `{"command":"server_calls"}` | `{"reply":"server_calls","calls":[...Call...]}` |
 //! | `{"command":"notify_configuration_change","path":"..."}` | `{"reply":"notified"}` |
 //! | `{"command":"notify_file_change","path":"..."}` | `{"reply":"notified"}` |
+//! | `{"command":"enable_web_socket_module"}` | `{"reply":"notified"}` |
 //! | `{"command":"shutdown"}` | `{"reply":"shut_down","report":{...ShutdownReport...}}`, then the server exits |
 //!
 //! Any command may instead get `{"reply":"panicked","message":"..."}` (the simulator panicked,
@@ -75,6 +76,8 @@ pub enum Command {
     },
     /// [`TestServer::shutdown`]; reply [`Reply::ShutDown`], then the server exits.
     Shutdown,
+    /// [`TestServer::enable_websocket_module`]; reply [`Reply::Notified`].
+    EnableWebSocketModule,
 }
 
 /// A line from `httpserv-simulator.exe` to the client.
@@ -247,6 +250,10 @@ fn carry_out(server: &mut Option<TestServer>, command: Command) -> Reply {
         }
         Command::NotifyFileChange { path } => {
             live.notify_file_change(&path);
+            Reply::Notified
+        }
+        Command::EnableWebSocketModule => {
+            live.enable_websocket_module();
             Reply::Notified
         }
         Command::Shutdown => {

@@ -132,7 +132,29 @@
 //!     never called. Strings and structures returned to the module stay valid until the request
 //!     ends. Methods the simulator does not implement return `E_NOTIMPL` (or `NULL`, `FALSE`, `0`)
 //!     and are recorded like the others. **Differs**: IIS completes I/O asynchronously when it must.
+//! 16. **A user set with `SetUser`** is the request's user from then on: `GetUser` returns it,
+//!     `AUTH_USER`/`LOGON_USER` are its `GetUserName`, `REMOTE_USER` its `GetRemoteUserName`,
+//!     `AUTH_TYPE` its `GetAuthenticationType` (the simulator calls the module's object), and the log
+//!     entry names it. IIS owns the reference the module handed over and calls `DereferenceUser` once
+//!     when it no longer needs the user: when a second `SetUser` replaces it, else after the stored
+//!     contexts at the end of the request ([`SetUser`]). `GetOriginalUser` keeps the request's own.
+//! 17. **Log data.** `ISendResponseProvider::GetReadyToLogData` is TRUE during the send that
+//!     completes the response (not during a `Flush` or unbuffered write before the handler is done);
+//!     `GetLogData` then returns an `HTTP_LOG_FIELDS_DATA` (user, URI stem and query, method,
+//!     addresses, status), but only to a module that registered `RQ_SEND_RESPONSE` at
+//!     `PRIORITY_ALIAS_FIRST` or `PRIORITY_ALIAS_HIGH`, else NULL ([`GetLogData`]); `SetLogData`
+//!     copies the module's entry. [`TestResponse::log`] is what the log says at the end.
+//! 18. **Metadata, fragments, request properties, child requests.** `IHttpContext::GetMetadata`
+//!     returns the application's configuration (`MACHINE/WEBROOT/APPHOST/Default Web Site`) with a
+//!     module context container that lives until shutdown. `HttpDataChunkFromFragmentCache` chunks
+//!     are read from the fragment cache (`AddFragmentToCache`). `IHttpServer3::QueryRequestProperty`
+//!     answers `HttpRequestPropertySni` for the running request (no SNI: plain HTTP) and
+//!     `ERROR_INVALID_PARAMETER` for an id that is not running. A synchronous `ExecuteRequest` is
+//!     `ERROR_NOT_SUPPORTED` ([`ExecuteRequest`]); child requests are not simulated otherwise.
 //!
+//! [`SetUser`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/iauthenticationprovider-setuser-method
+//! [`GetLogData`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/isendresponseprovider-getlogdata-method
+//! [`ExecuteRequest`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-executerequest-method
 //! [NCAR]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/
 //! [`RegisterModule`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/pfn-registermodule-function
 //! [`SetRequestNotifications`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpmoduleregistrationinfo-setrequestnotifications-method
@@ -263,11 +285,13 @@ mod server;
 mod sockaddr;
 mod strings;
 mod thunk;
+mod websocket;
 
 #[cfg(test)]
 mod tests;
 
 pub use client::{DllServerBuilder, SIMULATOR_ENV};
+pub use websocket::{ClientStep, ServerFragment, ServerMessage, WebSocketClient, WebSocketTranscript};
 
 /// The environment variable [`TestServer::for_module`] reads to choose the door: `dll`, or
 /// `in-process` (the default).
@@ -625,6 +649,9 @@ pub struct TestRequest {
     /// [`TestRequest::disconnect_after`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) disconnect_after: Option<std::time::Duration>,
+    /// [`TestRequest::websocket`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) websocket: Option<WebSocketClient>,
     /// [`TestRequest::on_wire`]: code of the test process, refused by the DLL door like
     /// `other_modules`.
     #[serde(
@@ -698,6 +725,7 @@ impl TestRequest {
             pieces: None,
             disconnect_after: None,
             on_wire: None,
+            websocket: None,
         }
     }
 
@@ -734,12 +762,13 @@ impl TestRequest {
     /// when *another* module calls `MapPath`, `ReadEntityBody`, `Flush`, ...: the module's own
     /// calls do not reach its own handlers, because a busy module is not re-entered.
     ///
-    /// ```ignore
-    /// TestRequest::get("/a").other_module(Notification::ExecuteRequestHandler, |context| {
+    /// ```
+    /// use httpserv_testing::{Notification, TestRequest};
+    /// let _request = TestRequest::get("/a").other_module(Notification::ExecuteRequestHandler, |context| {
     ///     // SAFETY: the simulator's live context of this request.
     ///     let context = unsafe { httpserv::HttpContext::from_raw(context) }.unwrap();
     ///     let _ = context.map_path("/a"); // raises RQ_MAP_PATH to the module under test
-    /// })
+    /// });
     /// ```
     pub fn other_module(mut self, stage: Notification, run: impl Fn(*mut httpserv_sys::IHttpContext) + Send + Sync + 'static) -> Self {
         self.other_modules.push(OtherModule { stage, run: std::sync::Arc::new(run) });
@@ -851,6 +880,25 @@ pub struct TestResponse {
     /// Stored contexts cleaned up at the end of the request (request, connection and named
     /// containers).
     pub stored_contexts_cleaned: usize,
+    /// The WebSocket conversation, when the request was upgraded
+    /// ([`TestServer::enable_websocket_module`], [`TestRequest::websocket`]).
+    #[serde(default)]
+    pub websocket: Option<WebSocketTranscript>,
+    /// The entry IIS writes to its log for the request (`HTTP_LOG_FIELDS_DATA`, as
+    /// `ISendResponseProvider::GetLogData` shows it and `SetLogData` changes it).
+    #[serde(default)]
+    pub log: LogRecord,
+}
+
+/// The fields of a request's log entry a test checks ([`TestResponse::log`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRecord {
+    /// `cs-username` (`UserName`): `AUTH_USER`, or what a module set.
+    pub user_name: String,
+    /// `cs-uri-stem` (`UriStem`).
+    pub uri_stem: String,
+    /// `sc-status` (`ProtocolStatus`).
+    pub status: u16,
 }
 
 impl TestResponse {

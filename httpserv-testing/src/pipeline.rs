@@ -145,6 +145,14 @@ pub(crate) struct RequestState {
     /// `IReadEntityProvider`: (buffer, bytes of data, buffer size).
     pub(crate) read_entity: (*mut c_void, u32, u32),
     pub(crate) full_duplex: bool,
+    /// Inside a send that does not complete the response (`Flush`, an unbuffered write): the
+    /// log entry is not ready then.
+    pub(crate) partial_send: bool,
+    /// The log entry `ISendResponseProvider::GetLogData` hands out (and `SetLogData` replaces),
+    /// with the strings it points to; built on first use during the final send.
+    pub(crate) log: Option<Box<crate::providers::LogEntry>>,
+    /// What the log says once the request ended.
+    pub(crate) logged: crate::LogRecord,
 }
 
 /// A request: its objects (what the module sees), its state, and its memory.
@@ -168,6 +176,10 @@ pub(crate) struct RequestCtx {
     pub(crate) store: ContextStore,
     pub(crate) connection_store: ContextStore,
     pub(crate) named_store: ContextStore,
+    /// IIS's WebSocket module for this request (`websocket.rs`): its state and its
+    /// `IWebSocketContext`.
+    pub(crate) websocket: RefCell<super::websocket::WebSocketState>,
+    pub(crate) websocket_obj: Obj<RequestCtx>,
     pub(crate) remote_addr: SocketAddr,
     /// What other modules of the pipeline do, by stage ([`TestRequest::other_module`]).
     other_modules: Vec<super::OtherModule>,
@@ -175,8 +187,6 @@ pub(crate) struct RequestCtx {
     disconnect_after: Option<std::time::Duration>,
     /// [`TestRequest::on_wire`].
     on_wire: Option<super::WireObserver>,
-    /// Set while a flush or an unbuffered write sends (before the end of the request).
-    sending_early: std::cell::Cell<bool>,
     pub(crate) local_addr: SocketAddr,
     pub(crate) remote: SockAddr,
     pub(crate) local: SockAddr,
@@ -219,6 +229,10 @@ pub(crate) enum Completion {
     Io { op: &'static str, bytes: u32, hr: HRESULT },
     /// The client went away ([`crate::TestRequest::disconnect_after`]).
     Disconnect,
+    /// A WebSocket read or write completes (`websocket::READ`, `websocket::WRITE`).
+    WebSocket(u8),
+    /// `CloseTcpConnection` / `CancelOutstandingIO`: outstanding WebSocket operations fail.
+    WebSocketAbort(HRESULT),
 }
 
 impl Completions {
@@ -342,6 +356,9 @@ impl RequestCtx {
             map_path: (String::new(), String::new()),
             read_entity: (std::ptr::null_mut(), 0, 0),
             full_duplex: false,
+            partial_send: false,
+            log: None,
+            logged: Default::default(),
         };
         let ctx = Pinned::new(Box::new(RequestCtx {
             server,
@@ -363,13 +380,14 @@ impl RequestCtx {
             store: ContextStore::new(Kind::Module, "request"),
             connection_store: ContextStore::new(Kind::Connection, "connection"),
             named_store: ContextStore::new(Kind::Named, "named"),
+            websocket: super::websocket::WebSocketState::new(request.websocket),
+            websocket_obj: Obj::new(&super::websocket::WEBSOCKET_VTBL),
             remote_addr: request.remote,
             completions: Default::default(),
             thread: std::thread::current().id(),
             other_modules: request.other_modules.clone(),
             disconnect_after: request.disconnect_after,
             on_wire: request.on_wire.clone(),
-            sending_early: std::cell::Cell::new(false),
             local_addr: request.local,
             remote: SockAddr::new(request.remote),
             local: SockAddr::new(request.local),
@@ -404,6 +422,7 @@ impl RequestCtx {
             &mut me.send_provider,
             &mut me.map_path_provider,
             &mut me.read_entity_provider,
+            &mut me.websocket_obj,
         ] {
             obj.set_owner(raw);
         }
@@ -602,10 +621,15 @@ impl RequestCtx {
                 // another thread to.
                 let timeout = pending_timeout(self.server());
                 let mut next = self.completions.wait(timeout);
-                while let Some(Completion::Disconnect) = next {
-                    // The module's NotifyDisconnect may complete the notification on this
-                    // thread (PostCompletion), or leave it to another.
-                    self.client_disconnected();
+                while let Some(Completion::Disconnect | Completion::WebSocket(_) | Completion::WebSocketAbort(_)) = next {
+                    // The module's NotifyDisconnect (or WebSocket completion callback) may
+                    // complete the notification on this thread (PostCompletion), or leave it to
+                    // another.
+                    match next {
+                        Some(Completion::WebSocket(which)) => super::websocket::deliver(self, which),
+                        Some(Completion::WebSocketAbort(hr)) => super::websocket::deliver_abort(self, hr),
+                        _ => self.client_disconnected(),
+                    }
                     let mut st = self.st.borrow_mut();
                     (posted, indicated) = (st.posted.take(), st.indicated.take());
                     drop(st);
@@ -613,7 +637,7 @@ impl RequestCtx {
                 }
                 match next {
                     None if posted.is_some() || indicated.is_some() => {}
-                    Some(Completion::Disconnect) => unreachable!("handled above"),
+                    Some(Completion::Disconnect | Completion::WebSocket(_) | Completion::WebSocketAbort(_)) => unreachable!("handled above"),
                     Some(Completion::Io { op, bytes, hr }) => {
                         io_status = hr;
                         self.record("IHttpCompletionInfo::Completed", format!("{op}: {bytes} bytes, {}", crate::strings::hr_str(hr)));
@@ -746,6 +770,7 @@ impl RequestCtx {
                     self.send_provider.as_ptr(),
                 );
             }
+            super::websocket::headers_sent(self);
             let mut st = self.st.borrow_mut();
             st.sending = false;
             st.headers_being_sent = false;
@@ -771,9 +796,10 @@ impl RequestCtx {
             let head = if first { st.response.head.clone() } else { None };
             // A HEAD response sends no body (see `finish`).
             let head_method = st.original_method.eq_ignore_ascii_case("HEAD");
+            // A flush or an unbuffered write (`send_partial`): more may follow.
+            let more = st.partial_send;
             drop(st);
             if let Some(head) = head {
-                let more = self.sending_early.get();
                 (observe.0)(super::Wire::Head { status: head.status, reason: &head.reason, headers: &head.headers, more });
             }
             for chunk in chunks.iter().filter(|c| !c.is_empty() && !head_method) {
@@ -783,20 +809,19 @@ impl RequestCtx {
         status
     }
 
+    /// A send before the response is complete (`Flush`, unbuffered writes).
+    pub(crate) fn send_partial(&self) -> REQUEST_NOTIFICATION_STATUS {
+        let outer = std::mem::replace(&mut self.st.borrow_mut().partial_send, true);
+        let status = self.send_response();
+        self.st.borrow_mut().partial_send = outer;
+        status
+    }
+
     /// `IHttpResponse::Flush`: sends what is buffered; returns the bytes sent.
     pub(crate) fn flush(&self) -> u32 {
         let before = self.st.borrow().response.sent.len();
-        self.send_early();
+        self.send_partial();
         (self.st.borrow().response.sent.len() - before) as u32
-    }
-
-    /// [`RequestCtx::send_response`] from a flush or an unbuffered write: before the end of the
-    /// request, so more may follow ([`super::Wire::Head`]'s `more`).
-    pub(crate) fn send_early(&self) -> REQUEST_NOTIFICATION_STATUS {
-        let outer = self.sending_early.replace(true);
-        let status = self.send_response();
-        self.sending_early.set(outer);
-        status
     }
 
     /// The provider handed to the handler of `n`.
@@ -919,6 +944,17 @@ impl RequestCtx {
         let cleaned =
             self.store.cleanup() + self.named_store.cleanup() + self.connection_store.cleanup();
         self.cleaned.set(cleaned);
+        // The user a module set: IIS needs it no longer once the request is done, and gives
+        // back the reference SetUser handed over (IAuthenticationProvider::SetUser,
+        // https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/iauthenticationprovider-setuser-method).
+        // The log entry is written now, while the module's user still answers for AUTH_USER.
+        let logged = {
+            let entry = self.log_entry();
+            crate::LogRecord { user_name: entry.user_name(), uri_stem: entry.uri_stem(), status: entry.status() }
+        };
+        self.st.borrow_mut().logged = logged;
+        let user = std::mem::replace(&mut self.st.borrow_mut().auth_user, std::ptr::null_mut());
+        self.release_module_user(user, "end of request");
         let module = self.module.replace(std::ptr::null_mut());
         if !module.is_null() {
             self.record("CHttpModule::Dispose", String::new());
@@ -975,6 +1011,8 @@ impl RequestCtx {
             request_headers: st.headers.0.clone(),
             request_memory_bytes: self.arena.bytes(),
             stored_contexts_cleaned: cleaned,
+            websocket: self.websocket.borrow().transcript(),
+            log: std::mem::take(&mut st.logged),
         }
     }
 }

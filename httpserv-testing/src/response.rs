@@ -29,7 +29,7 @@ struct RawResponse {
 /// # Safety
 ///
 /// `chunks` must be null or point to `count` chunks whose memory buffers are readable.
-unsafe fn read_chunks(chunks: *const HTTP_DATA_CHUNK, count: u32) -> Result<Vec<Vec<u8>>, String> {
+unsafe fn read_chunks(chunks: *const HTTP_DATA_CHUNK, count: u32, server: &crate::server::ServerShared) -> Result<Vec<Vec<u8>>, String> {
     if count == 0 {
         return Ok(Vec::new());
     }
@@ -40,9 +40,23 @@ unsafe fn read_chunks(chunks: *const HTTP_DATA_CHUNK, count: u32) -> Result<Vec<
     let chunks = unsafe { std::slice::from_raw_parts(chunks, count as usize) };
     let mut out = Vec::with_capacity(chunks.len());
     for (i, chunk) in chunks.iter().enumerate() {
+        if chunk.DataChunkType == HttpDataChunkFromFragmentCache {
+            // A fragment of the server's cache (IHttpServer::AddFragmentToCache) by name:
+            // "HttpDataChunkFromFragmentCache: the data source is a fragment cache"
+            // (https://learn.microsoft.com/en-us/windows/win32/api/http/ns-http-http_data_chunk).
+            // SAFETY: the type was checked: `FromFragmentCache` is the active union field.
+            let fragment = unsafe { chunk.Anonymous.FromFragmentCache };
+            // SAFETY: the name holds `FragmentNameLength` bytes (the HTTP Server API counts bytes).
+            let name = unsafe { from_pcwstr_len(fragment.pFragmentName, fragment.FragmentNameLength as usize / 2) };
+            match server.fragment(&name) {
+                Some(data) => out.push(data),
+                None => return Err(format!("chunk {i}: no fragment {name:?} in the cache")),
+            }
+            continue;
+        }
         if chunk.DataChunkType != HttpDataChunkFromMemory {
             return Err(format!(
-                "chunk {i} has type {} (only HttpDataChunkFromMemory is simulated)",
+                "chunk {i} has type {} (only HttpDataChunkFromMemory and HttpDataChunkFromFragmentCache are simulated)",
                 chunk.DataChunkType
             ));
         }
@@ -278,7 +292,7 @@ impl RequestCtx {
             return crate::strings::hresult_from_win32(1236);
         }
         // SAFETY: per the contract.
-        let data = match unsafe { read_chunks(chunks, count) } {
+        let data = match unsafe { read_chunks(chunks, count, self.server()) } {
             Ok(data) => data,
             Err(why) => {
                 self.record(method, format!("{why} -> E_INVALIDARG"));
@@ -293,7 +307,7 @@ impl RequestCtx {
         );
         self.st.borrow_mut().response.chunks.extend(data);
         if self.st.borrow().response.buffering_disabled {
-            self.send_early();
+            self.send_partial();
         }
         let total = len32("the bytes written", total);
         if asynchronous != 0 {
@@ -580,7 +594,7 @@ thunks! {
         let req = unsafe { req(this) };
         // SAFETY: `chunk` is null or one valid chunk (copied now: IIS would keep the reference
         // until the response is sent, which gives the same bytes).
-        let data = match unsafe { read_chunks(chunk, 1) } {
+        let data = match unsafe { read_chunks(chunk, 1, req.server()) } {
             Ok(mut data) => data.remove(0),
             Err(why) => {
                 req.record("IHttpResponse::WriteEntityChunkByReference", format!("{why} -> E_INVALIDARG"));
@@ -600,7 +614,7 @@ thunks! {
             }
         }
         if req.st.borrow().response.buffering_disabled {
-            req.send_early();
+            req.send_partial();
         }
         S_OK
     }

@@ -128,6 +128,10 @@ pub(crate) struct ServerShared {
     file_change: Obj<ServerShared>,
     app_store: ContextStore,
     site_store: ContextStore,
+    /// `IHttpContext::GetMetadata`: the configuration of the application's URLs (one, as the
+    /// simulator has one application) and its container, which lives as long as it.
+    pub(crate) metadata: Obj<ServerShared>,
+    metadata_store: ContextStore,
     /// The module name.
     pub(crate) name: String,
     name_w: Box<[u16]>,
@@ -135,6 +139,8 @@ pub(crate) struct ServerShared {
     pub(crate) started: Instant,
     /// [`crate::TestServer::set_pending_timeout`], in milliseconds; 0 for the default.
     pub(crate) pending_timeout_ms: std::sync::atomic::AtomicU64,
+    /// [`crate::TestServer::enable_websocket_module`].
+    pub(crate) websocket_module: std::sync::atomic::AtomicBool,
 }
 
 impl ServerShared {
@@ -153,11 +159,14 @@ impl ServerShared {
             file_change: Obj::new(&FILE_CHANGE_VTBL),
             app_store: ContextStore::new(Kind::Module, "application"),
             site_store: ContextStore::new(Kind::Module, "site"),
+            metadata: Obj::new(&METADATA_VTBL),
+            metadata_store: ContextStore::new(Kind::Module, "metadata"),
             name: name.to_owned(),
             name_w: wide(name).into_boxed_slice(),
             state: Mutex::new(ServerState::default()),
             started: Instant::now(),
             pending_timeout_ms: std::sync::atomic::AtomicU64::new(0),
+            websocket_module: std::sync::atomic::AtomicBool::new(false),
         }));
         let raw = shared.as_ptr();
         // SAFETY: `raw` is the only handle to the new server; nothing else refers to it yet, and
@@ -174,16 +183,31 @@ impl ServerShared {
             &mut me.pre_begin,
             &mut me.config_change,
             &mut me.file_change,
+            &mut me.metadata,
         ] {
             obj.set_owner(raw);
         }
         me.app_store.init(Scope::Server(raw));
         me.site_store.init(Scope::Server(raw));
+        me.metadata_store.init(Scope::Server(raw));
         shared
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, ServerState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `true` when the module registered `RQ_SEND_RESPONSE` with `PRIORITY_ALIAS_FIRST` or
+    /// `PRIORITY_ALIAS_HIGH` (what `GetLogData` needs).
+    pub(crate) fn send_response_priority_is_high(&self) -> bool {
+        self.lock().registration.priorities.request.iter().any(|(flag, alias)| {
+            flag & RQ_SEND_RESPONSE != 0 && (alias.eq_ignore_ascii_case("FIRST") || alias.eq_ignore_ascii_case("HIGH"))
+        })
+    }
+
+    /// The bytes of the cached fragment `name` (`IHttpServer::AddFragmentToCache`), if any.
+    pub(crate) fn fragment(&self, name: &str) -> Option<Vec<u8>> {
+        self.lock().fragments.iter().find(|(n, _)| n == name).map(|(_, d)| d.clone())
     }
 
     /// The module id: the address of the registration object, unique per server.
@@ -380,7 +404,7 @@ impl ServerShared {
                 // SAFETY: as above.
                 unsafe { ((*(*g).lpVtbl).OnGlobalApplicationStop)(g, provider) }
             });
-            let mut cleaned = self.app_store.cleanup() + self.site_store.cleanup();
+            let mut cleaned = self.app_store.cleanup() + self.site_store.cleanup() + self.metadata_store.cleanup();
             let dispensed: Vec<*mut ContextStore> =
                 self.lock().dispensed.iter().map(Pinned::as_ptr).collect();
             for store in dispensed {
@@ -981,13 +1005,46 @@ thunks! {
         E_NOTIMPL
     }
 
-    fn srv3_query_request_property(this: *mut IHttpServer3, _id: u64, property: HTTP_REQUEST_PROPERTY, _qualifier: *mut c_void, _qualifier_size: u32, _output: *mut c_void, _output_size: u32, returned: *mut u32, _overlapped: *mut OVERLAPPED) -> HRESULT {
+    fn srv3_query_request_property(this: *mut IHttpServer3, id: u64, property: HTTP_REQUEST_PROPERTY, _qualifier: *mut c_void, _qualifier_size: u32, output: *mut c_void, output_size: u32, returned: *mut u32, overlapped: *mut OVERLAPPED) -> HRESULT {
         // SAFETY: called on the server given to `RegisterModule`; `returned` is null or writable.
-        unsafe {
-            server(this).record("IHttpServer3::QueryRequestProperty", format!("property {property} -> E_NOTIMPL"));
-            put(returned, 0);
-        }
-        E_NOTIMPL
+        let server = unsafe { server(this) };
+        // SAFETY: as above.
+        unsafe { put(returned, 0) };
+        // The request must be one this server is running now (its HTTP_REQUEST::RequestId).
+        let active = active();
+        // SAFETY: the active request of this thread is live while it is active.
+        let running = (!active.request.is_null()).then(|| unsafe { &*active.request }).filter(|r| r.id == id);
+        let (hr, detail) = if running.is_none() {
+            // HttpQueryRequestProperty: "ERROR_INVALID_PARAMETER: ... the Id is not valid"
+            // (https://learn.microsoft.com/en-us/windows/win32/api/http/nf-http-httpqueryrequestproperty).
+            (HR_INVALID_PARAMETER, format!("request id {id} is not running"))
+        } else if !overlapped.is_null() {
+            (E_NOTIMPL, "asynchronous (OVERLAPPED) queries are not simulated".to_owned())
+        } else if property == windows_sys::Win32::Networking::HttpServer::HttpRequestPropertySni {
+            use windows_sys::Win32::Networking::HttpServer::{HTTP_REQUEST_PROPERTY_SNI, HTTP_REQUEST_PROPERTY_SNI_FLAG_NO_SNI};
+            // A plain-HTTP request has no TLS handshake, hence no SNI: an empty host name with
+            // HTTP_REQUEST_PROPERTY_SNI_FLAG_NO_SNI
+            // (https://learn.microsoft.com/en-us/windows/win32/api/http/ns-http-http_request_property_sni).
+            let size = std::mem::size_of::<HTTP_REQUEST_PROPERTY_SNI>();
+            if output.is_null() || (output_size as usize) < size {
+                // SAFETY: `returned` is null or writable.
+                unsafe { put(returned, size as u32) };
+                (HR_INSUFFICIENT_BUFFER, format!("SNI, buffer of {output_size} bytes < {size}"))
+            } else {
+                let sni = HTTP_REQUEST_PROPERTY_SNI { Hostname: [0; 256], Flags: HTTP_REQUEST_PROPERTY_SNI_FLAG_NO_SNI };
+                // SAFETY: `output` holds `output_size` >= `size` writable bytes (any alignment:
+                // written unaligned); `returned` is null or writable.
+                unsafe {
+                    output.cast::<HTTP_REQUEST_PROPERTY_SNI>().write_unaligned(sni);
+                    put(returned, size as u32);
+                }
+                (S_OK, "SNI -> no SNI (plain HTTP)".to_owned())
+            }
+        } else {
+            (E_NOTIMPL, format!("property {property} is not simulated"))
+        };
+        server.record("IHttpServer3::QueryRequestProperty", format!("{detail} -> {}", hr_str(hr)));
+        hr
     }
 }
 
@@ -1140,12 +1197,44 @@ thunks! {
         server.site_store.as_ptr()
     }
 
+    fn meta_get_meta_path(this: *mut IMetadataInfo) -> PCWSTR {
+        // SAFETY: called on the metadata object.
+        unsafe { server(this) }.record("IMetadataInfo::GetMetaPath", "-> \"MACHINE/WEBROOT/APPHOST/Default Web Site\"".to_owned());
+        w!("MACHINE/WEBROOT/APPHOST/Default Web Site")
+    }
+
+    fn meta_get_vr_path(this: *mut IMetadataInfo) -> PCWSTR {
+        // SAFETY: called on the metadata object.
+        unsafe { server(this) }.record("IMetadataInfo::GetVrPath", format!("-> {:?}", super::APPLICATION_PHYSICAL_PATH));
+        w!("C:\\inetpub\\wwwroot\\")
+    }
+
+    fn meta_get_vr_token(this: *mut IMetadataInfo) -> *mut IHttpTokenEntry {
+        // SAFETY: called on the metadata object.
+        unsafe { server(this) }.record("IMetadataInfo::GetVrToken", "-> NULL (no virtual directory credentials)".to_owned());
+        std::ptr::null_mut()
+    }
+
+    fn meta_get_container(this: *mut IMetadataInfo) -> *mut IHttpModuleContextContainer {
+        // SAFETY: called on the metadata object.
+        let server = unsafe { server(this) };
+        server.record("IMetadataInfo::GetModuleContextContainer", String::new());
+        server.metadata_store.as_ptr()
+    }
+
     fn site_get_perf_counter_info(this: *mut IHttpSite) -> *mut IHttpPerfCounterInfo {
         // SAFETY: called on the site object.
         unsafe { server(this) }.record("IHttpSite::GetPerfCounterInfo", "-> NULL (not simulated)".to_owned());
         std::ptr::null_mut()
     }
 }
+
+static METADATA_VTBL: IMetadataInfo_Vtbl = IMetadataInfo_Vtbl {
+    GetMetaPath: meta_get_meta_path,
+    GetVrPath: meta_get_vr_path,
+    GetVrToken: meta_get_vr_token,
+    GetModuleContextContainer: meta_get_container,
+};
 
 static APPLICATION_VTBL: IHttpApplication2_Vtbl = IHttpApplication2_Vtbl {
     base__: IHttpApplication_Vtbl {

@@ -302,9 +302,13 @@ impl<'a> HttpContext<'a> {
 
     /// The extension interface `T` of this context (`IHttpContext2`..`IHttpContext4`), through
     /// `IHttpServer2::GetExtendedInterface` as `HttpGetExtendedInterface` does.
-    pub fn extended<T: crate::server::Extension<IHttpContext>>(&self, server: &Server) -> Result<*mut T> {
-        // SAFETY: this context is a live IHttpContext for 'a.
-        unsafe { server.extended_interface::<IHttpContext, T>(self.as_raw()) }
+    /// A typed handle borrowed like the context ([`crate::extensions::Extended`]); the common
+    /// ones have their own methods ([`context2`](Self::context2), [`context4`](Self::context4)).
+    pub fn extended<T: crate::server::Extension<IHttpContext>>(&self, server: &Server) -> Result<crate::extensions::Extended<'a, T>> {
+        // SAFETY: this context is a live IHttpContext for 'a; IIS returns the extension of the
+        // same object (non-null, checked by `extended_interface`), live as long as it.
+        unsafe { crate::extensions::Extended::from_raw(server.extended_interface::<IHttpContext, T>(self.as_raw())?) }
+            .ok_or_else(|| invalid("IIS returned no extension interface"))
     }
 
     /// The id IIS gave the module the context was handed to (null outside a module).
@@ -336,4 +340,97 @@ fn out_of_memory() -> crate::error::Error {
 fn until_nul(units: &[u16]) -> String {
     let end = units.iter().position(|&u| u == 0).unwrap_or(units.len());
     String::from_utf16_lossy(&units[..end])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Added for issue 12 (the missing methods): appended, so parallel changes above merge cleanly.
+
+impl<'a> HttpContext<'a> {
+    /// The physical path of the script the request maps to (`GetScriptTranslated`), e.g.
+    /// `C:\inetpub\wwwroot\app\default.aspx`, copied into request memory as
+    /// [`script_name`](Self::script_name) ("the server owns the lifetime" of IIS's string)
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-getscripttranslated-method>).
+    pub fn script_translated(&self) -> Option<WideStr<'a>> {
+        let mut len = 0u32;
+        // SAFETY: live context; IIS returns a string of `len` units, readable now.
+        let original = unsafe { WideStr::from_raw_parts((self.vtbl().GetScriptTranslated)(self.as_raw(), &mut len), len as usize) }?;
+        // SAFETY: live context for 'a.
+        unsafe { copy_to_request(self.as_raw(), original.as_slice()) }.map(WideStr::new)
+    }
+
+    /// `IHttpContext2` of this context, as a typed handle (through
+    /// `IHttpServer2::GetExtendedInterface`, as the SDK's `HttpGetExtendedInterface` does)
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext2-interface>).
+    pub fn context2(&self, server: &Server<'_>) -> Result<crate::extensions::HttpContext2<'a>> {
+        // SAFETY: this context is a live IHttpContext for 'a; IIS returns the extension of the
+        // same object, live as long as it.
+        unsafe { crate::extensions::HttpContext2::from_raw(server.extended_interface::<IHttpContext, IHttpContext2>(self.as_raw())?) }
+            .ok_or_else(|| invalid("IIS returned no IHttpContext2"))
+    }
+
+    /// `IHttpContext4` of this context, as a typed handle (see [`context2`](Self::context2))
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext4-interface>).
+    pub fn context4(&self, server: &Server<'_>) -> Result<crate::extensions::HttpContext4<'a>> {
+        // SAFETY: as in `context2`.
+        unsafe { crate::extensions::HttpContext4::from_raw(server.extended_interface::<IHttpContext, IHttpContext4>(self.as_raw())?) }
+            .ok_or_else(|| invalid("IIS returned no IHttpContext4"))
+    }
+
+    /// Stores the module's per-connection state in the connection's module context container
+    /// (`IHttpConnection::GetModuleContextContainer`, then `SetModuleContext`): it lives as long
+    /// as the client connection, across the requests it carries (keep-alive), and IIS calls
+    /// `CleanupStoredContext` when the connection closes, which drops `value`
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpconnection-getmodulecontextcontainer-method>).
+    /// One value per module and connection (`ERROR_ALREADY_ASSIGNED` otherwise); a module with
+    /// `async` handlers already keeps its disconnect watcher there, so it gets that error too.
+    /// `Sync`: requests of one connection may run on different threads.
+    pub fn set_connection_stored_context<T: Send + Sync + 'static>(&self, value: T) -> Result<()> {
+        let module_id = self.registration.ok_or_else(|| invalid("the context belongs to no module: no stored context"))?.module_id();
+        let container = self.connection_container()?;
+        let stored = crate::bridge::stored::StoredContext::new(value);
+        // SAFETY: live container (IHttpConnectionModuleContextContainer starts with the slots of
+        // IHttpModuleContextContainer); on success IIS owns `stored` until CleanupStoredContext.
+        let hr = unsafe { ((*(*container).lpVtbl).base__.SetModuleContext)(container.cast(), stored, module_id) };
+        if hr < 0 {
+            // SAFETY: IIS refused it, so we still own `stored`.
+            unsafe { crate::bridge::stored::StoredContext::<T>::free(stored) };
+        }
+        check(hr)
+    }
+
+    /// The state stored by [`set_connection_stored_context`](Self::set_connection_stored_context)
+    /// for this module on this connection, if any and if it is a `T`.
+    pub fn connection_stored_context<T: Send + Sync + 'static>(&self) -> Option<&'a T> {
+        let module_id = self.registration?.module_id();
+        let container = self.connection_container().ok()?;
+        // SAFETY: live container; returns what this module stored under its id, or null.
+        let stored = unsafe { ((*(*container).lpVtbl).base__.GetModuleContext)(container.cast(), module_id) };
+        if crate::bridge::disconnect::is_watcher(stored) {
+            return None;
+        }
+        // SAFETY: what this module stores under its id on a connection is a StoredContext made
+        // above or the disconnect watcher, excluded just now; the type is checked first. It
+        // lives until the connection ends, after this request ('a).
+        unsafe { crate::bridge::stored::StoredContext::<T>::get(stored, TypeId::of::<T>()) }
+    }
+
+    fn connection_container(&self) -> Result<*mut IHttpConnectionModuleContextContainer> {
+        let connection = self.connection().ok_or_else(|| invalid("IIS returned no connection"))?;
+        // SAFETY: live connection of the request.
+        let container = unsafe { ((*(*connection.as_raw()).lpVtbl).GetModuleContextContainer)(connection.as_raw()) };
+        if container.is_null() {
+            return Err(invalid("IIS returned no connection context container"));
+        }
+        Ok(container)
+    }
+
+    /// The configuration metadata of the request's URL (`IHttpContext::GetMetadata`): its
+    /// metabase path and a context container that lives as long as that configuration
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-getmetadata-method>).
+    pub fn metadata(&self) -> Option<crate::extensions::Metadata<'a>> {
+        // SAFETY: live context; the metadata lives at least as long as the request.
+        let raw = unsafe { (self.vtbl().GetMetadata)(self.as_raw()) };
+        // SAFETY: as above; the registration is this context's.
+        unsafe { crate::extensions::Metadata::from_raw(raw, self.registration) }
+    }
 }

@@ -131,3 +131,203 @@ impl TraceContext<'_> {
         check(unsafe { (self.vtbl().RaiseTraceEvent)(self.as_raw(), event) })
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Added for issue 12 (the missing methods).
+
+/// A Windows access token IIS lends for as long as `'a` (`IHttpUser::GetPrimaryToken`,
+/// `GetImpersonationToken`): borrowed, never closed by the module. Pass [`as_raw`](Self::as_raw)
+/// to Win32 calls such as `ImpersonateLoggedOnUser` or `CreateProcessAsUserW`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BorrowedToken<'a> {
+    raw: windows_sys::Win32::Foundation::HANDLE,
+    _borrow: core::marker::PhantomData<&'a ()>,
+}
+
+impl BorrowedToken<'_> {
+    /// The `HANDLE`. It stays IIS's: do not `CloseHandle` it.
+    pub fn as_raw(&self) -> windows_sys::Win32::Foundation::HANDLE {
+        self.raw
+    }
+}
+
+impl<'a> User<'a> {
+    /// The user's primary token (`IHttpUser::GetPrimaryToken`), for starting processes as the
+    /// user; `None` when the user has none (a custom user, anonymous). "The HANDLE returned is
+    /// owned by the `IHttpUser`": it lives as long as the user, which lives for the request
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpuser-getprimarytoken-method>).
+    pub fn primary_token(&self) -> Option<BorrowedToken<'a>> {
+        // SAFETY: live user.
+        let raw = unsafe { (self.vtbl().GetPrimaryToken)(self.as_raw()) };
+        (!raw.is_null()).then_some(BorrowedToken { raw, _borrow: core::marker::PhantomData })
+    }
+
+    /// The user's impersonation token (`IHttpUser::GetImpersonationToken`), for
+    /// `ImpersonateLoggedOnUser`; `None` when the user has none, as
+    /// [`primary_token`](Self::primary_token)
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpuser-getimpersonationtoken-method>).
+    pub fn impersonation_token(&self) -> Option<BorrowedToken<'a>> {
+        // SAFETY: live user.
+        let raw = unsafe { (self.vtbl().GetImpersonationToken)(self.as_raw()) };
+        (!raw.is_null()).then_some(BorrowedToken { raw, _borrow: core::marker::PhantomData })
+    }
+
+    /// `true` when the user answers [`is_in_role`](Self::is_in_role) (`SupportsIsInRole`).
+    pub fn supports_is_in_role(&self) -> bool {
+        // SAFETY: live user.
+        unsafe { (self.vtbl().SupportsIsInRole)(self.as_raw()) != 0 }
+    }
+
+    /// Whether the user is in `role` (`IHttpUser::IsInRole`); an error (`E_NOTIMPL`) when the
+    /// user does not support roles.
+    pub fn is_in_role(&self, role: &str) -> Result<bool> {
+        let mut in_role = 0;
+        // SAFETY: live user; the role is NUL-terminated during the call; `in_role` is ours.
+        let hr = with_wide_str("role", role, |role, _| unsafe { (self.vtbl().IsInRole)(self.as_raw(), role, &mut in_role) })?;
+        check(hr)?;
+        Ok(in_role != 0)
+    }
+}
+
+/// The trace configuration of a provider for this request (`HTTP_TRACE_CONFIGURATION`, as
+/// [`TraceContext::configuration`] returns it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceConfiguration {
+    /// `fProviderEnabled`: whether the provider is enabled at all.
+    pub enabled: bool,
+    /// `dwAreas`: the enabled areas (the provider's bit mask).
+    pub areas: u32,
+    /// `dwVerbosity`: the most detailed level enabled (`HTTP_TRACE_LEVEL_*`, 0..=5).
+    pub verbosity: u32,
+}
+
+/// One item of a [`TraceEvent`]: a name and a typed value.
+#[derive(Clone, Copy, Debug)]
+pub struct TraceItem<'s> {
+    /// `pszName`.
+    pub name: &'s str,
+    /// The value (`dwDataType`, `pbData`, `cbData`).
+    pub value: TraceValue<'s>,
+}
+
+/// A trace item's value, typed as `HTTP_TRACE_TYPE_*`.
+#[derive(Clone, Copy, Debug)]
+pub enum TraceValue<'s> {
+    /// `HTTP_TRACE_TYPE_LPCWSTR`.
+    Str(&'s str),
+    /// `HTTP_TRACE_TYPE_ULONG`.
+    U32(u32),
+    /// `HTTP_TRACE_TYPE_LONG`.
+    I32(i32),
+    /// `HTTP_TRACE_TYPE_ULONGLONG`.
+    U64(u64),
+    /// `HTTP_TRACE_TYPE_BOOL`.
+    Bool(bool),
+}
+
+/// An event for [`TraceContext::raise_event`]: everything `HTTP_TRACE_EVENT` carries, as Rust
+/// values; the pointers IIS reads are built for the one call.
+#[derive(Clone, Copy)]
+pub struct TraceEvent<'s> {
+    /// `pProviderGuid`: the provider raising the event.
+    pub provider: windows_sys::core::GUID,
+    /// `dwArea`: the area within the provider.
+    pub area: u32,
+    /// `pAreaGuid`.
+    pub area_guid: windows_sys::core::GUID,
+    /// `dwEvent`: the event's id.
+    pub event: u32,
+    /// `pszEventName`.
+    pub name: &'s str,
+    /// `dwEventVersion`.
+    pub version: u32,
+    /// `dwVerbosity` (`HTTP_TRACE_LEVEL_*`).
+    pub verbosity: u32,
+    /// `pEventItems`.
+    pub items: &'s [TraceItem<'s>],
+}
+
+impl TraceContext<'_> {
+    /// The configuration of the trace provider `provider` for this request
+    /// (`IHttpTraceContext::GetTraceConfiguration`): fill `pProviderGuid`, IIS fills the rest
+    /// ("the `GetTraceConfiguration` method retrieves the current configuration of the
+    /// provider specified in the `pProviderGuid` member"), so a module can skip building events
+    /// nobody listens to
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttptracecontext-gettraceconfiguration-method>).
+    pub fn configuration(&self, provider: &windows_sys::core::GUID) -> Result<TraceConfiguration> {
+        let mut config = windows_sys::Win32::System::Iis::HTTP_TRACE_CONFIGURATION {
+            pProviderGuid: provider,
+            dwAreas: 0,
+            dwVerbosity: 0,
+            fProviderEnabled: 0,
+        };
+        // SAFETY: live trace context; `config` is ours and points to `provider` during the call.
+        check(unsafe { (self.vtbl().GetTraceConfiguration)(self.as_raw(), &mut config) })?;
+        Ok(TraceConfiguration { enabled: config.fProviderEnabled != 0, areas: config.dwAreas, verbosity: config.dwVerbosity })
+    }
+
+    /// Raises a trace event (`IHttpTraceContext::RaiseTraceEvent`) built from safe values: the
+    /// names become NUL-terminated UTF-16 and each item points to its value for the call; IIS
+    /// "passes the event to all registered trace consumers" synchronously, so nothing needs to
+    /// outlive it
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttptracecontext-raisetraceevent-method>).
+    /// Names with NUL are refused (`E_INVALIDARG`).
+    pub fn raise_event(&self, event: &TraceEvent<'_>) -> Result<()> {
+        use windows_sys::Win32::System::Iis::*;
+        fn wide(what: &str, text: &str) -> Result<Vec<u16>> {
+            if text.contains('\0') {
+                return Err(crate::error::invalid(&format!("{what} contains NUL")));
+            }
+            Ok(text.encode_utf16().chain([0]).collect())
+        }
+        let name = wide("trace event name", event.name)?;
+        // Every item's name and value, owned here until the call returns.
+        let mut names = Vec::with_capacity(event.items.len());
+        let mut values: Vec<Vec<u8>> = Vec::with_capacity(event.items.len());
+        let mut types = Vec::with_capacity(event.items.len());
+        for item in event.items {
+            names.push(wide("trace item name", item.name)?);
+            let (kind, bytes) = match item.value {
+                // IIS's trace macros pass a string item as the string itself (the consumer reads
+                // a NUL-terminated string from pbData, cbData bytes with the NUL).
+                TraceValue::Str(s) => (HTTP_TRACE_TYPE_LPCWSTR, wide("trace item value", s)?.iter().flat_map(|u| u.to_ne_bytes()).collect()),
+                TraceValue::U32(v) => (HTTP_TRACE_TYPE_ULONG, v.to_ne_bytes().to_vec()),
+                TraceValue::I32(v) => (HTTP_TRACE_TYPE_LONG, v.to_ne_bytes().to_vec()),
+                TraceValue::U64(v) => (HTTP_TRACE_TYPE_ULONGLONG, v.to_ne_bytes().to_vec()),
+                TraceValue::Bool(v) => (HTTP_TRACE_TYPE_BOOL, i32::from(v).to_ne_bytes().to_vec()),
+            };
+            types.push(kind);
+            values.push(bytes);
+        }
+        let mut items: Vec<HTTP_TRACE_EVENT_ITEM> = names
+            .iter()
+            .zip(&values)
+            .zip(&types)
+            .map(|((name, value), &kind)| HTTP_TRACE_EVENT_ITEM {
+                pszName: name.as_ptr(),
+                dwDataType: kind,
+                pbData: value.as_ptr() as *mut u8,
+                cbData: value.len() as u32,
+                pszDataDescription: core::ptr::null(),
+            })
+            .collect();
+        let mut raw = HTTP_TRACE_EVENT {
+            pProviderGuid: &event.provider,
+            dwArea: event.area,
+            pAreaGuid: &event.area_guid,
+            dwEvent: event.event,
+            pszEventName: name.as_ptr(),
+            dwEventVersion: event.version,
+            dwVerbosity: event.verbosity,
+            pActivityGuid: core::ptr::null(),
+            pRelatedActivityGuid: core::ptr::null(),
+            dwTimeStamp: 0,
+            dwFlags: HTTP_TRACE_EVENT_FLAG_STATIC_DESCRIPTIVE_FIELDS,
+            cEventItems: u32::try_from(items.len()).map_err(|_| crate::error::invalid("too many trace items"))?,
+            pEventItems: items.as_mut_ptr(),
+        };
+        // SAFETY: live trace context; every pointer in `raw` points into locals that live until
+        // this call returns, with the lengths and types the items declare.
+        check(unsafe { (self.vtbl().RaiseTraceEvent)(self.as_raw(), &mut raw) })
+    }
+}

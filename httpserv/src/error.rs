@@ -28,6 +28,13 @@ pub fn last_refusal() -> String {
     LAST_REFUSAL.with(|last| last.borrow().clone())
 }
 
+/// Takes the message of the last input refused on this thread (empty if none since the last
+/// take), so that one refusal explains at most one error.
+#[cfg_attr(windows, allow(dead_code))]
+pub(crate) fn take_last_refusal() -> String {
+    LAST_REFUSAL.with(|last| last.take())
+}
+
 /// A header name (or method): a non-empty HTTP token (RFC 9110 `tchar`s: letters, digits and
 /// ``!#$%&'*+-.^_`|~``), so no CR, LF, NUL, space, `:` or other separator.
 pub(crate) fn check_header_name(name: &str) -> Result<()> {

@@ -27,6 +27,11 @@
 //! # }
 //! ```
 //!
+//! Handlers may return [`HandlerResult`] and use `?`: an `Err` becomes a 500 whose
+//! `hrErrorToReport` is the error's `HRESULT`, written to the request's trace (see
+//! [`HandlerError`]). With the default `http` feature, `Request` and `Response` also speak the
+//! [`http`] crate's types (`StatusCode`, `Method`, `HeaderName`, `HeaderValue`, `Uri`).
+//!
 //! How a notification travels from the C++ vtable to the method above: `bridge` (start with
 //! `bridge/mod.rs`). The handles ([`HttpContext`], [`Request`], [`Response`], [`Server`], ...)
 //! borrow IIS objects for one notification. The `httpserv-testing` crate runs modules in an
@@ -49,12 +54,15 @@ pub mod bridge;
 mod context;
 mod descriptors;
 mod error;
+pub mod extensions;
 mod handle;
 mod headers;
+mod interop;
 mod io;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 mod module;
+mod outcome;
 mod providers;
 mod request;
 mod response;
@@ -62,6 +70,7 @@ mod response4;
 mod server;
 mod sockaddr;
 mod strings;
+mod websocket;
 
 
 pub use bridge::register::Priority;
@@ -69,14 +78,23 @@ pub use context::HttpContext;
 pub use descriptors::{Application, Connection, Site, TraceContext, TraceLevel, User};
 pub use error::{Error, Result, E_INVALIDARG, HRESULT};
 pub use httpserv_macros::http_module;
+pub use outcome::{HandlerError, HandlerResult, IntoNotificationStatus, E_FAIL};
 pub use module::{request_masks, global_masks, GlobalModule, GlobalNotificationStatus, HttpModule, NotificationStatus};
 pub use providers::*;
 pub use request::{Request, KNOWN_REQUEST_HEADERS};
-pub use response::{CurrentStatus, Response, Status};
+pub use response::{CurrentStatus, RedirectOptions, Response, Status};
 pub use response4::Response4;
 pub use server::{Extension, Server};
 pub use strings::WideStr;
+pub use bridge::user::AuthenticatedUser;
+pub use descriptors::{BorrowedToken, TraceConfiguration, TraceEvent, TraceItem, TraceValue};
+pub use response::{Chunk, RawResponse, RawChunk};
 pub use io::{Disconnected, FlushBody, ReadBody, WriteBody};
+pub use websocket::{Fragment, Message, NamedContexts, ReadFragment, WebSocket, WriteFragment, IIS_WEBSOCKET, IIS_WEBSOCKET_SERVER_VARIABLE};
+
+/// The `http` crate, whose types the `http` feature's methods take and return.
+#[cfg(feature = "http")]
+pub use http;
 
 /// The raw bindings, for calls the safe API does not cover.
 pub use httpserv_sys as sys;
@@ -84,8 +102,8 @@ pub use httpserv_sys as sys;
 /// What a module file needs.
 pub mod prelude {
     pub use crate::{
-        http_module, AuthenticationProvider, CustomNotificationProvider, EventProvider, GlobalModule, GlobalNotificationStatus, HttpContext,
-        HttpModule, MapPathProvider, NotificationStatus, ReadEntityProvider, Request, Response, SendResponseProvider, Server,
+        http_module, AuthenticationProvider, CustomNotificationProvider, EventProvider, GlobalModule, GlobalNotificationStatus, HandlerError,
+        HandlerResult, HttpContext, HttpModule, MapPathProvider, NotificationStatus, ReadEntityProvider, Request, Response, SendResponseProvider, Server,
     };
 }
 
@@ -94,8 +112,10 @@ pub mod prelude {
 pub mod __private {
     pub use crate::bridge::global::GlobalHandlers;
     pub use crate::bridge::module::Handlers;
+    pub use crate::module::{global_handler_names, request_handler_names, Implements};
+    pub use crate::bridge::outcome::finish;
     pub use crate::bridge::register::{register_module, Registrar};
-    pub use crate::bridge::registration::current_state;
+    pub use crate::bridge::registration::{current_state, make_state, state_of, ModuleState};
     pub use crate::bridge::task::{start as start_async, AsyncHandler};
     pub use crate::error::last_refusal;
     pub use httpserv_sys::{IHttpModuleRegistrationInfo, IHttpServer};

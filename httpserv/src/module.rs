@@ -120,8 +120,11 @@ macro_rules! http_module_trait {
         /// `Default` when the request starts and dropped when IIS disposes it.
         ///
         /// Override the handlers of the notifications the module needs and put
-        /// `#[http_module]` on the `impl` block: it registers exactly those. Handlers run on
-        /// IIS worker threads, hence `Send`. A panic in a handler is caught: the request gets a
+        /// `#[http_module]` on the `impl` block: it registers exactly those. In that block a
+        /// handler may also return a `Result` ([`crate::HandlerResult`], or anything
+        /// implementing [`crate::IntoNotificationStatus`]) and use `?`: the attribute wraps it
+        /// in the method below, and an `Err` becomes a 500 with its `HRESULT` (traced,
+        /// `FinishRequest`). Handlers run on IIS worker threads, hence `Send`. A panic in a handler is caught: the request gets a
         /// 500 and `FinishRequest`, and the message goes to the request's trace.
         pub trait HttpModule: Send + 'static {
             $(
@@ -145,6 +148,18 @@ macro_rules! http_module_trait {
                 let _ = (context, notification, post_notification, provider, completion);
                 NotificationStatus::Continue
             }
+        }
+
+        /// One type per request handler, for `#[http_module]`'s `priority(on_x = ...)` check.
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        pub mod request_handler_names {
+            $(
+                #[doc = concat!("`", stringify!($method), "`.")]
+                pub struct $method;
+            )*
+            /// `on_async_completion`.
+            pub struct on_async_completion;
         }
 
         /// The request and post-request masks of each handler, for `#[http_module]`.
@@ -192,6 +207,23 @@ macro_rules! global_module_trait {
             }
         }
 
+        /// One type per global handler, for `#[http_module]`'s `global_priority(on_x = ...)`
+        /// check.
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        pub mod global_handler_names {
+            $(
+                #[doc = concat!("`", stringify!($method), "`.")]
+                pub struct $method;
+            )*
+            /// `on_global_cache_cleanup`.
+            pub struct on_global_cache_cleanup;
+            /// `on_global_health_check`.
+            pub struct on_global_health_check;
+            /// `on_suspend_process`.
+            pub struct on_suspend_process;
+        }
+
         /// The global mask of each handler, for `#[http_module]`.
         #[doc(hidden)]
         #[allow(non_upper_case_globals)]
@@ -205,3 +237,14 @@ macro_rules! global_module_trait {
 }
 
 global_notifications!(global_module_trait);
+
+/// `#[http_module]` implements `Implements<request_handler_names::on_x>` for a module whose
+/// `impl HttpModule` block defines `on_x` (and likewise for global handlers), so a priority given
+/// to a handler the module lacks is one error at the handler's name in `priority(...)`.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a priority is given to a handler `{Self}` does not implement",
+    label = "`{Self}` does not implement this handler",
+    note = "priority(...) and global_priority(...) name handlers that the module's `#[http_module] impl` block defines"
+)]
+pub trait Implements<Handler> {}

@@ -219,3 +219,199 @@ impl<'a> FileChangeProvider<'a> {
         unsafe { WideStr::from_pcwstr((self.vtbl().GetFileName)(self.as_raw())) }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Added for issue 12 (the missing methods): appended here, not woven in, so parallel changes to
+// the blocks above merge cleanly.
+
+impl AuthenticationProvider<'_> {
+    /// Authenticates the request as `user` (`IAuthenticationProvider::SetUser`): "calling the
+    /// `SetUser` method with a non-NULL `IHttpUser` pointer will authenticate that user
+    /// immediately"; IIS then reports it in `AUTH_USER`, `LOGON_USER`, `REMOTE_USER` and
+    /// `AUTH_TYPE`, and later stages see it as [`HttpContext::user`](crate::HttpContext::user)
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/iauthenticationprovider-setuser-method>).
+    ///
+    /// The user becomes a heap `IHttpUser` with one reference, which IIS owns and releases with
+    /// `DereferenceUser` when it no longer needs it (see [`crate::AuthenticatedUser`]); nothing
+    /// is left for the module to free.
+    pub fn set_user(&self, user: crate::AuthenticatedUser) {
+        let raw = user.into_raw();
+        // SAFETY: live provider; `raw` is a live IHttpUser with one reference, handed to IIS.
+        unsafe { (self.vtbl().SetUser)(self.as_raw(), raw) }
+    }
+}
+
+handle! {
+    /// The result of an asynchronous operation with the operation's kind (`IHttpCompletionInfo2`).
+    CompletionInfo2 => IHttpCompletionInfo2, IHttpCompletionInfo2_Vtbl
+}
+
+impl CompletionInfo2<'_> {
+    /// `IHttpCompletionInfo2::GetCompletedOperation`, which Microsoft documents as returning
+    /// "the number of bytes completed" by the asynchronous operation; returned as IIS gives it
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcompletioninfo2-getcompletedoperation-method>).
+    pub fn completed_operation(&self) -> u32 {
+        // SAFETY: live completion info.
+        unsafe { (self.vtbl().GetCompletedOperation)(self.as_raw()) }
+    }
+
+    /// Bytes transferred by the operation (the `IHttpCompletionInfo` base).
+    pub fn bytes(&self) -> u32 {
+        // SAFETY: live completion info; IHttpCompletionInfo's slots start its vtable.
+        unsafe { (self.vtbl().base__.GetCompletionBytes)(self.as_raw().cast()) }
+    }
+
+    /// The operation's result (the `IHttpCompletionInfo` base).
+    pub fn status(&self) -> Result<()> {
+        // SAFETY: as in `bytes`.
+        check(unsafe { (self.vtbl().base__.GetCompletionStatus)(self.as_raw().cast()) })
+    }
+}
+
+impl<'a> CompletionInfo<'a> {
+    /// This completion as `IHttpCompletionInfo2`, which IIS 7.5 and later hand to
+    /// `OnAsyncCompletion` ("the `IHttpCompletionInfo2` interface extends `IHttpCompletionInfo`",
+    /// reached with `HttpGetExtendedInterface`), through the server's `GetExtendedInterface`.
+    pub fn extended(&self, server: &crate::Server<'_>) -> Result<CompletionInfo2<'a>> {
+        // SAFETY: the completion info is a live IHttpCompletionInfo for 'a.
+        let raw = unsafe { server.extended_interface::<IHttpCompletionInfo, IHttpCompletionInfo2>(self.as_raw()) }?;
+        // SAFETY: IIS returns the extension of the same object, live as long as it.
+        unsafe { CompletionInfo2::from_raw(raw) }.ok_or_else(|| crate::error::invalid("IIS returned no IHttpCompletionInfo2"))
+    }
+}
+
+/// The log entry of a response, as [`SendResponseProvider::log_data`] reads it: the W3C fields
+/// of `HTTP_LOG_FIELDS_DATA` that IIS fills, copied out of IIS's structure.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogData {
+    /// `UserName` (`cs-username`).
+    pub user_name: String,
+    /// `UriStem` (`cs-uri-stem`).
+    pub uri_stem: String,
+    /// `ClientIp` (`c-ip`).
+    pub client_ip: String,
+    /// `ServerName` (`s-computername`).
+    pub server_name: String,
+    /// `ServerIp` (`s-ip`).
+    pub server_ip: String,
+    /// `Method` (`cs-method`).
+    pub method: String,
+    /// `UriQuery` (`cs-uri-query`).
+    pub uri_query: String,
+    /// `ProtocolStatus` (`sc-status`).
+    pub protocol_status: u16,
+    /// `SubStatus` (`sc-substatus`).
+    pub sub_status: u16,
+    /// `Win32Status` (`sc-win32-status`).
+    pub win32_status: u32,
+    /// `ServerPort` (`s-port`).
+    pub server_port: u16,
+}
+
+/// Fields to change in the log entry with [`SendResponseProvider::set_log_data`]; `None` keeps
+/// IIS's value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogDataChange<'s> {
+    /// `UserName` (`cs-username`), e.g. to log a user a module authenticated.
+    pub user_name: Option<&'s str>,
+    /// `UriStem` (`cs-uri-stem`), e.g. to keep a secret out of the log.
+    pub uri_stem: Option<&'s str>,
+    /// `UriQuery` (`cs-uri-query`).
+    pub uri_query: Option<&'s str>,
+    /// `ProtocolStatus` (`sc-status`).
+    pub protocol_status: Option<u16>,
+}
+
+impl SendResponseProvider<'_> {
+    /// `true` when the log entry of this send is ready (`GetReadyToLogData`): "if this method
+    /// returns false, the `GetLogData` method returns NULL"; it is true during the final send of
+    /// the response
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/isendresponseprovider-getreadytologdata-method>).
+    pub fn ready_to_log(&self) -> bool {
+        // SAFETY: live provider.
+        unsafe { (self.vtbl().GetReadyToLogData)(self.as_raw()) != 0 }
+    }
+
+    /// The log entry IIS will write (`GetLogData`), copied: `None` before it is ready (see
+    /// [`ready_to_log`](Self::ready_to_log)) or if it is not in `HTTP_LOG_FIELDS_DATA` form
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/isendresponseprovider-getlogdata-method>).
+    pub fn log_data(&self) -> Option<LogData> {
+        // SAFETY: live provider; IIS returns its log structure for this notification, or null.
+        let data = unsafe { (self.vtbl().GetLogData)(self.as_raw()).as_ref() }?;
+        if data.Type != windows_sys::Win32::Networking::HttpServer::HttpLogDataTypeFields {
+            return None;
+        }
+        // SAFETY: `Type` says the structure is an HTTP_LOG_FIELDS_DATA, which starts with it.
+        let fields = unsafe { &*(data as *const windows_sys::Win32::Networking::HttpServer::HTTP_LOG_DATA).cast::<windows_sys::Win32::Networking::HttpServer::HTTP_LOG_FIELDS_DATA>() };
+        // SAFETY (all the strings below): HTTP_LOG_FIELDS_DATA gives each string's length in
+        // bytes next to its pointer, readable during the notification.
+        let wide = |p: *const u16, bytes: u16| unsafe { WideStr::from_raw_parts(p, bytes as usize / 2) }.map(|w| w.to_string_lossy()).unwrap_or_default();
+        // SAFETY: as above, for 8-bit strings.
+        let narrow = |p: *const u8, bytes: u16| unsafe { crate::strings::bytes(p, bytes as usize) }.map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+        Some(LogData {
+            user_name: wide(fields.UserName, fields.UserNameLength),
+            uri_stem: wide(fields.UriStem, fields.UriStemLength),
+            client_ip: narrow(fields.ClientIp, fields.ClientIpLength),
+            server_name: narrow(fields.ServerName, fields.ServerNameLength),
+            server_ip: narrow(fields.ServerIp, fields.ServerIpLength),
+            method: narrow(fields.Method, fields.MethodLength),
+            uri_query: narrow(fields.UriQuery, fields.UriQueryLength),
+            protocol_status: fields.ProtocolStatus,
+            sub_status: fields.SubStatus,
+            win32_status: fields.Win32Status,
+            server_port: fields.ServerPort,
+        })
+    }
+
+    /// Changes fields of the log entry (`SetLogData`): IIS's current entry with `change`
+    /// applied, its strings in request memory, so they live as long as IIS may read them. Fails
+    /// with `E_INVALIDARG` before the entry is ready (there is none to change) and for strings
+    /// over 65,535 bytes (the lengths are `USHORT`s) or containing CR, LF or NUL
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/isendresponseprovider-setlogdata-method>).
+    pub fn set_log_data(&self, context: &HttpContext<'_>, change: &LogDataChange<'_>) -> Result<()> {
+        use windows_sys::Win32::Networking::HttpServer::{HttpLogDataTypeFields, HTTP_LOG_DATA, HTTP_LOG_FIELDS_DATA};
+        // SAFETY: live provider; IIS's log structure for this notification, or null.
+        let current = unsafe { (self.vtbl().GetLogData)(self.as_raw()).as_ref() };
+        let Some(current) = current.filter(|d| d.Type == HttpLogDataTypeFields) else {
+            return Err(crate::error::invalid("the log entry is not ready (GetReadyToLogData is FALSE)"));
+        };
+        // SAFETY: `Type` says it is an HTTP_LOG_FIELDS_DATA; plain data, copied by value.
+        let mut fields: HTTP_LOG_FIELDS_DATA = unsafe { core::ptr::read((current as *const HTTP_LOG_DATA).cast()) };
+        let wide = |what: &str, text: &str| -> Result<(*mut u16, u16)> {
+            crate::error::check_no_line_breaks(what, text.as_bytes())?;
+            let units: Vec<u16> = text.encode_utf16().chain([0]).collect();
+            let bytes = u16::try_from((units.len() - 1) * 2).map_err(|_| crate::error::invalid(&format!("{what} is over 65,535 bytes")))?;
+            // SAFETY: live context; request memory lives until the request ends.
+            let copy = unsafe { crate::strings::copy_to_request(context.as_raw(), &units) }.ok_or_else(|| crate::error::invalid("out of request memory"))?;
+            Ok((copy.as_ptr() as *mut u16, bytes))
+        };
+        let narrow = |what: &str, text: &str| -> Result<(*mut u8, u16)> {
+            crate::error::check_no_line_breaks(what, text.as_bytes())?;
+            let bytes: Vec<u8> = text.bytes().chain([0]).collect();
+            let len = u16::try_from(bytes.len() - 1).map_err(|_| crate::error::invalid(&format!("{what} is over 65,535 bytes")))?;
+            // SAFETY: as above.
+            let copy = unsafe { crate::strings::copy_to_request(context.as_raw(), &bytes) }.ok_or_else(|| crate::error::invalid("out of request memory"))?;
+            Ok((copy.as_ptr() as *mut u8, len))
+        };
+        if let Some(name) = change.user_name {
+            (fields.UserName, fields.UserNameLength) = wide("log user name", name)?;
+        }
+        if let Some(stem) = change.uri_stem {
+            (fields.UriStem, fields.UriStemLength) = wide("log URI stem", stem)?;
+        }
+        if let Some(query) = change.uri_query {
+            (fields.UriQuery, fields.UriQueryLength) = narrow("log URI query", query)?;
+        }
+        if let Some(status) = change.protocol_status {
+            crate::error::check_status(status)?;
+            fields.ProtocolStatus = status;
+        }
+        let copy = context.allocate_request_memory(core::mem::size_of::<HTTP_LOG_FIELDS_DATA>())?;
+        let copy = copy.as_mut_ptr().cast::<HTTP_LOG_FIELDS_DATA>();
+        // SAFETY: request memory is aligned for any type and large enough; it lives until the
+        // request ends, longer than IIS reads the entry.
+        unsafe { copy.write(fields) };
+        // SAFETY: live provider; `copy` is a complete HTTP_LOG_FIELDS_DATA (Base.Type fields).
+        check(unsafe { (self.vtbl().SetLogData)(self.as_raw(), copy.cast()) })
+    }
+}

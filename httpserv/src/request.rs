@@ -102,6 +102,18 @@ impl<'a> Request<'a> {
         unsafe { self.copy_wide(url.pAbsPath, url.AbsPathLength as usize / 2) }
     }
 
+    /// [`path`](Self::path) as UTF-8, converted into request memory; `None` when there is no
+    /// path or it is not valid UTF-16 (an unpaired surrogate).
+    pub fn path_str(&self) -> Option<&'a str> {
+        let path = String::from_utf16(self.path()?.as_slice()).ok()?;
+        if path.is_empty() {
+            return Some("");
+        }
+        // SAFETY: `self.context` is the live context of this request, valid for 'a.
+        let copy = unsafe { copy_to_request(self.context.as_ptr(), path.as_bytes()) }?;
+        core::str::from_utf8(copy).ok()
+    }
+
     /// The query string including its leading `?`, or `None` (copied, as [`path`](Self::path)).
     pub fn query(&self) -> Option<WideStr<'a>> {
         let url = &self.raw_request()?.Base.CookedUrl;
@@ -123,8 +135,19 @@ impl<'a> Request<'a> {
         unsafe { self.copy_bytes(request.pRawUrl, request.RawUrlLength as usize) }
     }
 
-    /// Rewrites the URL (`SetUrl`); `reset_query` drops the query string.
-    pub fn set_url(&self, url: &str, reset_query: bool) -> Result<()> {
+    /// Rewrites the URL (`SetUrl` with `fResetQueryString = TRUE`): the request's query string
+    /// is replaced by `url`'s (none if it has none).
+    pub fn set_url(&self, url: &str) -> Result<()> {
+        self.rewrite_url(url, true)
+    }
+
+    /// Rewrites the URL's path and keeps the request's query string (`SetUrl` with
+    /// `fResetQueryString = FALSE`).
+    pub fn set_url_keeping_query(&self, url: &str) -> Result<()> {
+        self.rewrite_url(url, false)
+    }
+
+    fn rewrite_url(&self, url: &str, reset_query: bool) -> Result<()> {
         crate::error::check_no_line_breaks("URL", url.as_bytes())?;
         // A length of 0 tells IIS to read up to a NUL, and an empty `&str` has no readable byte.
         if url.is_empty() {
@@ -234,3 +257,40 @@ impl<'a> Request<'a> {
 }
 
 const ERROR_HANDLE_EOF_HRESULT: i32 = 0x8007_0026_u32 as i32;
+
+// ---------------------------------------------------------------------------------------------
+// Added for issue 12 (the missing methods): appended, so parallel changes above merge cleanly.
+
+impl Request<'_> {
+    /// Sets a known request header by its HTTP Server API id (`HttpHeaderAcceptLanguage`, ...;
+    /// `IHttpRequest::SetHeader(HTTP_HEADER_ID, ...)`), replacing the value or, with
+    /// `replace == false`, appending it after a comma. The id must be below
+    /// `HttpHeaderRequestMaximum`; the value is a header field value of at most 65,535 bytes
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttprequest-setheader-method>).
+    pub fn set_known_header(&self, id: windows_sys::Win32::Networking::HttpServer::HTTP_HEADER_ID, value: &str, replace: bool) -> Result<()> {
+        check_known_request_header(id)?;
+        let len = crate::error::check_header_value(value.as_bytes())?;
+        // An empty `&str` points nowhere readable; IIS gets a real, NUL-terminated "".
+        let value = if value.is_empty() { c"".as_ptr().cast::<u8>() } else { value.as_ptr() };
+        // SAFETY: live request; `id` is a request header id; IIS reads `len` bytes of `value`
+        // (or, empty, a static NUL) and copies them.
+        check(unsafe { (self.vtbl().SetHeader_2)(self.as_raw(), id, value, len, replace.into()) })
+    }
+
+    /// Removes a known request header by id (`IHttpRequest::DeleteHeader(HTTP_HEADER_ID)`)
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttprequest-deleteheader-method>).
+    pub fn delete_known_header(&self, id: windows_sys::Win32::Networking::HttpServer::HTTP_HEADER_ID) -> Result<()> {
+        check_known_request_header(id)?;
+        // SAFETY: live request; `id` is a request header id.
+        check(unsafe { (self.vtbl().DeleteHeader_2)(self.as_raw(), id) })
+    }
+}
+
+fn check_known_request_header(id: windows_sys::Win32::Networking::HttpServer::HTTP_HEADER_ID) -> Result<()> {
+    use windows_sys::Win32::Networking::HttpServer::HttpHeaderRequestMaximum;
+    if (0..HttpHeaderRequestMaximum).contains(&id) {
+        Ok(())
+    } else {
+        Err(invalid(&format!("{id} is not a known request header id (0..{HttpHeaderRequestMaximum})")))
+    }
+}

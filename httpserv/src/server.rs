@@ -142,3 +142,39 @@ impl<'a> Server<'a> {
         Ok(out.cast())
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Added for issue 12 (the missing methods): appended, so parallel changes above merge cleanly.
+
+impl Server<'_> {
+    /// Puts `data` in the server's fragment cache under `name` (`IHttpServer::AddFragmentToCache`),
+    /// for responses to send by name with [`Chunk::Fragment`](crate::Chunk::Fragment); IIS copies
+    /// the bytes
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpserver-addfragmenttocache-method>).
+    pub fn add_fragment(&self, name: &str, data: &[u8]) -> Result<()> {
+        use windows_sys::Win32::Networking::HttpServer::{HttpDataChunkFromMemory, HTTP_DATA_CHUNK, HTTP_DATA_CHUNK_0, HTTP_DATA_CHUNK_0_0};
+        if name.is_empty() {
+            return Err(invalid("fragment name is empty"));
+        }
+        let len = u32::try_from(data.len()).map_err(|_| invalid("fragment larger than 4 GiB"))?;
+        let mut chunk = HTTP_DATA_CHUNK {
+            DataChunkType: HttpDataChunkFromMemory,
+            Anonymous: HTTP_DATA_CHUNK_0 { FromMemory: HTTP_DATA_CHUNK_0_0 { pBuffer: data.as_ptr() as *mut _, BufferLength: len } },
+        };
+        let hr = with_wide_str("fragment name", name, |name, _| {
+            // SAFETY: live server; one memory chunk and a NUL-terminated name, read during the
+            // call (IIS copies the fragment).
+            unsafe { (self.vtbl().AddFragmentToCache)(self.as_raw(), &mut chunk, name) }
+        })?;
+        check(hr)
+    }
+
+    /// Removes the fragment `name` from the cache (`IHttpServer::RemoveFragmentFromCache`).
+    pub fn remove_fragment(&self, name: &str) -> Result<()> {
+        let hr = with_wide_str("fragment name", name, |name, _| {
+            // SAFETY: live server; NUL-terminated name during the call.
+            unsafe { (self.vtbl().RemoveFragmentFromCache)(self.as_raw(), name) }
+        })?;
+        check(hr)
+    }
+}

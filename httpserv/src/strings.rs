@@ -21,7 +21,8 @@
 //! valid for the request whatever happens next; no heap allocation, nothing to free. Copied:
 //! `Request::{header, known_header, headers, method, path, query, full_url, raw_url}`,
 //! `Response::{header, known_header, status().reason}`,
-//! `HttpContext::{server_variable, server_variable_wide, script_name, physical_path}`.
+//! `HttpContext::{server_variable, server_variable_wide, script_name, script_translated,
+//! physical_path}`, and every string of `Response::raw_response` and `SendResponseProvider::log_data`.
 //! Left borrowed, because no call can replace them while the borrow lives: the strings of
 //! `Site`, `Application`, `User` (fixed for the object), `MapPathProvider::url`,
 //! `CustomNotificationProvider::notification_type`, `ReadEntityProvider::entity` and the

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use common::*;
 use httpserv::prelude::*;
 use httpserv_testing::{TestRequest, TestResponse};
-use httpserv::{Status, TraceLevel, HRESULT};
+use httpserv::{RedirectOptions, Status, TraceLevel, HRESULT};
 
 type Outcome = Vec<(&'static str, httpserv::Result<()>)>;
 
@@ -154,7 +154,7 @@ fn reason_refused(reason: &'static str) {
         let response = context.response();
         let outcome: Outcome = vec![
             ("set_status", response.set_status(400, reason)),
-            ("set_status_with", response.set_status_with(Status { code: 400, reason, substatus: 1, try_skip_custom_errors: true })),
+            ("set_status_with", response.set_status_with(Status::new(400, reason).substatus(1).skip_custom_errors())),
         ];
         (outcome, response.status().code)
     });
@@ -184,7 +184,10 @@ fn reason_with_nul() {
 fn redirect_refused(url: &'static str) {
     let ran = in_handler(move |context| -> Outcome {
         let response = context.response();
-        vec![("redirect", response.redirect(url, true, false)), ("redirect with parameters", response.redirect(url, false, true))]
+        vec![
+            ("redirect", response.redirect(url, RedirectOptions::default())),
+            ("redirect with parameters", response.redirect(url, RedirectOptions { keep_status: true, include_query: true })),
+        ]
     });
     assert_all_invalid(ran.value);
     assert_not_called(&ran.response, &["IHttpResponse::Redirect", "IHttpResponse::SetHeader"]);
@@ -259,7 +262,7 @@ fn status_refused(code: u16) {
         let response = context.response();
         vec![
             ("set_status", response.set_status(code, "Whatever")),
-            ("set_status_with", response.set_status_with(Status { code, reason: "Whatever", substatus: 0, try_skip_custom_errors: false })),
+            ("set_status_with", response.set_status_with(Status::new(code, "Whatever"))),
         ]
     });
     assert_all_invalid(ran.value);
@@ -297,7 +300,7 @@ fn status_100_and_999_accepted() {
 fn url_with_line_breaks_or_nul() {
     let ran = in_handler(|context| -> Outcome {
         let request = context.request();
-        vec![("CR", request.set_url("/a\rb", false)), ("LF", request.set_url("/a\nb", true)), ("NUL", request.set_url("/a\0b", false))]
+        vec![("CR", request.set_url_keeping_query("/a\rb")), ("LF", request.set_url("/a\nb")), ("NUL", request.set_url_keeping_query("/a\0b"))]
     });
     assert_all_invalid(ran.value);
     assert_not_called(&ran.response, &["IHttpRequest::SetUrl"]);
@@ -307,7 +310,7 @@ fn url_with_line_breaks_or_nul() {
 #[test]
 fn url_empty() {
     // An empty URL has no byte to point at; with a length of 0 IIS would read up to a NUL.
-    let ran = in_handler(|context| context.request().set_url("", true));
+    let ran = in_handler(|context| context.request().set_url(""));
     assert_invalid(ran.value);
     assert_not_called(&ran.response, &["IHttpRequest::SetUrl"]);
     assert_eq!(ran.response.url, "/");

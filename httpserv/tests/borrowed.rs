@@ -64,7 +64,7 @@ fn url_getters_survive_set_url_and_set_method() {
         let request = context.request();
         let (path, query, full, raw, method) = (request.path().unwrap(), request.query().unwrap(), request.full_url().unwrap(), request.raw_url().unwrap(), request.method());
         let (script, physical) = (context.script_name().unwrap(), context.physical_path().unwrap());
-        request.set_url("/new/other?z=2", true).unwrap();
+        request.set_url("/new/other?z=2").unwrap();
         request.set_method("POST").unwrap();
         [path.to_string_lossy(), query.to_string_lossy(), full.to_string_lossy(), String::from_utf8_lossy(raw).into_owned(), String::from_utf8_lossy(method).into_owned(), script.to_string_lossy(), physical.to_string_lossy()]
     });

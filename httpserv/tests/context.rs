@@ -276,8 +276,8 @@ fn stored_context_lives_until_cleanup() {
 fn extended_context_interfaces() {
     let ran = in_handler(|context| {
         let server = context.server().expect("the server given to RegisterModule");
-        let three = context.extended::<IHttpContext3>(&server).map(|p| p.cast::<IHttpContext>() == context.as_raw()).map_err(|e| e.code());
-        let four = context.extended::<IHttpContext4>(&server).map(|p| p.cast::<IHttpContext>() == context.as_raw()).map_err(|e| e.code());
+        let three = context.extended::<IHttpContext3>(&server).map(|p| p.as_raw().cast::<IHttpContext>() == context.as_raw()).map_err(|e| e.code());
+        let four = context.extended::<IHttpContext4>(&server).map(|p| p.as_raw().cast::<IHttpContext>() == context.as_raw()).map_err(|e| e.code());
         (three, four)
     });
     assert_eq!(ran.value, (Ok(true), Ok(true)));

@@ -130,7 +130,7 @@ fn reason_phrases_and_status_codes() {
 
 #[test]
 fn redirect_urls() {
-    let (cases, details) = run_cases(text().prop_map(|s| format!("/{s}")), |c, v| (v.clone(), c.response().redirect(v, true, false)), "IHttpResponse::Redirect");
+    let (cases, details) = run_cases(text().prop_map(|s| format!("/{s}")), |c, v| (v.clone(), c.response().redirect(v, httpserv::RedirectOptions::default())), "IHttpResponse::Redirect");
     check(&cases, &details, field_value_ok, "redirect URL");
 }
 
@@ -146,7 +146,7 @@ fn server_variables() {
 #[test]
 fn set_url() {
     let ok = |s: &str| !s.is_empty() && !s.contains(['\r', '\n', '\0']);
-    let (cases, details) = run_cases(text(), |c, v| (v.clone(), c.request().set_url(v, false)), "IHttpRequest::SetUrl");
+    let (cases, details) = run_cases(text(), |c, v| (v.clone(), c.request().set_url_keeping_query(v)), "IHttpRequest::SetUrl");
     check(&cases, &details, ok, "URL");
 }
 

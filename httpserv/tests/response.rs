@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use httpserv::prelude::*;
 use httpserv_testing::{Disconnect, Notification, TestRequest};
-use httpserv::{CurrentStatus, Status};
+use httpserv::{CurrentStatus, RedirectOptions, Status};
 use windows_sys::Win32::Networking::HttpServer::{HttpHeaderContentType, HttpHeaderResponseMaximum, HttpHeaderServer};
 
 fn text(bytes: Option<&[u8]>) -> Option<String> {
@@ -29,7 +29,7 @@ fn set_status_and_read_it_back() {
 fn set_status_with_substatus_reason_and_custom_errors() {
     let ran = in_handler(|context| {
         let response = context.response();
-        let status = Status { code: 500, reason: "Broken Backend", substatus: 19, try_skip_custom_errors: true };
+        let status = Status::new(500, "Broken Backend").substatus(19).skip_custom_errors();
         let set = response.set_status_with(status).map_err(|e| e.code());
         let current = response.status();
         (set, CurrentStatus { code: current.code, substatus: current.substatus, reason: b"" }, current.reason.to_vec())
@@ -171,7 +171,7 @@ fn flush_sends_the_headers_then_the_rest() {
 
 #[test]
 fn redirect_sets_302_and_location() {
-    let ran = in_handler_with(TestRequest::get("/old?a=1"), |context| context.response().redirect("/login", true, false).map_err(|e| e.code()));
+    let ran = in_handler_with(TestRequest::get("/old?a=1"), |context| context.response().redirect("/login", RedirectOptions::default()).map_err(|e| e.code()));
     assert_eq!(ran.value, Ok(()));
     assert_eq!(ran.response.status, 302);
     assert_eq!(ran.response.header("Location"), Some("/login"));
@@ -182,7 +182,7 @@ fn redirect_with_parameters_and_kept_status() {
     let ran = in_handler_with(TestRequest::get("/old?a=1"), |context| {
         let response = context.response();
         response.set_status(301, "Moved Permanently").unwrap();
-        response.redirect("/new", false, true).map_err(|e| e.code())
+        response.redirect("/new", RedirectOptions::default().keep_status().include_query()).map_err(|e| e.code())
     });
     assert_eq!(ran.value, Ok(()));
     assert_eq!(ran.response.status, 301);

@@ -67,7 +67,8 @@ const ASYNC_HANDLERS: &[(&str, &str)] = &[
 ];
 
 /// Checks an `async fn` handler: a deterministic notification, in `impl HttpModule`, with the
-/// signature `async fn on_x(&mut self, context: &HttpContext<'_>) -> NotificationStatus`.
+/// signature `async fn on_x(&mut self, context: &HttpContext<'_>) -> R`, where `R` is what a
+/// sync handler may return (`NotificationStatus`, `HandlerResult`, ...).
 fn async_handler(f: &syn::ImplItemFn, global: bool) -> syn::Result<(Ident, &'static str)> {
     let sig = &f.sig;
     let name = sig.ident.to_string();
@@ -84,10 +85,39 @@ fn async_handler(f: &syn::ImplItemFn, global: bool) -> syn::Result<(Ident, &'sta
     if !receiver_ok || sig.inputs.len() != 2 {
         return Err(syn::Error::new_spanned(
             &sig.inputs,
-            format!("an async handler takes `(&mut self, context: &HttpContext<'_>)`: `async fn {name}(&mut self, context: &HttpContext<'_>) -> NotificationStatus` (no provider: it belongs to the notification, which a suspended handler outlives)"),
+            format!("an async handler takes `(&mut self, context: &HttpContext<'_>)`: `async fn {name}(&mut self, context: &HttpContext<'_>) -> HandlerResult` (no provider: it belongs to the notification, which a suspended handler outlives)"),
         ));
     }
     Ok((sig.ident.clone(), provider))
+}
+
+/// A sync request handler whose return type is not written `NotificationStatus` (a `Result`,
+/// `HandlerResult`, ...): `#[http_module]` wraps it so that its `Err` is reported to IIS.
+pub fn returns_result(f: &syn::ImplItemFn) -> bool {
+    if f.sig.asyncness.is_some() {
+        return false;
+    }
+    match &f.sig.output {
+        syn::ReturnType::Default => false,
+        syn::ReturnType::Type(_, ty) => match &**ty {
+            Type::Path(p) => p.qself.is_some() || p.path.segments.last().is_none_or(|s| !(s.ident == "NotificationStatus" || s.ident == "GlobalNotificationStatus") || !s.arguments.is_none()),
+            _ => true,
+        },
+    }
+}
+
+/// Checks a sync handler `#[http_module]` wraps: `&mut self` and the context first.
+fn wrapped_handler(f: &syn::ImplItemFn) -> syn::Result<()> {
+    let sig = &f.sig;
+    let receiver_ok = matches!(sig.inputs.first(), Some(syn::FnArg::Receiver(r)) if r.reference.is_some() && r.mutability.is_some());
+    if !receiver_ok || sig.inputs.len() < 2 {
+        let name = &sig.ident;
+        return Err(syn::Error::new_spanned(
+            &sig.inputs,
+            format!("a request handler takes `&mut self`, the context and the provider: `fn {name}(&mut self, context: &HttpContext<'_>, provider: &EventProvider<'_>) -> HandlerResult`"),
+        ));
+    }
+    Ok(())
 }
 
 const PRIORITIES: &[&str] = &["First", "High", "Medium", "Low", "Last"];
@@ -113,7 +143,8 @@ fn parse_module(args: TokenStream, item: ItemStruct) -> syn::Result<Module> {
     for meta in metas {
         if let Meta::List(list) = &meta {
             let key = list.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
-            let each = PrioritySpec::Each(per_handler(list)?);
+            let global = key == "global_priority";
+            let each = PrioritySpec::Each(per_handler(list, global)?);
             match key.as_str() {
                 "priority" => module.priority = Some(each),
                 "global_priority" => module.global_priority = Some(each),
@@ -169,6 +200,15 @@ fn parse_handlers(args: TokenStream, item: ItemImpl) -> syn::Result<Handlers> {
             _ => None,
         })
         .collect::<syn::Result<Vec<_>>>()?;
+    if !global {
+        for i in &item.items {
+            if let syn::ImplItem::Fn(f) = i {
+                if returns_result(f) && crate::handlers::REQUEST.contains(&f.sig.ident.to_string().as_str()) {
+                    wrapped_handler(f)?;
+                }
+            }
+        }
+    }
     if handlers.is_empty() {
         return Err(syn::Error::new_spanned(&item.self_ty, "this module handles no notification: implement at least one handler, e.g. `fn on_begin_request`"));
     }
@@ -190,7 +230,7 @@ fn module_name(value: &Expr) -> syn::Result<LitStr> {
 }
 
 /// `(on_send_response = Low, on_begin_request = First)`: handler names and priorities.
-fn per_handler(list: &syn::MetaList) -> syn::Result<Vec<(Ident, Ident)>> {
+fn per_handler(list: &syn::MetaList, global: bool) -> syn::Result<Vec<(Ident, Ident)>> {
     let pairs = list.parse_args_with(Punctuated::<syn::MetaNameValue, Token![,]>::parse_terminated)?;
     if pairs.is_empty() {
         return Err(syn::Error::new_spanned(list, "expected handler = priority pairs, e.g. priority(on_send_response = Low)"));
@@ -199,9 +239,37 @@ fn per_handler(list: &syn::MetaList) -> syn::Result<Vec<(Ident, Ident)>> {
         .iter()
         .map(|pair| {
             let handler = pair.path.get_ident().cloned().ok_or_else(|| syn::Error::new_spanned(&pair.path, "expected a handler name, e.g. on_send_response"))?;
+            check_priority_handler(&handler, global)?;
             Ok((handler, priority(&pair.value)?))
         })
         .collect()
+}
+
+/// A handler named in `priority(...)` (a request handler that has a priority) or
+/// `global_priority(...)` (a global handler).
+fn check_priority_handler(handler: &Ident, global: bool) -> syn::Result<()> {
+    use crate::handlers::{closest, has_priority, GLOBAL, REQUEST};
+    let name = handler.to_string();
+    let (ok, list, what) = if global { (GLOBAL.contains(&name.as_str()), GLOBAL, "global_priority") } else { (has_priority(&name), REQUEST, "priority") };
+    if ok {
+        return Ok(());
+    }
+    let message = if !global && name.starts_with("on_post_") && REQUEST.contains(&name.as_str()) {
+        let main = name.replacen("on_post_", "on_", 1);
+        format!("`{name}` cannot have a priority of its own: IIS gives a notification and its post-notification one priority; use `{main}`")
+    } else if !global && name == "on_async_completion" {
+        "`on_async_completion` has no priority: IIS calls it for the notification that started the operation".to_string()
+    } else if !global && GLOBAL.contains(&name.as_str()) {
+        format!("`{name}` is a global handler: give its priority in `global_priority(...)`")
+    } else if global && REQUEST.contains(&name.as_str()) {
+        format!("`{name}` is a request handler: give its priority in `priority(...)`")
+    } else {
+        match closest(&name, list) {
+            Some(near) => format!("unknown handler `{name}` in {what}(...): did you mean `{near}`?"),
+            None => format!("unknown handler `{name}` in {what}(...): expected a handler name such as `{}`", list[0]),
+        }
+    };
+    Err(syn::Error::new_spanned(handler, message))
 }
 
 fn priority(value: &Expr) -> syn::Result<Ident> {

@@ -78,6 +78,7 @@ enum ShimType {
     TYPE_IHttpModuleFactory = 65,
     TYPE_IHttpModuleRegistrationInfo = 66,
     TYPE_IHttpModuleRegistrationInfo2 = 67,
+    TYPE_IWebSocketContext = 68,
 };
 
 // Classes whose objects a module can hand to the core (found by following every parameter and
@@ -196,6 +197,7 @@ IHttpModuleFactory* to_module(IHttpModuleFactory* p);
 IHttpModuleFactory* to_core(IHttpModuleFactory* p);
 IHttpModuleRegistrationInfo* to_module(IHttpModuleRegistrationInfo* p);
 IHttpModuleRegistrationInfo2* to_module(IHttpModuleRegistrationInfo2* p);
+IWebSocketContext* to_module(IWebSocketContext* p);
 void* to_module_iid(const GUID& iid, void* p);
 void* to_core_iid(const GUID& iid, void* p);
 
@@ -221,6 +223,17 @@ REQUEST_NOTIFICATION_STATUS WINAPI trampoline_PFN_ASYNC_COMPLETION(IHttpContext3
     void* const shim_context = record->context;
     shim_callback_free(record);
     return shim_callback(to_module(pHttpContext), to_module(pCompletionInfo), shim_context);
+}
+
+// Called by the core in place of the module's PFN_WEBSOCKET_COMPLETION: the record holds the module's callback
+// and context, and is used once.
+void WINAPI trampoline_PFN_WEBSOCKET_COMPLETION(HRESULT hrError, void* pvCompletionContext, DWORD cbIO, BOOL fUTF8Encoded, BOOL fFinalFragment, BOOL fClose)
+{
+    ShimCallback* const record = static_cast<ShimCallback*>(pvCompletionContext);
+    PFN_WEBSOCKET_COMPLETION const shim_callback = reinterpret_cast<PFN_WEBSOCKET_COMPLETION>(record->callback);
+    void* const shim_context = record->context;
+    shim_callback_free(record);
+    return shim_callback(hrError, shim_context, cbIO, fUTF8Encoded, fFinalFragment, fClose);
 }
 
 class Shim_IHttpStoredContext final : public IHttpStoredContext {
@@ -319,6 +332,10 @@ public:
     IHttpStoredContext* GetNamedContext(LPCWSTR szName) override
     {
         IHttpStoredContext* const shim_result = static_cast<INamedContextContainer*>(inner_)->GetNamedContext(szName);
+        void* shim_named_inner;
+        if (shim_result && szName && lstrcmpW(szName, L"websockets") == 0 && !shim_inner_of(shim_result, SHIM_KIND_PROXY, &shim_named_inner)) {
+            return to_module(static_cast<IWebSocketContext*>(shim_result));
+        }
         return to_module(shim_result);
     }
 
@@ -418,19 +435,19 @@ public:
 
     PCWSTR GetApplicationPhysicalPath() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpApplication*>(inner_)->GetApplicationPhysicalPath();
+        PCWSTR const shim_result = static_cast<const IHttpApplication*>(inner_)->GetApplicationPhysicalPath();
         return shim_result;
     }
 
     PCWSTR GetApplicationId() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpApplication*>(inner_)->GetApplicationId();
+        PCWSTR const shim_result = static_cast<const IHttpApplication*>(inner_)->GetApplicationId();
         return shim_result;
     }
 
     PCWSTR GetAppConfigPath() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpApplication*>(inner_)->GetAppConfigPath();
+        PCWSTR const shim_result = static_cast<const IHttpApplication*>(inner_)->GetAppConfigPath();
         return shim_result;
     }
 
@@ -454,19 +471,19 @@ public:
 
     PCWSTR GetApplicationPhysicalPath() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpApplication*>(inner_)->GetApplicationPhysicalPath();
+        PCWSTR const shim_result = static_cast<const IHttpApplication*>(inner_)->GetApplicationPhysicalPath();
         return shim_result;
     }
 
     PCWSTR GetApplicationId() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpApplication*>(inner_)->GetApplicationId();
+        PCWSTR const shim_result = static_cast<const IHttpApplication*>(inner_)->GetApplicationId();
         return shim_result;
     }
 
     PCWSTR GetAppConfigPath() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpApplication*>(inner_)->GetAppConfigPath();
+        PCWSTR const shim_result = static_cast<const IHttpApplication*>(inner_)->GetAppConfigPath();
         return shim_result;
     }
 
@@ -512,7 +529,7 @@ public:
 
     BOOL IsFrequentlyHit() const override
     {
-        BOOL const shim_result = static_cast<IHttpUrlInfo*>(inner_)->IsFrequentlyHit();
+        BOOL const shim_result = static_cast<const IHttpUrlInfo*>(inner_)->IsFrequentlyHit();
         return shim_result;
     }
 
@@ -536,7 +553,7 @@ public:
 
     BOOL IsFrequentlyHit() const override
     {
-        BOOL const shim_result = static_cast<IHttpUrlInfo*>(inner_)->IsFrequentlyHit();
+        BOOL const shim_result = static_cast<const IHttpUrlInfo*>(inner_)->IsFrequentlyHit();
         return shim_result;
     }
 
@@ -554,67 +571,67 @@ public:
 
     PCWSTR GetPath() const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetPath();
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetPath();
         return shim_result;
     }
 
     PCSTR GetAllowedVerbs() const override
     {
-        PCSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetAllowedVerbs();
+        PCSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetAllowedVerbs();
         return shim_result;
     }
 
     PCWSTR GetModules(DWORD* pcchModules) const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetModules(pcchModules);
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetModules(pcchModules);
         return shim_result;
     }
 
     PCWSTR GetScriptProcessor(DWORD* pcchScriptProcessor) const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetScriptProcessor(pcchScriptProcessor);
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetScriptProcessor(pcchScriptProcessor);
         return shim_result;
     }
 
     PCWSTR GetManagedType(DWORD* pcchManagedType) const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetManagedType(pcchManagedType);
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetManagedType(pcchManagedType);
         return shim_result;
     }
 
     BOOL GetAllowPathInfoForScriptMappings() const override
     {
-        BOOL const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetAllowPathInfoForScriptMappings();
+        BOOL const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetAllowPathInfoForScriptMappings();
         return shim_result;
     }
 
     DWORD GetRequiredAccess() const override
     {
-        DWORD const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetRequiredAccess();
+        DWORD const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetRequiredAccess();
         return shim_result;
     }
 
     DWORD GetResourceType() const override
     {
-        DWORD const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetResourceType();
+        DWORD const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetResourceType();
         return shim_result;
     }
 
     BOOL GetIsStarScriptMap() const override
     {
-        BOOL const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetIsStarScriptMap();
+        BOOL const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetIsStarScriptMap();
         return shim_result;
     }
 
     DWORD GetResponseBufferLimit() const override
     {
-        DWORD const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetResponseBufferLimit();
+        DWORD const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetResponseBufferLimit();
         return shim_result;
     }
 
     PCWSTR GetName() const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetName();
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetName();
         return shim_result;
     }
 
@@ -632,67 +649,67 @@ public:
 
     PCWSTR GetPath() const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetPath();
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetPath();
         return shim_result;
     }
 
     PCSTR GetAllowedVerbs() const override
     {
-        PCSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetAllowedVerbs();
+        PCSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetAllowedVerbs();
         return shim_result;
     }
 
     PCWSTR GetModules(DWORD* pcchModules) const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetModules(pcchModules);
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetModules(pcchModules);
         return shim_result;
     }
 
     PCWSTR GetScriptProcessor(DWORD* pcchScriptProcessor) const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetScriptProcessor(pcchScriptProcessor);
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetScriptProcessor(pcchScriptProcessor);
         return shim_result;
     }
 
     PCWSTR GetManagedType(DWORD* pcchManagedType) const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetManagedType(pcchManagedType);
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetManagedType(pcchManagedType);
         return shim_result;
     }
 
     BOOL GetAllowPathInfoForScriptMappings() const override
     {
-        BOOL const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetAllowPathInfoForScriptMappings();
+        BOOL const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetAllowPathInfoForScriptMappings();
         return shim_result;
     }
 
     DWORD GetRequiredAccess() const override
     {
-        DWORD const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetRequiredAccess();
+        DWORD const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetRequiredAccess();
         return shim_result;
     }
 
     DWORD GetResourceType() const override
     {
-        DWORD const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetResourceType();
+        DWORD const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetResourceType();
         return shim_result;
     }
 
     BOOL GetIsStarScriptMap() const override
     {
-        BOOL const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetIsStarScriptMap();
+        BOOL const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetIsStarScriptMap();
         return shim_result;
     }
 
     DWORD GetResponseBufferLimit() const override
     {
-        DWORD const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetResponseBufferLimit();
+        DWORD const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetResponseBufferLimit();
         return shim_result;
     }
 
     PCWSTR GetName() const override
     {
-        PCWSTR const shim_result = static_cast<IScriptMapInfo*>(inner_)->GetName();
+        PCWSTR const shim_result = static_cast<const IScriptMapInfo*>(inner_)->GetName();
         return shim_result;
     }
 
@@ -710,13 +727,13 @@ public:
 
     PCWSTR GetMetaPath() const override
     {
-        PCWSTR const shim_result = static_cast<IMetadataInfo*>(inner_)->GetMetaPath();
+        PCWSTR const shim_result = static_cast<const IMetadataInfo*>(inner_)->GetMetaPath();
         return shim_result;
     }
 
     PCWSTR GetVrPath() const override
     {
-        PCWSTR const shim_result = static_cast<IMetadataInfo*>(inner_)->GetVrPath();
+        PCWSTR const shim_result = static_cast<const IMetadataInfo*>(inner_)->GetVrPath();
         return shim_result;
     }
 
@@ -746,13 +763,13 @@ public:
 
     PCWSTR GetMetaPath() const override
     {
-        PCWSTR const shim_result = static_cast<IMetadataInfo*>(inner_)->GetMetaPath();
+        PCWSTR const shim_result = static_cast<const IMetadataInfo*>(inner_)->GetMetaPath();
         return shim_result;
     }
 
     PCWSTR GetVrPath() const override
     {
-        PCWSTR const shim_result = static_cast<IMetadataInfo*>(inner_)->GetVrPath();
+        PCWSTR const shim_result = static_cast<const IMetadataInfo*>(inner_)->GetVrPath();
         return shim_result;
     }
 
@@ -782,13 +799,13 @@ public:
 
     PCWSTR GetMetaPath() const override
     {
-        PCWSTR const shim_result = static_cast<IMetadataInfo*>(inner_)->GetMetaPath();
+        PCWSTR const shim_result = static_cast<const IMetadataInfo*>(inner_)->GetMetaPath();
         return shim_result;
     }
 
     PCWSTR GetVrPath() const override
     {
-        PCWSTR const shim_result = static_cast<IMetadataInfo*>(inner_)->GetVrPath();
+        PCWSTR const shim_result = static_cast<const IMetadataInfo*>(inner_)->GetVrPath();
         return shim_result;
     }
 
@@ -834,19 +851,19 @@ public:
 
     const HTTP_REQUEST* GetRawHttpRequest() const override
     {
-        const HTTP_REQUEST* const shim_result = static_cast<IHttpRequest*>(inner_)->GetRawHttpRequest();
+        const HTTP_REQUEST* const shim_result = static_cast<const IHttpRequest*>(inner_)->GetRawHttpRequest();
         return shim_result;
     }
 
     PCSTR GetHeader(PCSTR pszHeaderName, USHORT* pcchHeaderValue) const override
     {
-        PCSTR const shim_result = static_cast<IHttpRequest*>(inner_)->GetHeader(pszHeaderName, pcchHeaderValue);
+        PCSTR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetHeader(pszHeaderName, pcchHeaderValue);
         return shim_result;
     }
 
     PCSTR GetHeader(HTTP_HEADER_ID ulHeaderIndex, USHORT* pcchHeaderValue) const override
     {
-        PCSTR const shim_result = static_cast<IHttpRequest*>(inner_)->GetHeader(ulHeaderIndex, pcchHeaderValue);
+        PCSTR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetHeader(ulHeaderIndex, pcchHeaderValue);
         return shim_result;
     }
 
@@ -876,7 +893,7 @@ public:
 
     PCSTR GetHttpMethod() const override
     {
-        PCSTR const shim_result = static_cast<IHttpRequest*>(inner_)->GetHttpMethod();
+        PCSTR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetHttpMethod();
         return shim_result;
     }
 
@@ -900,25 +917,25 @@ public:
 
     BOOL GetUrlChanged() const override
     {
-        BOOL const shim_result = static_cast<IHttpRequest*>(inner_)->GetUrlChanged();
+        BOOL const shim_result = static_cast<const IHttpRequest*>(inner_)->GetUrlChanged();
         return shim_result;
     }
 
     PCWSTR GetForwardedUrl() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpRequest*>(inner_)->GetForwardedUrl();
+        PCWSTR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetForwardedUrl();
         return shim_result;
     }
 
     PSOCKADDR GetLocalAddress() const override
     {
-        PSOCKADDR const shim_result = static_cast<IHttpRequest*>(inner_)->GetLocalAddress();
+        PSOCKADDR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetLocalAddress();
         return shim_result;
     }
 
     PSOCKADDR GetRemoteAddress() const override
     {
-        PSOCKADDR const shim_result = static_cast<IHttpRequest*>(inner_)->GetRemoteAddress();
+        PSOCKADDR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetRemoteAddress();
         return shim_result;
     }
 
@@ -942,7 +959,7 @@ public:
 
     void GetHttpVersion(USHORT* pMajorVersion, USHORT* pMinorVersion) const override
     {
-        static_cast<IHttpRequest*>(inner_)->GetHttpVersion(pMajorVersion, pMinorVersion);
+        static_cast<const IHttpRequest*>(inner_)->GetHttpVersion(pMajorVersion, pMinorVersion);
     }
 
     HRESULT GetClientCertificate(HTTP_SSL_CLIENT_CERT_INFO** ppClientCertInfo, BOOL* pfClientCertNegotiated) override
@@ -959,7 +976,7 @@ public:
 
     DWORD GetSiteId() const override
     {
-        DWORD const shim_result = static_cast<IHttpRequest*>(inner_)->GetSiteId();
+        DWORD const shim_result = static_cast<const IHttpRequest*>(inner_)->GetSiteId();
         return shim_result;
     }
 
@@ -989,19 +1006,19 @@ public:
 
     const HTTP_REQUEST* GetRawHttpRequest() const override
     {
-        const HTTP_REQUEST* const shim_result = static_cast<IHttpRequest*>(inner_)->GetRawHttpRequest();
+        const HTTP_REQUEST* const shim_result = static_cast<const IHttpRequest*>(inner_)->GetRawHttpRequest();
         return shim_result;
     }
 
     PCSTR GetHeader(PCSTR pszHeaderName, USHORT* pcchHeaderValue) const override
     {
-        PCSTR const shim_result = static_cast<IHttpRequest*>(inner_)->GetHeader(pszHeaderName, pcchHeaderValue);
+        PCSTR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetHeader(pszHeaderName, pcchHeaderValue);
         return shim_result;
     }
 
     PCSTR GetHeader(HTTP_HEADER_ID ulHeaderIndex, USHORT* pcchHeaderValue) const override
     {
-        PCSTR const shim_result = static_cast<IHttpRequest*>(inner_)->GetHeader(ulHeaderIndex, pcchHeaderValue);
+        PCSTR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetHeader(ulHeaderIndex, pcchHeaderValue);
         return shim_result;
     }
 
@@ -1031,7 +1048,7 @@ public:
 
     PCSTR GetHttpMethod() const override
     {
-        PCSTR const shim_result = static_cast<IHttpRequest*>(inner_)->GetHttpMethod();
+        PCSTR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetHttpMethod();
         return shim_result;
     }
 
@@ -1055,25 +1072,25 @@ public:
 
     BOOL GetUrlChanged() const override
     {
-        BOOL const shim_result = static_cast<IHttpRequest*>(inner_)->GetUrlChanged();
+        BOOL const shim_result = static_cast<const IHttpRequest*>(inner_)->GetUrlChanged();
         return shim_result;
     }
 
     PCWSTR GetForwardedUrl() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpRequest*>(inner_)->GetForwardedUrl();
+        PCWSTR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetForwardedUrl();
         return shim_result;
     }
 
     PSOCKADDR GetLocalAddress() const override
     {
-        PSOCKADDR const shim_result = static_cast<IHttpRequest*>(inner_)->GetLocalAddress();
+        PSOCKADDR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetLocalAddress();
         return shim_result;
     }
 
     PSOCKADDR GetRemoteAddress() const override
     {
-        PSOCKADDR const shim_result = static_cast<IHttpRequest*>(inner_)->GetRemoteAddress();
+        PSOCKADDR const shim_result = static_cast<const IHttpRequest*>(inner_)->GetRemoteAddress();
         return shim_result;
     }
 
@@ -1097,7 +1114,7 @@ public:
 
     void GetHttpVersion(USHORT* pMajorVersion, USHORT* pMinorVersion) const override
     {
-        static_cast<IHttpRequest*>(inner_)->GetHttpVersion(pMajorVersion, pMinorVersion);
+        static_cast<const IHttpRequest*>(inner_)->GetHttpVersion(pMajorVersion, pMinorVersion);
     }
 
     HRESULT GetClientCertificate(HTTP_SSL_CLIENT_CERT_INFO** ppClientCertInfo, BOOL* pfClientCertNegotiated) override
@@ -1114,7 +1131,7 @@ public:
 
     DWORD GetSiteId() const override
     {
-        DWORD const shim_result = static_cast<IHttpRequest*>(inner_)->GetSiteId();
+        DWORD const shim_result = static_cast<const IHttpRequest*>(inner_)->GetSiteId();
         return shim_result;
     }
 
@@ -1183,7 +1200,7 @@ public:
 
     PCSTR GetVaryByHeaders() const override
     {
-        PCSTR const shim_result = static_cast<IHttpCachePolicy*>(inner_)->GetVaryByHeaders();
+        PCSTR const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->GetVaryByHeaders();
         return shim_result;
     }
 
@@ -1195,7 +1212,7 @@ public:
 
     PCSTR GetVaryByQueryStrings() const override
     {
-        PCSTR const shim_result = static_cast<IHttpCachePolicy*>(inner_)->GetVaryByQueryStrings();
+        PCSTR const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->GetVaryByQueryStrings();
         return shim_result;
     }
 
@@ -1207,13 +1224,13 @@ public:
 
     PCSTR GetVaryByValue() const override
     {
-        PCSTR const shim_result = static_cast<IHttpCachePolicy*>(inner_)->GetVaryByValue();
+        PCSTR const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->GetVaryByValue();
         return shim_result;
     }
 
     BOOL IsUserCacheEnabled() const override
     {
-        BOOL const shim_result = static_cast<IHttpCachePolicy*>(inner_)->IsUserCacheEnabled();
+        BOOL const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->IsUserCacheEnabled();
         return shim_result;
     }
 
@@ -1224,7 +1241,7 @@ public:
 
     BOOL IsCached() const override
     {
-        BOOL const shim_result = static_cast<IHttpCachePolicy*>(inner_)->IsCached();
+        BOOL const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->IsCached();
         return shim_result;
     }
 
@@ -1235,7 +1252,7 @@ public:
 
     BOOL GetKernelCacheInvalidatorSet() const override
     {
-        BOOL const shim_result = static_cast<IHttpCachePolicy*>(inner_)->GetKernelCacheInvalidatorSet();
+        BOOL const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->GetKernelCacheInvalidatorSet();
         return shim_result;
     }
 
@@ -1276,7 +1293,7 @@ public:
 
     PCSTR GetVaryByHeaders() const override
     {
-        PCSTR const shim_result = static_cast<IHttpCachePolicy*>(inner_)->GetVaryByHeaders();
+        PCSTR const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->GetVaryByHeaders();
         return shim_result;
     }
 
@@ -1288,7 +1305,7 @@ public:
 
     PCSTR GetVaryByQueryStrings() const override
     {
-        PCSTR const shim_result = static_cast<IHttpCachePolicy*>(inner_)->GetVaryByQueryStrings();
+        PCSTR const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->GetVaryByQueryStrings();
         return shim_result;
     }
 
@@ -1300,13 +1317,13 @@ public:
 
     PCSTR GetVaryByValue() const override
     {
-        PCSTR const shim_result = static_cast<IHttpCachePolicy*>(inner_)->GetVaryByValue();
+        PCSTR const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->GetVaryByValue();
         return shim_result;
     }
 
     BOOL IsUserCacheEnabled() const override
     {
-        BOOL const shim_result = static_cast<IHttpCachePolicy*>(inner_)->IsUserCacheEnabled();
+        BOOL const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->IsUserCacheEnabled();
         return shim_result;
     }
 
@@ -1317,7 +1334,7 @@ public:
 
     BOOL IsCached() const override
     {
-        BOOL const shim_result = static_cast<IHttpCachePolicy*>(inner_)->IsCached();
+        BOOL const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->IsCached();
         return shim_result;
     }
 
@@ -1328,13 +1345,13 @@ public:
 
     BOOL GetKernelCacheInvalidatorSet() const override
     {
-        BOOL const shim_result = static_cast<IHttpCachePolicy*>(inner_)->GetKernelCacheInvalidatorSet();
+        BOOL const shim_result = static_cast<const IHttpCachePolicy*>(inner_)->GetKernelCacheInvalidatorSet();
         return shim_result;
     }
 
     BOOL IsForceUpdateSet() const override
     {
-        BOOL const shim_result = static_cast<IHttpCachePolicy2*>(inner_)->IsForceUpdateSet();
+        BOOL const shim_result = static_cast<const IHttpCachePolicy2*>(inner_)->IsForceUpdateSet();
         return shim_result;
     }
 
@@ -1363,7 +1380,7 @@ public:
 
     const HTTP_RESPONSE* GetRawHttpResponse() const override
     {
-        const HTTP_RESPONSE* const shim_result = static_cast<IHttpResponse*>(inner_)->GetRawHttpResponse();
+        const HTTP_RESPONSE* const shim_result = static_cast<const IHttpResponse*>(inner_)->GetRawHttpResponse();
         return shim_result;
     }
 
@@ -1405,13 +1422,13 @@ public:
 
     PCSTR GetHeader(PCSTR pszHeaderName, USHORT* pcchHeaderValue) const override
     {
-        PCSTR const shim_result = static_cast<IHttpResponse*>(inner_)->GetHeader(pszHeaderName, pcchHeaderValue);
+        PCSTR const shim_result = static_cast<const IHttpResponse*>(inner_)->GetHeader(pszHeaderName, pcchHeaderValue);
         return shim_result;
     }
 
     PCSTR GetHeader(HTTP_HEADER_ID ulHeaderIndex, USHORT* pcchHeaderValue) const override
     {
-        PCSTR const shim_result = static_cast<IHttpResponse*>(inner_)->GetHeader(ulHeaderIndex, pcchHeaderValue);
+        PCSTR const shim_result = static_cast<const IHttpResponse*>(inner_)->GetHeader(ulHeaderIndex, pcchHeaderValue);
         return shim_result;
     }
 
@@ -1442,7 +1459,7 @@ public:
 
     BOOL GetKernelCacheEnabled() const override
     {
-        BOOL const shim_result = static_cast<IHttpResponse*>(inner_)->GetKernelCacheEnabled();
+        BOOL const shim_result = static_cast<const IHttpResponse*>(inner_)->GetKernelCacheEnabled();
         return shim_result;
     }
 
@@ -1453,7 +1470,7 @@ public:
 
     BOOL GetHeadersSuppressed() const override
     {
-        BOOL const shim_result = static_cast<IHttpResponse*>(inner_)->GetHeadersSuppressed();
+        BOOL const shim_result = static_cast<const IHttpResponse*>(inner_)->GetHeadersSuppressed();
         return shim_result;
     }
 
@@ -1534,7 +1551,7 @@ public:
 
     const HTTP_RESPONSE* GetRawHttpResponse() const override
     {
-        const HTTP_RESPONSE* const shim_result = static_cast<IHttpResponse*>(inner_)->GetRawHttpResponse();
+        const HTTP_RESPONSE* const shim_result = static_cast<const IHttpResponse*>(inner_)->GetRawHttpResponse();
         return shim_result;
     }
 
@@ -1576,13 +1593,13 @@ public:
 
     PCSTR GetHeader(PCSTR pszHeaderName, USHORT* pcchHeaderValue) const override
     {
-        PCSTR const shim_result = static_cast<IHttpResponse*>(inner_)->GetHeader(pszHeaderName, pcchHeaderValue);
+        PCSTR const shim_result = static_cast<const IHttpResponse*>(inner_)->GetHeader(pszHeaderName, pcchHeaderValue);
         return shim_result;
     }
 
     PCSTR GetHeader(HTTP_HEADER_ID ulHeaderIndex, USHORT* pcchHeaderValue) const override
     {
-        PCSTR const shim_result = static_cast<IHttpResponse*>(inner_)->GetHeader(ulHeaderIndex, pcchHeaderValue);
+        PCSTR const shim_result = static_cast<const IHttpResponse*>(inner_)->GetHeader(ulHeaderIndex, pcchHeaderValue);
         return shim_result;
     }
 
@@ -1613,7 +1630,7 @@ public:
 
     BOOL GetKernelCacheEnabled() const override
     {
-        BOOL const shim_result = static_cast<IHttpResponse*>(inner_)->GetKernelCacheEnabled();
+        BOOL const shim_result = static_cast<const IHttpResponse*>(inner_)->GetKernelCacheEnabled();
         return shim_result;
     }
 
@@ -1624,7 +1641,7 @@ public:
 
     BOOL GetHeadersSuppressed() const override
     {
-        BOOL const shim_result = static_cast<IHttpResponse*>(inner_)->GetHeadersSuppressed();
+        BOOL const shim_result = static_cast<const IHttpResponse*>(inner_)->GetHeadersSuppressed();
         return shim_result;
     }
 
@@ -1719,7 +1736,7 @@ public:
 
     PCSTR GetTrailer(PCSTR pszHeaderName, USHORT* pcchHeaderValue) const override
     {
-        PCSTR const shim_result = static_cast<IHttpResponse4*>(inner_)->GetTrailer(pszHeaderName, pcchHeaderValue);
+        PCSTR const shim_result = static_cast<const IHttpResponse4*>(inner_)->GetTrailer(pszHeaderName, pcchHeaderValue);
         return shim_result;
     }
 
@@ -2027,7 +2044,7 @@ public:
 
     BOOL IsConnected() const override
     {
-        BOOL const shim_result = static_cast<IHttpConnection*>(inner_)->IsConnected();
+        BOOL const shim_result = static_cast<const IHttpConnection*>(inner_)->IsConnected();
         return shim_result;
     }
 
@@ -2057,7 +2074,7 @@ public:
 
     BOOL IsConnected() const override
     {
-        BOOL const shim_result = static_cast<IHttpConnection*>(inner_)->IsConnected();
+        BOOL const shim_result = static_cast<const IHttpConnection*>(inner_)->IsConnected();
         return shim_result;
     }
 
@@ -2117,13 +2134,13 @@ public:
 
     BOOL GetResponseHeadersSent() const override
     {
-        BOOL const shim_result = static_cast<IHttpContext*>(inner_)->GetResponseHeadersSent();
+        BOOL const shim_result = static_cast<const IHttpContext*>(inner_)->GetResponseHeadersSent();
         return shim_result;
     }
 
     IHttpUser* GetUser() const override
     {
-        IHttpUser* const shim_result = static_cast<IHttpContext*>(inner_)->GetUser();
+        IHttpUser* const shim_result = static_cast<const IHttpContext*>(inner_)->GetUser();
         return to_core(shim_result);
     }
 
@@ -2177,7 +2194,7 @@ public:
 
     DWORD GetExecuteFlags() const override
     {
-        DWORD const shim_result = static_cast<IHttpContext*>(inner_)->GetExecuteFlags();
+        DWORD const shim_result = static_cast<const IHttpContext*>(inner_)->GetExecuteFlags();
         return shim_result;
     }
 
@@ -2225,7 +2242,7 @@ public:
 
     PCWSTR GetScriptName(DWORD* pcchScriptName) const override
     {
-        PCWSTR const shim_result = static_cast<IHttpContext*>(inner_)->GetScriptName(pcchScriptName);
+        PCWSTR const shim_result = static_cast<const IHttpContext*>(inner_)->GetScriptName(pcchScriptName);
         return shim_result;
     }
 
@@ -2237,7 +2254,7 @@ public:
 
     IScriptMapInfo* GetScriptMap() const override
     {
-        IScriptMapInfo* const shim_result = static_cast<IHttpContext*>(inner_)->GetScriptMap();
+        IScriptMapInfo* const shim_result = static_cast<const IHttpContext*>(inner_)->GetScriptMap();
         return to_core(shim_result);
     }
 
@@ -2248,7 +2265,7 @@ public:
 
     IHttpFileInfo* GetFileInfo() const override
     {
-        IHttpFileInfo* const shim_result = static_cast<IHttpContext*>(inner_)->GetFileInfo();
+        IHttpFileInfo* const shim_result = static_cast<const IHttpContext*>(inner_)->GetFileInfo();
         return to_core(shim_result);
     }
 
@@ -2266,13 +2283,13 @@ public:
 
     IHttpContext* GetParentContext() const override
     {
-        IHttpContext* const shim_result = static_cast<IHttpContext*>(inner_)->GetParentContext();
+        IHttpContext* const shim_result = static_cast<const IHttpContext*>(inner_)->GetParentContext();
         return to_core(shim_result);
     }
 
     IHttpContext* GetRootContext() const override
     {
-        IHttpContext* const shim_result = static_cast<IHttpContext*>(inner_)->GetRootContext();
+        IHttpContext* const shim_result = static_cast<const IHttpContext*>(inner_)->GetRootContext();
         return to_core(shim_result);
     }
 
@@ -2294,13 +2311,13 @@ public:
 
     HRESULT GetCurrentExecutionStats(DWORD* pdwNotification, DWORD* pdwNotificationStartTickCount, PCWSTR* ppszModule, DWORD* pdwModuleStartTickCount, DWORD* pdwAsyncNotification, DWORD* pdwAsyncNotificationStartTickCount) const override
     {
-        HRESULT const shim_result = static_cast<IHttpContext*>(inner_)->GetCurrentExecutionStats(pdwNotification, pdwNotificationStartTickCount, ppszModule, pdwModuleStartTickCount, pdwAsyncNotification, pdwAsyncNotificationStartTickCount);
+        HRESULT const shim_result = static_cast<const IHttpContext*>(inner_)->GetCurrentExecutionStats(pdwNotification, pdwNotificationStartTickCount, ppszModule, pdwModuleStartTickCount, pdwAsyncNotification, pdwAsyncNotificationStartTickCount);
         return shim_result;
     }
 
     IHttpTraceContext* GetTraceContext() const override
     {
-        IHttpTraceContext* const shim_result = static_cast<IHttpContext*>(inner_)->GetTraceContext();
+        IHttpTraceContext* const shim_result = static_cast<const IHttpContext*>(inner_)->GetTraceContext();
         return to_core(shim_result);
     }
 
@@ -2380,13 +2397,13 @@ public:
 
     BOOL GetResponseHeadersSent() const override
     {
-        BOOL const shim_result = static_cast<IHttpContext*>(inner_)->GetResponseHeadersSent();
+        BOOL const shim_result = static_cast<const IHttpContext*>(inner_)->GetResponseHeadersSent();
         return shim_result;
     }
 
     IHttpUser* GetUser() const override
     {
-        IHttpUser* const shim_result = static_cast<IHttpContext*>(inner_)->GetUser();
+        IHttpUser* const shim_result = static_cast<const IHttpContext*>(inner_)->GetUser();
         return to_module(shim_result);
     }
 
@@ -2440,7 +2457,7 @@ public:
 
     DWORD GetExecuteFlags() const override
     {
-        DWORD const shim_result = static_cast<IHttpContext*>(inner_)->GetExecuteFlags();
+        DWORD const shim_result = static_cast<const IHttpContext*>(inner_)->GetExecuteFlags();
         return shim_result;
     }
 
@@ -2488,7 +2505,7 @@ public:
 
     PCWSTR GetScriptName(DWORD* pcchScriptName) const override
     {
-        PCWSTR const shim_result = static_cast<IHttpContext*>(inner_)->GetScriptName(pcchScriptName);
+        PCWSTR const shim_result = static_cast<const IHttpContext*>(inner_)->GetScriptName(pcchScriptName);
         return shim_result;
     }
 
@@ -2500,7 +2517,7 @@ public:
 
     IScriptMapInfo* GetScriptMap() const override
     {
-        IScriptMapInfo* const shim_result = static_cast<IHttpContext*>(inner_)->GetScriptMap();
+        IScriptMapInfo* const shim_result = static_cast<const IHttpContext*>(inner_)->GetScriptMap();
         return to_module(shim_result);
     }
 
@@ -2511,7 +2528,7 @@ public:
 
     IHttpFileInfo* GetFileInfo() const override
     {
-        IHttpFileInfo* const shim_result = static_cast<IHttpContext*>(inner_)->GetFileInfo();
+        IHttpFileInfo* const shim_result = static_cast<const IHttpContext*>(inner_)->GetFileInfo();
         return to_module(shim_result);
     }
 
@@ -2529,13 +2546,13 @@ public:
 
     IHttpContext* GetParentContext() const override
     {
-        IHttpContext* const shim_result = static_cast<IHttpContext*>(inner_)->GetParentContext();
+        IHttpContext* const shim_result = static_cast<const IHttpContext*>(inner_)->GetParentContext();
         return to_module(shim_result);
     }
 
     IHttpContext* GetRootContext() const override
     {
-        IHttpContext* const shim_result = static_cast<IHttpContext*>(inner_)->GetRootContext();
+        IHttpContext* const shim_result = static_cast<const IHttpContext*>(inner_)->GetRootContext();
         return to_module(shim_result);
     }
 
@@ -2557,13 +2574,13 @@ public:
 
     HRESULT GetCurrentExecutionStats(DWORD* pdwNotification, DWORD* pdwNotificationStartTickCount, PCWSTR* ppszModule, DWORD* pdwModuleStartTickCount, DWORD* pdwAsyncNotification, DWORD* pdwAsyncNotificationStartTickCount) const override
     {
-        HRESULT const shim_result = static_cast<IHttpContext*>(inner_)->GetCurrentExecutionStats(pdwNotification, pdwNotificationStartTickCount, ppszModule, pdwModuleStartTickCount, pdwAsyncNotification, pdwAsyncNotificationStartTickCount);
+        HRESULT const shim_result = static_cast<const IHttpContext*>(inner_)->GetCurrentExecutionStats(pdwNotification, pdwNotificationStartTickCount, ppszModule, pdwModuleStartTickCount, pdwAsyncNotification, pdwAsyncNotificationStartTickCount);
         return shim_result;
     }
 
     IHttpTraceContext* GetTraceContext() const override
     {
-        IHttpTraceContext* const shim_result = static_cast<IHttpContext*>(inner_)->GetTraceContext();
+        IHttpTraceContext* const shim_result = static_cast<const IHttpContext*>(inner_)->GetTraceContext();
         return to_module(shim_result);
     }
 
@@ -2601,7 +2618,7 @@ public:
 
     IHttpUser* GetOriginalUser() const override
     {
-        IHttpUser* const shim_result = static_cast<IHttpContext2*>(inner_)->GetOriginalUser();
+        IHttpUser* const shim_result = static_cast<const IHttpContext2*>(inner_)->GetOriginalUser();
         return to_module(shim_result);
     }
 
@@ -2738,25 +2755,25 @@ public:
 
     DWORD GetHash() const override
     {
-        DWORD const shim_result = static_cast<IHttpCacheKey*>(inner_)->GetHash();
+        DWORD const shim_result = static_cast<const IHttpCacheKey*>(inner_)->GetHash();
         return shim_result;
     }
 
     PCWSTR GetCacheName() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpCacheKey*>(inner_)->GetCacheName();
+        PCWSTR const shim_result = static_cast<const IHttpCacheKey*>(inner_)->GetCacheName();
         return shim_result;
     }
 
     bool GetIsEqual(IHttpCacheKey* pCacheCompareKey) const override
     {
-        bool const shim_result = static_cast<IHttpCacheKey*>(inner_)->GetIsEqual(to_core(pCacheCompareKey));
+        bool const shim_result = static_cast<const IHttpCacheKey*>(inner_)->GetIsEqual(to_core(pCacheCompareKey));
         return shim_result;
     }
 
     bool GetIsPrefix(IHttpCacheKey* pCacheCompareKey) const override
     {
-        bool const shim_result = static_cast<IHttpCacheKey*>(inner_)->GetIsPrefix(to_core(pCacheCompareKey));
+        bool const shim_result = static_cast<const IHttpCacheKey*>(inner_)->GetIsPrefix(to_core(pCacheCompareKey));
         return shim_result;
     }
 
@@ -2779,25 +2796,25 @@ public:
 
     DWORD GetHash() const override
     {
-        DWORD const shim_result = static_cast<IHttpCacheKey*>(inner_)->GetHash();
+        DWORD const shim_result = static_cast<const IHttpCacheKey*>(inner_)->GetHash();
         return shim_result;
     }
 
     PCWSTR GetCacheName() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpCacheKey*>(inner_)->GetCacheName();
+        PCWSTR const shim_result = static_cast<const IHttpCacheKey*>(inner_)->GetCacheName();
         return shim_result;
     }
 
     bool GetIsEqual(IHttpCacheKey* pCacheCompareKey) const override
     {
-        bool const shim_result = static_cast<IHttpCacheKey*>(inner_)->GetIsEqual(to_module(pCacheCompareKey));
+        bool const shim_result = static_cast<const IHttpCacheKey*>(inner_)->GetIsEqual(to_module(pCacheCompareKey));
         return shim_result;
     }
 
     bool GetIsPrefix(IHttpCacheKey* pCacheCompareKey) const override
     {
-        bool const shim_result = static_cast<IHttpCacheKey*>(inner_)->GetIsPrefix(to_module(pCacheCompareKey));
+        bool const shim_result = static_cast<const IHttpCacheKey*>(inner_)->GetIsPrefix(to_module(pCacheCompareKey));
         return shim_result;
     }
 
@@ -2820,7 +2837,7 @@ public:
 
     IHttpCacheKey* GetCacheKey() const override
     {
-        IHttpCacheKey* const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetCacheKey();
+        IHttpCacheKey* const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetCacheKey();
         return to_module(shim_result);
     }
 
@@ -2851,7 +2868,7 @@ public:
 
     BOOL GetFlushed() const override
     {
-        BOOL const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetFlushed();
+        BOOL const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetFlushed();
         return shim_result;
     }
 
@@ -2869,7 +2886,7 @@ public:
 
     IHttpCacheKey* GetCacheKey() const override
     {
-        IHttpCacheKey* const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetCacheKey();
+        IHttpCacheKey* const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetCacheKey();
         return to_core(shim_result);
     }
 
@@ -2900,7 +2917,7 @@ public:
 
     BOOL GetFlushed() const override
     {
-        BOOL const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetFlushed();
+        BOOL const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetFlushed();
         return shim_result;
     }
 
@@ -2918,13 +2935,13 @@ public:
 
     DWORD GetSiteId() const override
     {
-        DWORD const shim_result = static_cast<IHttpSite*>(inner_)->GetSiteId();
+        DWORD const shim_result = static_cast<const IHttpSite*>(inner_)->GetSiteId();
         return shim_result;
     }
 
     PCWSTR GetSiteName() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpSite*>(inner_)->GetSiteName();
+        PCWSTR const shim_result = static_cast<const IHttpSite*>(inner_)->GetSiteName();
         return shim_result;
     }
 
@@ -2954,13 +2971,13 @@ public:
 
     DWORD GetSiteId() const override
     {
-        DWORD const shim_result = static_cast<IHttpSite*>(inner_)->GetSiteId();
+        DWORD const shim_result = static_cast<const IHttpSite*>(inner_)->GetSiteId();
         return shim_result;
     }
 
     PCWSTR GetSiteName() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpSite*>(inner_)->GetSiteName();
+        PCWSTR const shim_result = static_cast<const IHttpSite*>(inner_)->GetSiteName();
         return shim_result;
     }
 
@@ -3036,7 +3053,7 @@ public:
 
     IHttpCacheKey* GetCacheKey() const override
     {
-        IHttpCacheKey* const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetCacheKey();
+        IHttpCacheKey* const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetCacheKey();
         return to_module(shim_result);
     }
 
@@ -3067,59 +3084,59 @@ public:
 
     BOOL GetFlushed() const override
     {
-        BOOL const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetFlushed();
+        BOOL const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetFlushed();
         return shim_result;
     }
 
     DWORD GetAttributes() const override
     {
-        DWORD const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetAttributes();
+        DWORD const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetAttributes();
         return shim_result;
     }
 
     void GetSize(ULARGE_INTEGER* pliSize) const override
     {
-        static_cast<IHttpFileInfo*>(inner_)->GetSize(pliSize);
+        static_cast<const IHttpFileInfo*>(inner_)->GetSize(pliSize);
     }
 
     const BYTE* GetFileBuffer() const override
     {
-        const BYTE* const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetFileBuffer();
+        const BYTE* const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetFileBuffer();
         return shim_result;
     }
 
     HANDLE GetFileHandle() const override
     {
-        HANDLE const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetFileHandle();
+        HANDLE const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetFileHandle();
         return shim_result;
     }
 
     PCWSTR GetFilePath() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetFilePath();
+        PCWSTR const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetFilePath();
         return shim_result;
     }
 
     PCSTR GetETag(USHORT* pcchETag) const override
     {
-        PCSTR const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetETag(pcchETag);
+        PCSTR const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetETag(pcchETag);
         return shim_result;
     }
 
     void GetLastModifiedTime(FILETIME* pFileTime) const override
     {
-        static_cast<IHttpFileInfo*>(inner_)->GetLastModifiedTime(pFileTime);
+        static_cast<const IHttpFileInfo*>(inner_)->GetLastModifiedTime(pFileTime);
     }
 
     PCSTR GetLastModifiedString() const override
     {
-        PCSTR const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetLastModifiedString();
+        PCSTR const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetLastModifiedString();
         return shim_result;
     }
 
     BOOL GetHttpCacheAllowed(DWORD* pSecondsToLive) const override
     {
-        BOOL const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetHttpCacheAllowed(pSecondsToLive);
+        BOOL const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetHttpCacheAllowed(pSecondsToLive);
         return shim_result;
     }
 
@@ -3131,13 +3148,13 @@ public:
 
     HANDLE GetVrToken() const override
     {
-        HANDLE const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetVrToken();
+        HANDLE const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetVrToken();
         return shim_result;
     }
 
     PCWSTR GetVrPath() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetVrPath();
+        PCWSTR const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetVrPath();
         return shim_result;
     }
 
@@ -3167,7 +3184,7 @@ public:
 
     IHttpCacheKey* GetCacheKey() const override
     {
-        IHttpCacheKey* const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetCacheKey();
+        IHttpCacheKey* const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetCacheKey();
         return to_core(shim_result);
     }
 
@@ -3198,59 +3215,59 @@ public:
 
     BOOL GetFlushed() const override
     {
-        BOOL const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetFlushed();
+        BOOL const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetFlushed();
         return shim_result;
     }
 
     DWORD GetAttributes() const override
     {
-        DWORD const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetAttributes();
+        DWORD const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetAttributes();
         return shim_result;
     }
 
     void GetSize(ULARGE_INTEGER* pliSize) const override
     {
-        static_cast<IHttpFileInfo*>(inner_)->GetSize(pliSize);
+        static_cast<const IHttpFileInfo*>(inner_)->GetSize(pliSize);
     }
 
     const BYTE* GetFileBuffer() const override
     {
-        const BYTE* const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetFileBuffer();
+        const BYTE* const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetFileBuffer();
         return shim_result;
     }
 
     HANDLE GetFileHandle() const override
     {
-        HANDLE const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetFileHandle();
+        HANDLE const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetFileHandle();
         return shim_result;
     }
 
     PCWSTR GetFilePath() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetFilePath();
+        PCWSTR const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetFilePath();
         return shim_result;
     }
 
     PCSTR GetETag(USHORT* pcchETag) const override
     {
-        PCSTR const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetETag(pcchETag);
+        PCSTR const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetETag(pcchETag);
         return shim_result;
     }
 
     void GetLastModifiedTime(FILETIME* pFileTime) const override
     {
-        static_cast<IHttpFileInfo*>(inner_)->GetLastModifiedTime(pFileTime);
+        static_cast<const IHttpFileInfo*>(inner_)->GetLastModifiedTime(pFileTime);
     }
 
     PCSTR GetLastModifiedString() const override
     {
-        PCSTR const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetLastModifiedString();
+        PCSTR const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetLastModifiedString();
         return shim_result;
     }
 
     BOOL GetHttpCacheAllowed(DWORD* pSecondsToLive) const override
     {
-        BOOL const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetHttpCacheAllowed(pSecondsToLive);
+        BOOL const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetHttpCacheAllowed(pSecondsToLive);
         return shim_result;
     }
 
@@ -3262,13 +3279,13 @@ public:
 
     HANDLE GetVrToken() const override
     {
-        HANDLE const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetVrToken();
+        HANDLE const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetVrToken();
         return shim_result;
     }
 
     PCWSTR GetVrPath() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpFileInfo*>(inner_)->GetVrPath();
+        PCWSTR const shim_result = static_cast<const IHttpFileInfo*>(inner_)->GetVrPath();
         return shim_result;
     }
 
@@ -3298,7 +3315,7 @@ public:
 
     IHttpCacheKey* GetCacheKey() const override
     {
-        IHttpCacheKey* const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetCacheKey();
+        IHttpCacheKey* const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetCacheKey();
         return to_module(shim_result);
     }
 
@@ -3329,7 +3346,7 @@ public:
 
     BOOL GetFlushed() const override
     {
-        BOOL const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetFlushed();
+        BOOL const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetFlushed();
         return shim_result;
     }
 
@@ -3365,7 +3382,7 @@ public:
 
     IHttpCacheKey* GetCacheKey() const override
     {
-        IHttpCacheKey* const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetCacheKey();
+        IHttpCacheKey* const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetCacheKey();
         return to_core(shim_result);
     }
 
@@ -3396,7 +3413,7 @@ public:
 
     BOOL GetFlushed() const override
     {
-        BOOL const shim_result = static_cast<IHttpCacheSpecificData*>(inner_)->GetFlushed();
+        BOOL const shim_result = static_cast<const IHttpCacheSpecificData*>(inner_)->GetFlushed();
         return shim_result;
     }
 
@@ -3432,13 +3449,13 @@ public:
 
     BOOL IsCommandLineLaunch() const override
     {
-        BOOL const shim_result = static_cast<IHttpServer*>(inner_)->IsCommandLineLaunch();
+        BOOL const shim_result = static_cast<const IHttpServer*>(inner_)->IsCommandLineLaunch();
         return shim_result;
     }
 
     PCWSTR GetAppPoolName() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpServer*>(inner_)->GetAppPoolName();
+        PCWSTR const shim_result = static_cast<const IHttpServer*>(inner_)->GetAppPoolName();
         return shim_result;
     }
 
@@ -3470,7 +3487,7 @@ public:
 
     IAppHostAdminManager* GetAdminManager() const override
     {
-        IAppHostAdminManager* const shim_result = static_cast<IHttpServer*>(inner_)->GetAdminManager();
+        IAppHostAdminManager* const shim_result = static_cast<const IHttpServer*>(inner_)->GetAdminManager();
         return shim_result;
     }
 
@@ -3569,13 +3586,13 @@ public:
 
     BOOL SatisfiesPrecondition(PCWSTR pszPrecondition, BOOL* pfUnknownPrecondition) const override
     {
-        BOOL const shim_result = static_cast<IHttpServer*>(inner_)->SatisfiesPrecondition(pszPrecondition, pfUnknownPrecondition);
+        BOOL const shim_result = static_cast<const IHttpServer*>(inner_)->SatisfiesPrecondition(pszPrecondition, pfUnknownPrecondition);
         return shim_result;
     }
 
     IHttpTraceContext* GetTraceContext() const override
     {
-        IHttpTraceContext* const shim_result = static_cast<IHttpServer*>(inner_)->GetTraceContext();
+        IHttpTraceContext* const shim_result = static_cast<const IHttpServer*>(inner_)->GetTraceContext();
         return to_module(shim_result);
     }
 
@@ -3611,7 +3628,7 @@ public:
 
     PCWSTR GetAppPoolConfigFile(DWORD* pcchConfigFilePath) const override
     {
-        PCWSTR const shim_result = static_cast<IHttpServer2*>(inner_)->GetAppPoolConfigFile(pcchConfigFilePath);
+        PCWSTR const shim_result = static_cast<const IHttpServer2*>(inner_)->GetAppPoolConfigFile(pcchConfigFilePath);
         return shim_result;
     }
 
@@ -3695,13 +3712,13 @@ public:
 
     DWORD GetCompletionBytes() const override
     {
-        DWORD const shim_result = static_cast<IHttpCompletionInfo*>(inner_)->GetCompletionBytes();
+        DWORD const shim_result = static_cast<const IHttpCompletionInfo*>(inner_)->GetCompletionBytes();
         return shim_result;
     }
 
     HRESULT GetCompletionStatus() const override
     {
-        HRESULT const shim_result = static_cast<IHttpCompletionInfo*>(inner_)->GetCompletionStatus();
+        HRESULT const shim_result = static_cast<const IHttpCompletionInfo*>(inner_)->GetCompletionStatus();
         return shim_result;
     }
 
@@ -3719,19 +3736,19 @@ public:
 
     DWORD GetCompletionBytes() const override
     {
-        DWORD const shim_result = static_cast<IHttpCompletionInfo*>(inner_)->GetCompletionBytes();
+        DWORD const shim_result = static_cast<const IHttpCompletionInfo*>(inner_)->GetCompletionBytes();
         return shim_result;
     }
 
     HRESULT GetCompletionStatus() const override
     {
-        HRESULT const shim_result = static_cast<IHttpCompletionInfo*>(inner_)->GetCompletionStatus();
+        HRESULT const shim_result = static_cast<const IHttpCompletionInfo*>(inner_)->GetCompletionStatus();
         return shim_result;
     }
 
     DWORD GetCompletedOperation() const override
     {
-        DWORD const shim_result = static_cast<IHttpCompletionInfo2*>(inner_)->GetCompletedOperation();
+        DWORD const shim_result = static_cast<const IHttpCompletionInfo2*>(inner_)->GetCompletedOperation();
         return shim_result;
     }
 
@@ -3910,13 +3927,13 @@ public:
 
     PCWSTR GetUrl() const override
     {
-        PCWSTR const shim_result = static_cast<IMapPathProvider*>(inner_)->GetUrl();
+        PCWSTR const shim_result = static_cast<const IMapPathProvider*>(inner_)->GetUrl();
         return shim_result;
     }
 
     PCWSTR GetPhysicalPath() const override
     {
-        PCWSTR const shim_result = static_cast<IMapPathProvider*>(inner_)->GetPhysicalPath();
+        PCWSTR const shim_result = static_cast<const IMapPathProvider*>(inner_)->GetPhysicalPath();
         return shim_result;
     }
 
@@ -3945,13 +3962,13 @@ public:
 
     PCWSTR GetUrl() const override
     {
-        PCWSTR const shim_result = static_cast<IMapPathProvider*>(inner_)->GetUrl();
+        PCWSTR const shim_result = static_cast<const IMapPathProvider*>(inner_)->GetUrl();
         return shim_result;
     }
 
     PCWSTR GetPhysicalPath() const override
     {
-        PCWSTR const shim_result = static_cast<IMapPathProvider*>(inner_)->GetPhysicalPath();
+        PCWSTR const shim_result = static_cast<const IMapPathProvider*>(inner_)->GetPhysicalPath();
         return shim_result;
     }
 
@@ -3980,13 +3997,13 @@ public:
 
     BOOL GetHeadersBeingSent() const override
     {
-        BOOL const shim_result = static_cast<ISendResponseProvider*>(inner_)->GetHeadersBeingSent();
+        BOOL const shim_result = static_cast<const ISendResponseProvider*>(inner_)->GetHeadersBeingSent();
         return shim_result;
     }
 
     DWORD GetFlags() const override
     {
-        DWORD const shim_result = static_cast<ISendResponseProvider*>(inner_)->GetFlags();
+        DWORD const shim_result = static_cast<const ISendResponseProvider*>(inner_)->GetFlags();
         return shim_result;
     }
 
@@ -3997,7 +4014,7 @@ public:
 
     HTTP_LOG_DATA* GetLogData() const override
     {
-        HTTP_LOG_DATA* const shim_result = static_cast<ISendResponseProvider*>(inner_)->GetLogData();
+        HTTP_LOG_DATA* const shim_result = static_cast<const ISendResponseProvider*>(inner_)->GetLogData();
         return shim_result;
     }
 
@@ -4009,7 +4026,7 @@ public:
 
     BOOL GetReadyToLogData() const override
     {
-        BOOL const shim_result = static_cast<ISendResponseProvider*>(inner_)->GetReadyToLogData();
+        BOOL const shim_result = static_cast<const ISendResponseProvider*>(inner_)->GetReadyToLogData();
         return shim_result;
     }
 
@@ -4032,13 +4049,13 @@ public:
 
     BOOL GetHeadersBeingSent() const override
     {
-        BOOL const shim_result = static_cast<ISendResponseProvider*>(inner_)->GetHeadersBeingSent();
+        BOOL const shim_result = static_cast<const ISendResponseProvider*>(inner_)->GetHeadersBeingSent();
         return shim_result;
     }
 
     DWORD GetFlags() const override
     {
-        DWORD const shim_result = static_cast<ISendResponseProvider*>(inner_)->GetFlags();
+        DWORD const shim_result = static_cast<const ISendResponseProvider*>(inner_)->GetFlags();
         return shim_result;
     }
 
@@ -4049,7 +4066,7 @@ public:
 
     HTTP_LOG_DATA* GetLogData() const override
     {
-        HTTP_LOG_DATA* const shim_result = static_cast<ISendResponseProvider*>(inner_)->GetLogData();
+        HTTP_LOG_DATA* const shim_result = static_cast<const ISendResponseProvider*>(inner_)->GetLogData();
         return shim_result;
     }
 
@@ -4061,7 +4078,7 @@ public:
 
     BOOL GetReadyToLogData() const override
     {
-        BOOL const shim_result = static_cast<ISendResponseProvider*>(inner_)->GetReadyToLogData();
+        BOOL const shim_result = static_cast<const ISendResponseProvider*>(inner_)->GetReadyToLogData();
         return shim_result;
     }
 
@@ -4300,13 +4317,13 @@ public:
 
     PCWSTR GetFunctionName() const override
     {
-        PCWSTR const shim_result = static_cast<IGlobalRSCAQueryProvider*>(inner_)->GetFunctionName();
+        PCWSTR const shim_result = static_cast<const IGlobalRSCAQueryProvider*>(inner_)->GetFunctionName();
         return shim_result;
     }
 
     PCWSTR GetFunctionParameters() const override
     {
-        PCWSTR const shim_result = static_cast<IGlobalRSCAQueryProvider*>(inner_)->GetFunctionParameters();
+        PCWSTR const shim_result = static_cast<const IGlobalRSCAQueryProvider*>(inner_)->GetFunctionParameters();
         return shim_result;
     }
 
@@ -4346,13 +4363,13 @@ public:
 
     PCWSTR GetFunctionName() const override
     {
-        PCWSTR const shim_result = static_cast<IGlobalRSCAQueryProvider*>(inner_)->GetFunctionName();
+        PCWSTR const shim_result = static_cast<const IGlobalRSCAQueryProvider*>(inner_)->GetFunctionName();
         return shim_result;
     }
 
     PCWSTR GetFunctionParameters() const override
     {
-        PCWSTR const shim_result = static_cast<IGlobalRSCAQueryProvider*>(inner_)->GetFunctionParameters();
+        PCWSTR const shim_result = static_cast<const IGlobalRSCAQueryProvider*>(inner_)->GetFunctionParameters();
         return shim_result;
     }
 
@@ -4392,7 +4409,7 @@ public:
 
     BOOL DrainRequestsGracefully() const override
     {
-        BOOL const shim_result = static_cast<IGlobalStopListeningProvider*>(inner_)->DrainRequestsGracefully();
+        BOOL const shim_result = static_cast<const IGlobalStopListeningProvider*>(inner_)->DrainRequestsGracefully();
         return shim_result;
     }
 
@@ -4415,7 +4432,7 @@ public:
 
     BOOL DrainRequestsGracefully() const override
     {
-        BOOL const shim_result = static_cast<IGlobalStopListeningProvider*>(inner_)->DrainRequestsGracefully();
+        BOOL const shim_result = static_cast<const IGlobalStopListeningProvider*>(inner_)->DrainRequestsGracefully();
         return shim_result;
     }
 
@@ -4438,19 +4455,19 @@ public:
 
     CACHE_OPERATION GetCacheOperation() const override
     {
-        CACHE_OPERATION const shim_result = static_cast<ICacheProvider*>(inner_)->GetCacheOperation();
+        CACHE_OPERATION const shim_result = static_cast<const ICacheProvider*>(inner_)->GetCacheOperation();
         return shim_result;
     }
 
     IHttpCacheKey* GetCacheKey() const override
     {
-        IHttpCacheKey* const shim_result = static_cast<ICacheProvider*>(inner_)->GetCacheKey();
+        IHttpCacheKey* const shim_result = static_cast<const ICacheProvider*>(inner_)->GetCacheKey();
         return to_module(shim_result);
     }
 
     IHttpCacheSpecificData* GetCacheRecord() const override
     {
-        IHttpCacheSpecificData* const shim_result = static_cast<ICacheProvider*>(inner_)->GetCacheRecord();
+        IHttpCacheSpecificData* const shim_result = static_cast<const ICacheProvider*>(inner_)->GetCacheRecord();
         return to_module(shim_result);
     }
 
@@ -4461,7 +4478,7 @@ public:
 
     IHttpTraceContext* GetTraceContext() const override
     {
-        IHttpTraceContext* const shim_result = static_cast<ICacheProvider*>(inner_)->GetTraceContext();
+        IHttpTraceContext* const shim_result = static_cast<const ICacheProvider*>(inner_)->GetTraceContext();
         return to_module(shim_result);
     }
 
@@ -4484,19 +4501,19 @@ public:
 
     CACHE_OPERATION GetCacheOperation() const override
     {
-        CACHE_OPERATION const shim_result = static_cast<ICacheProvider*>(inner_)->GetCacheOperation();
+        CACHE_OPERATION const shim_result = static_cast<const ICacheProvider*>(inner_)->GetCacheOperation();
         return shim_result;
     }
 
     IHttpCacheKey* GetCacheKey() const override
     {
-        IHttpCacheKey* const shim_result = static_cast<ICacheProvider*>(inner_)->GetCacheKey();
+        IHttpCacheKey* const shim_result = static_cast<const ICacheProvider*>(inner_)->GetCacheKey();
         return to_core(shim_result);
     }
 
     IHttpCacheSpecificData* GetCacheRecord() const override
     {
-        IHttpCacheSpecificData* const shim_result = static_cast<ICacheProvider*>(inner_)->GetCacheRecord();
+        IHttpCacheSpecificData* const shim_result = static_cast<const ICacheProvider*>(inner_)->GetCacheRecord();
         return to_core(shim_result);
     }
 
@@ -4507,7 +4524,7 @@ public:
 
     IHttpTraceContext* GetTraceContext() const override
     {
-        IHttpTraceContext* const shim_result = static_cast<ICacheProvider*>(inner_)->GetTraceContext();
+        IHttpTraceContext* const shim_result = static_cast<const ICacheProvider*>(inner_)->GetTraceContext();
         return to_core(shim_result);
     }
 
@@ -4530,7 +4547,7 @@ public:
 
     PCWSTR GetChangePath() const override
     {
-        PCWSTR const shim_result = static_cast<IGlobalConfigurationChangeProvider*>(inner_)->GetChangePath();
+        PCWSTR const shim_result = static_cast<const IGlobalConfigurationChangeProvider*>(inner_)->GetChangePath();
         return shim_result;
     }
 
@@ -4553,7 +4570,7 @@ public:
 
     PCWSTR GetChangePath() const override
     {
-        PCWSTR const shim_result = static_cast<IGlobalConfigurationChangeProvider*>(inner_)->GetChangePath();
+        PCWSTR const shim_result = static_cast<const IGlobalConfigurationChangeProvider*>(inner_)->GetChangePath();
         return shim_result;
     }
 
@@ -4576,7 +4593,7 @@ public:
 
     PCWSTR GetFileName() const override
     {
-        PCWSTR const shim_result = static_cast<IGlobalFileChangeProvider*>(inner_)->GetFileName();
+        PCWSTR const shim_result = static_cast<const IGlobalFileChangeProvider*>(inner_)->GetFileName();
         return shim_result;
     }
 
@@ -4605,7 +4622,7 @@ public:
 
     PCWSTR GetFileName() const override
     {
-        PCWSTR const shim_result = static_cast<IGlobalFileChangeProvider*>(inner_)->GetFileName();
+        PCWSTR const shim_result = static_cast<const IGlobalFileChangeProvider*>(inner_)->GetFileName();
         return shim_result;
     }
 
@@ -4807,7 +4824,7 @@ public:
 
     BOOL IsProcessRecycled() const override
     {
-        BOOL const shim_result = static_cast<IGlobalApplicationPreloadProvider2*>(inner_)->IsProcessRecycled();
+        BOOL const shim_result = static_cast<const IGlobalApplicationPreloadProvider2*>(inner_)->IsProcessRecycled();
         return shim_result;
     }
 
@@ -5595,13 +5612,13 @@ public:
 
     PCWSTR GetName() const override
     {
-        PCWSTR const shim_result = static_cast<IHttpModuleRegistrationInfo*>(inner_)->GetName();
+        PCWSTR const shim_result = static_cast<const IHttpModuleRegistrationInfo*>(inner_)->GetName();
         return shim_result;
     }
 
     HTTP_MODULE_ID GetId() const override
     {
-        HTTP_MODULE_ID const shim_result = static_cast<IHttpModuleRegistrationInfo*>(inner_)->GetId();
+        HTTP_MODULE_ID const shim_result = static_cast<const IHttpModuleRegistrationInfo*>(inner_)->GetId();
         return shim_result;
     }
 
@@ -5640,6 +5657,60 @@ public:
 void* create_Shim_IHttpModuleRegistrationInfo2(void* inner)
 {
     return static_cast<IHttpModuleRegistrationInfo2*>(new Shim_IHttpModuleRegistrationInfo2(static_cast<IHttpModuleRegistrationInfo2*>(inner)));
+}
+
+class Shim_IWebSocketContext final : public IWebSocketContext {
+public:
+    explicit Shim_IWebSocketContext(IWebSocketContext* inner) : inner_(inner) {}
+    IWebSocketContext* const inner_;
+
+    void CleanupStoredContext() override
+    {
+        static_cast<IHttpStoredContext*>(inner_)->CleanupStoredContext();
+        // IHttpStoredContext::CleanupStoredContext ends the object: so does its wrapper.
+        shim_forget(this);
+        delete this;
+    }
+
+    HRESULT WriteFragment(void* pData, DWORD* pcbSent, BOOL fAsync, BOOL fUTF8Encoded, BOOL fFinalFragment, PFN_WEBSOCKET_COMPLETION pfnCompletion, void* pvCompletionContext, BOOL* pfCompletionExpected) override
+    {
+        HRESULT const shim_result = static_cast<IWebSocketContext*>(inner_)->WriteFragment(pData, pcbSent, fAsync, fUTF8Encoded, fFinalFragment, pfnCompletion, pvCompletionContext, pfCompletionExpected);
+        return shim_result;
+    }
+
+    HRESULT ReadFragment(void* pData, DWORD* pcbData, BOOL fAsync, BOOL* pfUTF8Encoded, BOOL* pfFinalFragment, BOOL* pfConnectionClose, PFN_WEBSOCKET_COMPLETION pfnCompletion, void* pvCompletionContext, BOOL* pfCompletionExpected) override
+    {
+        HRESULT const shim_result = static_cast<IWebSocketContext*>(inner_)->ReadFragment(pData, pcbData, fAsync, pfUTF8Encoded, pfFinalFragment, pfConnectionClose, pfnCompletion, pvCompletionContext, pfCompletionExpected);
+        return shim_result;
+    }
+
+    HRESULT SendConnectionClose(BOOL fAsync, USHORT uStatusCode, LPCWSTR pszReason, PFN_WEBSOCKET_COMPLETION pfnCompletion, void* pvCompletionContext, BOOL* pfCompletionExpected) override
+    {
+        HRESULT const shim_result = static_cast<IWebSocketContext*>(inner_)->SendConnectionClose(fAsync, uStatusCode, pszReason, pfnCompletion, pvCompletionContext, pfCompletionExpected);
+        return shim_result;
+    }
+
+    HRESULT GetCloseStatus(USHORT* pStatusCode, LPCWSTR* ppszReason, USHORT* pcchReason) override
+    {
+        HRESULT const shim_result = static_cast<IWebSocketContext*>(inner_)->GetCloseStatus(pStatusCode, ppszReason, pcchReason);
+        return shim_result;
+    }
+
+    void CloseTcpConnection() override
+    {
+        static_cast<IWebSocketContext*>(inner_)->CloseTcpConnection();
+    }
+
+    void CancelOutstandingIO() override
+    {
+        static_cast<IWebSocketContext*>(inner_)->CancelOutstandingIO();
+    }
+
+};
+
+void* create_Shim_IWebSocketContext(void* inner)
+{
+    return static_cast<IWebSocketContext*>(new Shim_IWebSocketContext(static_cast<IWebSocketContext*>(inner)));
 }
 
 IHttpStoredContext* to_module(IHttpStoredContext* p)
@@ -6996,6 +7067,18 @@ IHttpModuleRegistrationInfo2* to_module(IHttpModuleRegistrationInfo2* p)
         return static_cast<IHttpModuleRegistrationInfo2*>(inner);
     }
     return static_cast<IHttpModuleRegistrationInfo2*>(shim_get(static_cast<IHttpModuleRegistrationInfo2*>(p), TYPE_IHttpModuleRegistrationInfo, SHIM_KIND_SHIM, &create_Shim_IHttpModuleRegistrationInfo2));
+}
+
+IWebSocketContext* to_module(IWebSocketContext* p)
+{
+    void* inner;
+    if (!p) {
+        return p;
+    }
+    if (shim_inner_of(p, SHIM_KIND_PROXY, &inner)) {
+        return static_cast<IWebSocketContext*>(inner);
+    }
+    return static_cast<IWebSocketContext*>(shim_get(static_cast<IWebSocketContext*>(p), TYPE_IWebSocketContext, SHIM_KIND_SHIM, &create_Shim_IWebSocketContext));
 }
 
 void* to_module_iid(const GUID& iid, void* p)

@@ -115,6 +115,13 @@ pub fn run(server: TestServer, requests: &[Step]) -> Run {
 pub fn normalised(mut response: TestResponse) -> TestResponse {
     response.calls = response.calls.into_iter().map(normalised_call).collect();
     if arch() == "x86" {
+        // `SendResponseProvider::set_log_data` hands IIS an HTTP_LOG_FIELDS_DATA in request
+        // memory: a structure of pointers, so its size is the bitness's too.
+        for i in 1..response.calls.len() {
+            if response.calls[i].method == "ISendResponseProvider::SetLogData" && response.calls[i - 1].method == "IHttpContext::AllocateRequestMemory" {
+                response.calls[i - 1].detail = "(HTTP_LOG_FIELDS_DATA of the bitness) bytes".to_owned();
+            }
+        }
         // The in-process door is a 64-bit test; module objects hold pointers, so their
         // IModuleAllocator sizes (and the request memory they add up to) are the bitness's.
         response.request_memory_bytes = 0;
@@ -127,6 +134,12 @@ fn normalised_call(mut call: Call) -> Call {
     // process it runs in (the test, or httpserv-simulator.exe).
     if call.method == "IHttpModuleRegistrationInfo::GetId" && call.detail.starts_with("-> 0x") {
         call.detail = "-> (module id)".to_owned();
+    }
+    // Containers name the module id they are keyed by: the same pointer of each process.
+    if let Some(at) = call.detail.find("module 0x") {
+        let start = at + "module ".len();
+        let end = call.detail[start + 2..].find(|c: char| !c.is_ascii_hexdigit()).map_or(call.detail.len(), |e| start + 2 + e);
+        call.detail.replace_range(start..end, "(module id)");
     }
     if arch() == "x86" && call.method == "IModuleAllocator::AllocateMemory" && call.detail.ends_with(" bytes") {
         call.detail = "(size of the bitness) bytes".to_owned();

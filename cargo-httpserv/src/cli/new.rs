@@ -108,20 +108,17 @@ panic = "unwind"
     let handler = if async_handler {
         r#"    // An async handler: IIS is the executor. Returning from an `.await` that is not ready
     // leaves the request pending; the waker resumes it on one of IIS's threads.
-    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> NotificationStatus {
-        if respond(context).is_err() {
-            let _ = context.response().set_status(500, "Internal Server Error");
-        }
-        NotificationStatus::FinishRequest
+    // An `Err` from `?` becomes a 500 carrying its HRESULT, and a trace entry.
+    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> HandlerResult {
+        respond(context)?;
+        Ok(NotificationStatus::FinishRequest)
     }"#
         .to_string()
     } else {
-        r#"    fn on_execute_request_handler(&mut self, context: &HttpContext<'_>, provider: &EventProvider<'_>) -> NotificationStatus {
-        if let Err(error) = respond(context) {
-            // IIS turns this into a 500 (and a failed-request trace entry).
-            provider.set_error_status(error.code());
-        }
-        NotificationStatus::FinishRequest
+        r#"    // An `Err` from `?` becomes a 500 carrying its HRESULT, and a trace entry.
+    fn on_execute_request_handler(&mut self, context: &HttpContext<'_>, _provider: &EventProvider<'_>) -> HandlerResult {
+        respond(context)?;
+        Ok(NotificationStatus::FinishRequest)
     }"#
         .to_string()
     };
@@ -318,10 +315,10 @@ mod tests {
         let source = HttpservSource::Version("0.1".into());
         let plain = files("demo", false, false, &source);
         let lib = &plain[1].1;
-        assert!(lib.contains("fn on_execute_request_handler(&mut self, context: &HttpContext<'_>, provider: &EventProvider<'_>)"));
+        assert!(lib.contains("fn on_execute_request_handler(&mut self, context: &HttpContext<'_>, _provider: &EventProvider<'_>) -> HandlerResult"));
         assert!(!lib.contains("GlobalModule"));
         let both = files("demo", true, true, &source);
-        assert!(both[1].1.contains("async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> NotificationStatus"));
+        assert!(both[1].1.contains("async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> HandlerResult"));
         assert!(both[1].1.contains("global = DemoGlobal, state = Stats"));
         assert!(both[2].1.contains("the_global_module_counts_application_starts"));
         assert!(plain[3].1.contains("appcmd.exe install module /name:Demo"));

@@ -26,21 +26,17 @@ pub struct AsyncDelay;
 
 #[http_module]
 impl HttpModule for AsyncDelay {
-    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> NotificationStatus {
+    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> HandlerResult {
         // The HTTP Server API's query string keeps its leading `?`.
         let query = context.request().query().map(|q| q.to_string_lossy()).unwrap_or_default();
-        let result = match parse_ms(query.trim_start_matches('?')) {
+        match parse_ms(query.trim_start_matches('?')) {
             Ok(ms) => {
                 Timer::after(Duration::from_millis(ms)).await;
-                answer(context, 200, "OK", &format!("waited {ms} ms"))
+                answer(context, 200, "OK", &format!("waited {ms} ms"))?;
             }
-            Err(why) => answer(context, 400, "Bad Request", &why),
-        };
-        if result.is_err() {
-            context.response().clear();
-            let _ = context.response().set_status(500, "Internal Server Error");
+            Err(why) => answer(context, 400, "Bad Request", &why)?,
         }
-        NotificationStatus::FinishRequest
+        Ok(NotificationStatus::FinishRequest)
     }
 }
 

@@ -15,13 +15,10 @@ pub struct AsyncEcho;
 
 #[http_module]
 impl HttpModule for AsyncEcho {
-    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> NotificationStatus {
-        if echo(context).await.is_err() && !context.response_headers_sent() {
-            let response = context.response();
-            response.clear();
-            let _ = response.set_status(500, "Internal Server Error");
-        }
-        NotificationStatus::FinishRequest
+    // An `Err` is a 500 with its HRESULT (unless the headers already went out) and a trace entry.
+    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> HandlerResult {
+        echo(context).await?;
+        Ok(NotificationStatus::FinishRequest)
     }
 }
 

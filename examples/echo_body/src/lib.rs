@@ -17,11 +17,9 @@ pub struct EchoBody;
 
 #[http_module]
 impl HttpModule for EchoBody {
-    fn on_execute_request_handler(&mut self, context: &HttpContext<'_>, provider: &EventProvider<'_>) -> NotificationStatus {
-        if let Err(error) = echo(context) {
-            provider.set_error_status(error.code());
-        }
-        NotificationStatus::FinishRequest
+    fn on_execute_request_handler(&mut self, context: &HttpContext<'_>, _: &EventProvider<'_>) -> HandlerResult {
+        echo(context)?;
+        Ok(NotificationStatus::FinishRequest)
     }
 }
 

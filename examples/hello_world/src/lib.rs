@@ -19,25 +19,18 @@ pub struct HelloWorld;
 
 #[http_module]
 impl HttpModule for HelloWorld {
-    fn on_execute_request_handler(&mut self, context: &HttpContext<'_>, provider: &EventProvider<'_>) -> NotificationStatus {
-        if let Err(error) = greet(context) {
-            // IIS turns this into a 500 (and a failed-request trace entry).
-            provider.set_error_status(error.code());
-        }
-        NotificationStatus::FinishRequest
+    // An `Err` (from any `?` below) becomes a 500 carrying its HRESULT, and a trace entry.
+    fn on_execute_request_handler(&mut self, context: &HttpContext<'_>, _: &EventProvider<'_>) -> HandlerResult {
+        let request = context.request();
+        let response = context.response();
+        // The path without the query string; IIS has already decoded and normalised it.
+        let path = request.path().map(|path| path.to_string_lossy()).unwrap_or_default();
+
+        response.clear();
+        response.set_status(200, "OK")?;
+        response.set_header("Content-Type", "text/plain")?;
+        response.write(GREETING.as_bytes())?;
+        response.write(format!("You asked for {path}\n").as_bytes())?;
+        Ok(NotificationStatus::FinishRequest)
     }
-}
-
-fn greet(context: &HttpContext<'_>) -> httpserv::Result<()> {
-    let request = context.request();
-    let response = context.response();
-    // The path without the query string; IIS has already decoded and normalised it.
-    let path = request.path().map(|path| path.to_string_lossy()).unwrap_or_default();
-
-    response.clear();
-    response.set_status(200, "OK")?;
-    response.set_header("Content-Type", "text/plain")?;
-    response.write(GREETING.as_bytes())?;
-    response.write(format!("You asked for {path}\n").as_bytes())?;
-    Ok(())
 }

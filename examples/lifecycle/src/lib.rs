@@ -76,15 +76,13 @@ pub struct LifecycleModule;
 
 #[http_module]
 impl HttpModule for LifecycleModule {
-    fn on_begin_request(&mut self, context: &HttpContext<'_>, provider: &EventProvider<'_>) -> NotificationStatus {
+    fn on_begin_request(&mut self, context: &HttpContext<'_>, _: &EventProvider<'_>) -> HandlerResult {
         let state = LifecycleModule::state();
         let seen = state.requests.fetch_add(1, Ordering::Relaxed) + 1;
         let response = context.response();
-        let set = response.set_header(REQUESTS_SEEN_HEADER, &seen.to_string()).and_then(|()| response.set_header(COUNTS_HEADER, &state.snapshot().to_header()));
-        if let Err(error) = set {
-            provider.set_error_status(error.code());
-        }
-        NotificationStatus::Continue
+        response.set_header(REQUESTS_SEEN_HEADER, &seen.to_string())?;
+        response.set_header(COUNTS_HEADER, &state.snapshot().to_header())?;
+        Ok(NotificationStatus::Continue)
     }
 }
 

@@ -27,33 +27,23 @@ pub struct Remap {
 
 #[http_module]
 impl HttpModule for Remap {
-    fn on_map_path(&mut self, _: &HttpContext<'_>, provider: &MapPathProvider<'_>) -> NotificationStatus {
+    fn on_map_path(&mut self, _: &HttpContext<'_>, provider: &MapPathProvider<'_>) -> HandlerResult {
         let url = provider.url().map(|u| u.to_string_lossy()).unwrap_or_default();
         if let Some(rest) = url.strip_prefix("/legacy/") {
             let physical = format!("{LEGACY_ROOT}\\{}", rest.replace('/', "\\"));
-            match provider.set_physical_path(&physical) {
-                Ok(()) => self.remapped += 1,
-                Err(error) => provider.set_error_status(error.code()),
-            }
+            provider.set_physical_path(&physical)?;
+            self.remapped += 1;
         }
-        NotificationStatus::Continue
+        Ok(NotificationStatus::Continue)
     }
 
-    fn on_execute_request_handler(&mut self, context: &HttpContext<'_>, provider: &EventProvider<'_>) -> NotificationStatus {
+    fn on_execute_request_handler(&mut self, context: &HttpContext<'_>, _: &EventProvider<'_>) -> HandlerResult {
         let path = context.request().path().map(|p| p.to_string_lossy()).unwrap_or_default();
-        let Some(asked) = path.strip_prefix("/where") else { return NotificationStatus::Continue };
-        if let Err(error) = self.answer(context, asked) {
-            provider.set_error_status(error.code());
-        }
-        NotificationStatus::FinishRequest
-    }
-}
-
-impl Remap {
-    fn answer(&self, context: &HttpContext<'_>, asked: &str) -> httpserv::Result<()> {
+        let Some(asked) = path.strip_prefix("/where") else { return Ok(NotificationStatus::Continue) };
         let mapped = context.map_path(asked)?;
         let response = context.response();
         response.set_header("Content-Type", "text/plain")?;
-        response.write(format!("{asked} -> {mapped} (remapped {})\n", self.remapped).as_bytes())
+        response.write(format!("{asked} -> {mapped} (remapped {})\n", self.remapped).as_bytes())?;
+        Ok(NotificationStatus::FinishRequest)
     }
 }

@@ -25,11 +25,9 @@ pub struct SecurityHeaders;
 
 #[http_module]
 impl HttpModule for SecurityHeaders {
-    fn on_send_response(&mut self, context: &HttpContext<'_>, provider: &SendResponseProvider<'_>) -> NotificationStatus {
-        if let Err(error) = harden(context) {
-            provider.set_error_status(error.code());
-        }
-        NotificationStatus::Continue
+    fn on_send_response(&mut self, context: &HttpContext<'_>, _: &SendResponseProvider<'_>) -> HandlerResult {
+        harden(context)?;
+        Ok(NotificationStatus::Continue)
     }
 }
 

@@ -31,7 +31,7 @@ pub struct TokioTimer;
 
 #[http_module]
 impl HttpModule for TokioTimer {
-    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> NotificationStatus {
+    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> HandlerResult {
         let state = Self::state();
         let answer = httpserv::tokio::in_runtime(state.runtime.handle(), async {
             let (tx, rx) = tokio::sync::oneshot::channel();
@@ -43,10 +43,8 @@ impl HttpModule for TokioTimer {
         })
         .await;
         let response = context.response();
-        let written = response.set_header("Content-Type", "text/plain").and_then(|()| response.write(format!("answered by {answer}").as_bytes()));
-        if written.is_err() {
-            let _ = response.set_status(500, "Internal Server Error");
-        }
-        NotificationStatus::FinishRequest
+        response.set_header("Content-Type", "text/plain")?;
+        response.write(format!("answered by {answer}").as_bytes())?;
+        Ok(NotificationStatus::FinishRequest)
     }
 }

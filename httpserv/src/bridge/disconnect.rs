@@ -83,3 +83,11 @@ pub(crate) fn watch(context: &HttpContext<'_>, task: &Arc<WakeState>) -> Option<
     *unsafe { watcher.as_ref() }.task.lock().unwrap_or_else(|p| p.into_inner()) = Arc::downgrade(task);
     Some(())
 }
+
+/// `true` if `stored` is a disconnect watcher (told apart by its vtable, a unique static), so
+/// the connection's stored-context getter never reads one as a `StoredContext<T>`.
+pub(crate) fn is_watcher(stored: *mut IHttpStoredContext) -> bool {
+    // SAFETY: `stored` is null or a live stored context of this module; its first field is
+    // its vtable pointer.
+    !stored.is_null() && core::ptr::eq(unsafe { (*stored).lpVtbl }.cast::<IHttpConnectionStoredContext_Vtbl>(), &VTABLE)
+}

@@ -9,6 +9,8 @@
 //! 3. IIS calls a `CHttpModule` slot; the thunk in [`module`] recovers the module from `this`,
 //!    wraps the raw pointers in safe handles and calls the user's `HttpModule` method inside
 //!    `panic::catch`, so a panic becomes a 500 instead of unwinding into IIS.
+//!    A handler that returns a `Result` is wrapped by `#[http_module]` in a trait method that
+//!    reports its `Err` to IIS ([`outcome`]: 500 with the `HRESULT`, traced, `FinishRequest`).
 //!    A module whose handler is running is busy: a notification IIS raises for it from inside
 //!    that handler (`MapPath` → `RQ_MAP_PATH`, ...) is not delivered (see [`module`]'s
 //!    `dispatch`), so `&mut self` is never aliased.
@@ -21,9 +23,11 @@
 mod abi;
 pub mod global;
 pub mod module;
+pub mod outcome;
 pub(crate) mod panic;
 pub mod register;
 pub mod registration;
 pub(crate) mod disconnect;
 pub(crate) mod stored;
 pub mod task;
+pub mod user;

@@ -98,3 +98,21 @@ impl Drop for Current {
 pub fn current_state<S: Any + Send + Sync>() -> Option<Arc<S>> {
     Current::with(|r| r.and_then(Registration::state::<S>))
 }
+
+/// The state type of a module, `S` of `#[http_module(state = S)]`. The attribute implements
+/// it where the user named `S`, so a state that is not `Default + Send + Sync + 'static` is
+/// reported once, there; [`state_of`] and [`make_state`] rely on the bound without restating it.
+pub trait ModuleState {
+    /// The state.
+    type State: Default + Send + Sync + 'static;
+}
+
+/// [`current_state`] of the module type `M`.
+pub fn state_of<M: ModuleState>() -> Option<Arc<M::State>> {
+    current_state::<M::State>()
+}
+
+/// A new state for a `RegisterModule` call of the module type `M`.
+pub fn make_state<M: ModuleState>() -> Option<Arc<dyn Any + Send + Sync>> {
+    Some(Arc::new(M::State::default()))
+}

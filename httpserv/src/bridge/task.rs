@@ -30,14 +30,18 @@ use std::task::Wake;
 
 use httpserv_sys::*;
 
+use crate::outcome::IntoNotificationStatus;
 use crate::{HttpContext, NotificationStatus};
 
 /// An async handler: for every lifetime `'a`, a function of the module and the context that
 /// returns a future borrowing them for `'a`. `async fn on_x(&mut self, context: &HttpContext<'_>)`
-/// methods are such functions.
+/// methods are such functions. The future's output is what a sync handler may return (a
+/// [`NotificationStatus`] or a `Result`, see [`IntoNotificationStatus`]).
 pub trait AsyncHandler<'a, M: 'a> {
+    /// What the handler's future finishes with.
+    type Output: IntoNotificationStatus;
     /// The handler's future.
-    type Future: Future<Output = NotificationStatus> + 'a;
+    type Future: Future<Output = Self::Output> + 'a;
     /// Calls the handler.
     fn call(self, module: &'a mut M, context: &'a HttpContext<'a>) -> Self::Future;
 }
@@ -45,8 +49,10 @@ pub trait AsyncHandler<'a, M: 'a> {
 impl<'a, M: 'a, F, Fut> AsyncHandler<'a, M> for F
 where
     F: FnOnce(&'a mut M, &'a HttpContext<'a>) -> Fut,
-    Fut: Future<Output = NotificationStatus> + 'a,
+    Fut: Future + 'a,
+    Fut::Output: IntoNotificationStatus,
 {
+    type Output = Fut::Output;
     type Future = Fut;
     fn call(self, module: &'a mut M, context: &'a HttpContext<'a>) -> Fut {
         self(module, context)
@@ -301,12 +307,13 @@ impl Drop for Frame {
 }
 
 /// Runs an async handler: the body of the trait method `#[http_module]` generates for an
-/// `async fn` handler. The returned status is what the handler finished with, or (when the
+/// `async fn` handler (`name` is the handler, for the trace). The returned status is what the
+/// handler finished with (an `Err` reported as by [`super::outcome::finish`]), or (when the
 /// future suspends) a placeholder the dispatcher replaces with `RQ_NOTIFICATION_PENDING`.
 ///
 /// # Panics
 /// When called other than as the generated body of a handler of `module`.
-pub fn start<M: 'static, F>(module: &mut M, context: &HttpContext<'_>, handler: F) -> NotificationStatus
+pub fn start<M: 'static, F>(module: &mut M, context: &HttpContext<'_>, name: &'static str, handler: F) -> NotificationStatus
 where
     F: for<'a> AsyncHandler<'a, M>,
 {
@@ -319,40 +326,38 @@ where
     // Dispose; only this handler (holding the busy flag) touches it now.
     let task = unsafe { &mut *task };
     assert!(!task.is_alive(), "httpserv: a handler started while another of the module's futures is alive");
-    type Fut<M, F> = <F as AsyncHandler<'static, M>>::Future;
-    let size = core::mem::size_of::<Fut<M, F>>() + core::mem::align_of::<Fut<M, F>>();
-    // Request memory lives until the request's modules are disposed (the module object itself
-    // is in the same pool), so the future outlives every poll and its drop in Dispose.
-    let memory = match context.allocate_request_memory(size) {
-        Ok(memory) => memory.as_mut_ptr(),
-        Err(error) => {
-            if let Some(trace) = context.trace() {
-                let _ = trace.quick_trace("httpserv: no request memory for an async handler's future", None, error.code(), crate::TraceLevel::Error);
-            }
-            let response = context.response();
-            response.clear();
-            let _ = response.set_status(500, "Internal Server Error");
-            STARTED.with(|s| s.set(Some(false)));
-            return NotificationStatus::FinishRequest;
-        }
-    };
-    let slot = memory.wrapping_add(memory.align_offset(core::mem::align_of::<Fut<M, F>>())).cast::<Fut<M, F>>();
     // SAFETY: the context handle is valid for the rest of the request, which outlives the task
     // (the task is finished at the latest in Dispose); 'static only erases that bound.
     task.context = Some(unsafe { context.erase() });
     let context: &'static HttpContext<'static> = {
         let stored = task.context.as_ref().expect("just set");
         // SAFETY: `task.context` is not changed or dropped until `finish`, which drops the
-        // future (the only borrower) first.
+        // future (the only borrower) first; on the failure path below the future is dropped
+        // before `task.context` is cleared.
         unsafe { &*(stored as *const HttpContext<'static>) }
     };
     // SAFETY: the module lives in the module object until Dispose, after the task is finished;
     // while the future is alive the module is busy, so this is the only access to it. The
     // handler is generic over 'a, so it cannot rely on 'static.
     let module: &'static mut M = unsafe { &mut *(module as *mut M) };
-    let future = handler.call(module, context);
-    // SAFETY: `slot` is aligned and has room for the future within `size`.
-    unsafe { slot.write(future) };
+    // The handler's output becomes the notification's status here, inside the future, where
+    // the context is still borrowed: an `Err` is reported before the future finishes.
+    let called = handler.call(module, context);
+    let future = async move {
+        let output = called.await;
+        super::outcome::finish(context, name, output)
+    };
+    let Some(slot) = place(context, future) else {
+        if let Some(trace) = context.trace() {
+            let _ = trace.quick_trace("httpserv: no request memory for an async handler's future", None, crate::E_FAIL, crate::TraceLevel::Error);
+        }
+        let response = context.response();
+        response.clear();
+        let _ = response.set_status(500, "Internal Server Error");
+        task.context = None;
+        STARTED.with(|s| s.set(Some(false)));
+        return NotificationStatus::FinishRequest;
+    };
     let future: *mut (dyn Future<Output = NotificationStatus> + 'static) = slot;
     task.future = NonNull::new(future);
     let state = Arc::new(WakeState {
@@ -377,3 +382,14 @@ where
     }
 }
 
+/// Moves `future` into request memory, which lives until the request's modules are disposed
+/// (the module object itself is in the same pool), so the future outlives every poll and its
+/// drop in Dispose. `None` (the future dropped unpolled) if IIS has no memory for it.
+fn place<T: Future<Output = NotificationStatus> + 'static>(context: &HttpContext<'_>, future: T) -> Option<*mut T> {
+    let size = core::mem::size_of::<T>() + core::mem::align_of::<T>();
+    let memory = context.allocate_request_memory(size).ok()?.as_mut_ptr();
+    let slot = memory.wrapping_add(memory.align_offset(core::mem::align_of::<T>())).cast::<T>();
+    // SAFETY: `slot` is aligned and has room for a `T` within `size`.
+    unsafe { slot.write(future) };
+    Some(slot)
+}

@@ -69,6 +69,13 @@ impl<'p> Provider<'p> {
         }
     }
 
+    pub fn authentication(&self) -> &'p AuthenticationProvider<'p> {
+        match self {
+            Provider::Authentication(p) => p,
+            _ => panic!("not RQ_AUTHENTICATE_REQUEST"),
+        }
+    }
+
     pub fn send_response(&self) -> &'p SendResponseProvider<'p> {
         match self {
             Provider::SendResponse(p) => p,
