@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh: the measurements behind "safe costs the same as raw" (bench/, crate httpserv-bench).
 #
-#   scripts/bench.sh [all|calls|alloc|sim]      (default: all)
+#   scripts/bench.sh [all|calls|suspend|alloc|sim|tower|rps]      (default: all)
 #
 #   calls  instructions per call (valgrind --tool=callgrind) of HttpContext::cancel_io,
 #          Request::header and Request::known_header against the raw vtable calls they wrap,
@@ -13,6 +13,16 @@
 #          shims), side by side: the macro-built cancel-io DLL, the raw cancel-io-raw DLL and the
 #          C++ cancel_io_cpp.dll, `--requests N` each, runs alternated; prints every run's
 #          requests/s, the medians and the ratios.
+#   tower  what httpserv-tower adds per request: httpserv-tower/examples/hello_axum.rs (an axum
+#          route through the adapter) against hello_raw.rs (a hand-written #[http_module]
+#          writing the same response), both in the in-process simulator, release profile with
+#          line tables: instructions per request (callgrind, inclusive Ir of measured_requests
+#          / N), heap allocations per request (their counting allocator), and each allocation of
+#          one adapter request named by a backtrace (HTTPSERV_TRACE_ALLOCS=1). With
+#          BENCH_TOWER_BASE=<commit>, the adapter of that commit is measured too ("before").
+#   rps    requests/s of examples/axum_app's /hello served in-process through the simulator
+#          against the same router under hyper on loopback reached through a loopback reverse
+#          proxy (bench/src/bin/rps.rs), in one run.
 #
 # Environment: BENCH_OUT (default target/bench), BENCH_CALLS (loop iterations, default
 # 1000000), BENCH_REQUESTS (default 200000), BENCH_RUNS (runs per module, default 3),
@@ -117,6 +127,84 @@ do_alloc() {
         | tee "$out/no_alloc.txt" | grep -E '^no_alloc:|^test result|FAILED|panicked'
 }
 
+do_tower() {
+    command -v valgrind >/dev/null || { echo "bench.sh: valgrind not found" >&2; exit 1; }
+    local n="${BENCH_TOWER_REQUESTS:-2000}" target="$out/tower-target" ex examples=(hello_raw hello_axum)
+    if [ -n "${BENCH_TOWER_BASE:-}" ]; then
+        # "Before": this tree with httpserv-tower's src/ and Cargo.toml from BENCH_TOWER_BASE (the
+        # same harness and simulator, the adapter as it was), built in a copy, same target dir.
+        local base="$out/tower-base-tree"
+        rm -rf "$base" && mkdir -p "$base"
+        git -C "$root" archive HEAD | tar -x -C "$base"
+        rm -rf "$base/httpserv-tower/src"
+        git -C "$root" archive "$BENCH_TOWER_BASE" httpserv-tower/src httpserv-tower/Cargo.toml | tar -x -C "$base"
+        (cd "$base" && run env CARGO_PROFILE_RELEASE_DEBUG=line-tables-only env -u RUSTC -u RUSTC_BOOTSTRAP "$HOST_CARGO" build --release \
+            -p httpserv-tower --example hello_axum --target-dir "$target")
+        cp "$target/release/examples/hello_axum" "$target/release/examples/hello_axum_base"
+        examples+=(hello_axum_base)
+    fi
+    run env CARGO_PROFILE_RELEASE_DEBUG=line-tables-only env -u RUSTC -u RUSTC_BOOTSTRAP "$HOST_CARGO" build --release \
+        -p httpserv-tower --example hello_axum --example hello_raw --target-dir "$target"
+    declare -A ir allocs
+    for ex in "${examples[@]}"; do
+        local data="$out/tower.$ex.out" listing="$out/tower.$ex.txt"
+        run_to "$out/tower.$ex.stdout" "$out/tower.$ex.log" valgrind --tool=callgrind --callgrind-out-file="$data" "$target/release/examples/$ex" "$n"
+        run_to "$listing" "$out/tower.$ex.annotate.err" callgrind_annotate --inclusive=yes --threshold=100 "$data"
+        ir[$ex]="$(ir_of "$listing" "${ex%_base}::common::measured_requests")"
+        [ -n "${ir[$ex]}" ] || { echo "bench.sh: no measured_requests in $listing" >&2; exit 1; }
+        # Allocations: natively (faster than under valgrind; the counting allocator is exact).
+        run_to "$out/tower.$ex.allocs" "$out/tower.$ex.allocs.err" env HTTPSERV_TRACE_ALLOCS=1 "$target/release/examples/$ex" "$n"
+        allocs[$ex]="$(sed -n 's/.* requests, \([0-9.]*\) allocations and.*/\1/p' "$out/tower.$ex.allocs")"
+    done
+    echo "tower: one GET / answered \"Hello, world!\" (text/plain), N=$n in the in-process simulator, per request (simulator included in both)"
+    awk -v r="${ir[hello_raw]}" -v a="${ir[hello_axum]}" -v n="$n" -v ra="${allocs[hello_raw]}" -v aa="${allocs[hello_axum]}" 'BEGIN {
+        printf "  hand-written #[http_module]: %10.0f Ir  %6.2f allocations\n", r / n, ra
+        printf "  axum through httpserv-tower: %10.0f Ir  %6.2f allocations\n", a / n, aa
+        printf "  adapter/raw %.2fx instructions, %+.0f Ir, %+.2f allocations per request\n", a / r, (a - r) / n, aa - ra
+    }'
+    if [ -n "${BENCH_TOWER_BASE:-}" ]; then
+        awk -v r="${ir[hello_raw]}" -v a="${ir[hello_axum_base]}" -v n="$n" -v ra="${allocs[hello_raw]}" -v aa="${allocs[hello_axum_base]}" -v c="$BENCH_TOWER_BASE" 'BEGIN {
+            printf "  before (httpserv-tower of %s): %10.0f Ir  %6.2f allocations; adapter/raw %.2fx, %+.0f Ir, %+.2f allocations\n", c, a / n, aa, a / r, (a - r) / n, aa - ra
+        }'
+    fi
+    echo "  where the instructions go, inclusive Ir per request (the largest entry of each function in"
+    echo "  $out/tower.*.txt; IIS calls are the simulator's thunks, httpserv_testing::thunk::guard):"
+    printf '    %-58s %10s %10s\n' "function" "raw" "adapter"
+    local f
+    for f in "httpserv_testing::TestServer::send" \
+             "httpserv::bridge::module::OnExecuteRequestHandler" \
+             "httpserv_testing::thunk::guard" \
+             "httpserv::bridge::task::start" \
+             "httpserv::context::HttpContext::allocate_request_memory" \
+             "httpserv::bridge::disconnect::watch" \
+             "httpserv_tower::build_request" \
+             "httpserv::request::Request::raw_request" \
+             "httpserv::request::Request::method" \
+             "httpserv_tower::send_head" \
+             "axum::routing::Router<S>::call_with_state"; do
+        awk -v f="$f" -v n="$n" -v name="$f" '
+            FILENAME != last { file++; last = FILENAME }
+            {
+                i = index($0, ":" f)
+                if (i > 0) {
+                    rest = substr($0, i + 1 + length(f), 1)
+                    if (rest == " " || rest == "") { v = $1; gsub(",", "", v); if (v + 0 > max[file]) max[file] = v + 0 }
+                }
+            }
+            END { printf "    %-58s %10.0f %10.0f\n", name, max[1] / n, max[2] / n }' "$out/tower.hello_raw.txt" "$out/tower.hello_axum.txt"
+    done
+    echo "  allocation sites of one adapter request ($out/tower.hello_axum.allocs):"
+    sed -n '/^allocation sites/,$p' "$out/tower.hello_axum.allocs" | sed 's/^/  /'
+}
+
+do_rps() {
+    local seconds="${BENCH_RPS_SECONDS:-3}" connections="${BENCH_RPS_CONNECTIONS:-4}"
+    host_cargo build --release -p httpserv-bench --example rps
+    run_to "$out/rps.txt" "$out/rps.err" "$root/target/release/examples/rps" "$seconds" "$connections"
+    echo "rps: examples/axum_app GET /hello, in-process through the IIS simulator against hyper behind a loopback reverse proxy (from $out/rps.txt)"
+    sed 's/^rps: /  /' "$out/rps.txt"
+}
+
 median() {
     sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
@@ -171,6 +259,8 @@ case "${1:-all}" in
     suspend) do_suspend ;;
     alloc) do_alloc ;;
     sim) do_sim ;;
+    tower) do_tower ;;
+    rps) do_rps ;;
     all)
         do_calls
         echo
@@ -179,9 +269,13 @@ case "${1:-all}" in
         do_alloc
         echo
         do_sim
+        echo
+        do_tower
+        echo
+        do_rps
         ;;
     *)
-        echo "usage: scripts/bench.sh [all|calls|suspend|alloc|sim]" >&2
+        echo "usage: scripts/bench.sh [all|calls|suspend|alloc|sim|tower|rps]" >&2
         exit 1
         ;;
 esac

@@ -59,32 +59,103 @@ async fn listen(server: Arc<TestServer>, port: u16) -> anyhow::Result<()> {
     }
 }
 
-async fn handle(server: Arc<TestServer>, request: Request<Incoming>, remote: SocketAddr, local: SocketAddr) -> Result<Response<Full<Bytes>>, Infallible> {
+/// The response hyper sends: the simulator's whole response, or one streamed as IIS sends it.
+type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, Infallible>;
+
+/// What the simulator sends while a request runs ([`TestRequest::on_wire`]).
+enum Sent {
+    /// The head of a response streamed before the request ends (a flush, an unbuffered write).
+    Head { status: u16, reason: String, headers: Vec<(String, String)> },
+    Body(Bytes),
+}
+
+/// The body of a streamed response: the pieces the simulator sends, until the request ends
+/// (the observer, and so the sender, is dropped with the request).
+struct Streamed(tokio::sync::mpsc::UnboundedReceiver<Sent>);
+
+impl hyper::body::Body for Streamed {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        loop {
+            return match self.0.poll_recv(cx) {
+                std::task::Poll::Ready(Some(Sent::Body(bytes))) => std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(bytes)))),
+                std::task::Poll::Ready(Some(Sent::Head { .. })) => continue,
+                std::task::Poll::Ready(None) => std::task::Poll::Ready(None),
+                std::task::Poll::Pending => std::task::Poll::Pending,
+            };
+        }
+    }
+}
+
+async fn handle(server: Arc<TestServer>, request: Request<Incoming>, remote: SocketAddr, local: SocketAddr) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) => return Ok(plain(StatusCode::BAD_REQUEST, format!("could not read the request body: {error}\n"))),
     };
-    let test_request = to_test_request(&parts, body.to_vec(), remote, local);
+    let mut test_request = to_test_request(&parts, body.to_vec(), remote, local);
     let line = format!("{} {}", parts.method, parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    // In-process, what IIS sends reaches the client as it is sent (server-sent events arrive
+    // event by event); the DLL door hands back whole responses.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    if !server.is_dll() {
+        test_request = test_request.on_wire(move |wire| {
+            let _ = tx.send(match wire {
+                // A response sent whole at the end goes out as before, with its length.
+                httpserv_testing::Wire::Head { more: false, .. } => return,
+                httpserv_testing::Wire::Head { status, reason, headers, .. } => Sent::Head { status, reason: reason.to_owned(), headers: headers.to_vec() },
+                httpserv_testing::Wire::Body(bytes) => Sent::Body(Bytes::copy_from_slice(bytes)),
+                _ => return,
+            });
+        });
+    }
     // The module runs synchronously on the calling thread, as on an IIS worker thread.
-    let sent = tokio::task::spawn_blocking(move || {
+    let mut sent = tokio::task::spawn_blocking(move || {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server.send(test_request)))
-    })
-    .await;
-    let response = match sent {
-        Ok(Ok(response)) => response,
-        Ok(Err(panic)) => {
-            let message = panic_message(&panic);
-            println!("{line} -> 500 (the simulator panicked: {message})");
-            return Ok(plain(StatusCode::INTERNAL_SERVER_ERROR, format!("the IIS simulator panicked: {message}\n")));
-        }
-        Err(error) => return Ok(plain(StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n"))),
+    });
+    // The head before the end of the request: stream the rest; the log follows at the end.
+    let done = tokio::select! {
+        biased;
+        done = &mut sent => done,
+        head = rx.recv() => match head {
+            Some(Sent::Head { status, reason, headers }) => {
+                tokio::spawn(async move {
+                    if let Some(response) = finished(&line, sent.await) {
+                        print!("{}", log_entry(&line, &response, started.elapsed().as_secs_f64() * 1000.0));
+                        let _ = std::io::stdout().flush();
+                    }
+                });
+                // A Content-Length the module set frames the stream (hyper checks it); else chunked.
+                return Ok(head_response(status, &reason, &headers, Body::new(Streamed(rx)), true));
+            }
+            // Nothing was observed (the DLL door): the whole response, when it is done.
+            _ => sent.await,
+        },
+    };
+    let Some(response) = finished(&line, done) else {
+        return Ok(plain(StatusCode::INTERNAL_SERVER_ERROR, "the IIS simulator failed; see the log\n".to_owned()));
     };
     print!("{}", log_entry(&line, &response, started.elapsed().as_secs_f64() * 1000.0));
     let _ = std::io::stdout().flush();
     Ok(to_hyper_response(&response))
+}
+
+/// The response of a finished `send`, or `None` (logged) if the simulator panicked.
+fn finished(line: &str, sent: Result<std::thread::Result<TestResponse>, tokio::task::JoinError>) -> Option<TestResponse> {
+    match sent {
+        Ok(Ok(response)) => Some(response),
+        Ok(Err(panic)) => {
+            println!("{line} -> 500 (the simulator panicked: {})", panic_message(&panic));
+            None
+        }
+        Err(error) => {
+            println!("{line} -> 500 ({error})");
+            None
+        }
+    }
 }
 
 /// The request as the simulator takes it: method, path and query, headers, body, addresses.
@@ -102,26 +173,34 @@ fn to_test_request(parts: &hyper::http::request::Parts, body: Vec<u8>, remote: S
     request
 }
 
-fn to_hyper_response(response: &TestResponse) -> Response<Full<Bytes>> {
-    let mut out = Response::new(Full::new(Bytes::from(response.body.clone())));
-    *out.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if !response.reason.is_empty() && out.status().canonical_reason() != Some(response.reason.as_str()) {
-        if let Ok(reason) = hyper::ext::ReasonPhrase::try_from(response.reason.clone().into_bytes()) {
+fn to_hyper_response(response: &TestResponse) -> Response<Body> {
+    let body = Body::new(Full::new(Bytes::from(response.body.clone())));
+    let mut out = head_response(response.status, &response.reason, &response.headers, body, false);
+    if response.disconnected != Disconnect::None {
+        out.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    out
+}
+
+/// A response with the simulator's status, reason and headers, and `body`; `Content-Length`
+/// is kept only if `keep_length` (a whole body gets its own from hyper).
+fn head_response(status: u16, reason: &str, headers: &[(String, String)], body: Body, keep_length: bool) -> Response<Body> {
+    let mut out = Response::new(body);
+    *out.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if !reason.is_empty() && out.status().canonical_reason() != Some(reason) {
+        if let Ok(reason) = hyper::ext::ReasonPhrase::try_from(reason.as_bytes().to_vec()) {
             out.extensions_mut().insert(reason);
         }
     }
-    let headers = out.headers_mut();
-    for (name, value) in &response.headers {
+    let map = out.headers_mut();
+    for (name, value) in headers {
         // hyper frames the body itself.
-        if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("transfer-encoding") {
+        if (name.eq_ignore_ascii_case("content-length") && !keep_length) || name.eq_ignore_ascii_case("transfer-encoding") {
             continue;
         }
         if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
-            headers.append(name, value);
+            map.append(name, value);
         }
-    }
-    if response.disconnected != Disconnect::None {
-        headers.insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
     }
     out
 }
@@ -144,8 +223,8 @@ pub fn log_entry(line: &str, response: &TestResponse, millis: f64) -> String {
     out
 }
 
-fn plain(status: StatusCode, text: String) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(text)));
+fn plain(status: StatusCode, text: String) -> Response<Body> {
+    let mut response = Response::new(Body::new(Full::new(Bytes::from(text))));
     *response.status_mut() = status;
     response
 }

@@ -107,6 +107,73 @@ fn run_serves_real_http_through_the_module() {
     assert!(log.contains("[ExecuteRequestHandler] IHttpResponse::SetHeader: Content-Type: \"text/plain\""), "{log}");
 }
 
+/// `cargo httpserv run` on examples/axum_app (axum through httpserv-tower), requested by a real
+/// client over loopback: JSON from a path parameter, and the server-sent events arriving in
+/// pieces, as produced (10 ms apart), not with the end of the response. Shares the run host's
+/// target with the test above, so only axum and the example are compiled on top.
+#[test]
+fn run_streams_the_axum_example_to_a_real_client() {
+    let (_, target) = scratch("run-axum");
+    let example = repo().join("examples").join("axum_app");
+    let mut child = cargo_httpserv(&example, &target).args(["run", "--port", "0"]).stdout(Stdio::piped()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _server = Server(child);
+    let (lines_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if lines_tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    let first = lines.recv_timeout(Duration::from_secs(900)).expect("run printed nothing");
+    let port: u16 = first
+        .strip_prefix("listening on http://127.0.0.1:")
+        .and_then(|rest| rest.trim_end_matches('/').parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line: {first}"));
+
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream.write_all(b"GET /users/7 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    let lower = response.to_ascii_lowercase();
+    assert!(lower.contains("content-type: application/json"), "{response}");
+    // The Content-Length axum set frames the response.
+    assert!(lower.contains("content-length: 24\r\n"), "{response}");
+    assert!(response.ends_with("\r\n\r\n{\"id\":7,\"name\":\"user 7\"}"), "{response}");
+
+    // The event stream: each read timed; the events must come in separate pieces, spread out.
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream.write_all(b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let started = std::time::Instant::now();
+    let (mut received, mut arrivals) = (Vec::new(), Vec::new());
+    let mut buffer = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buffer).unwrap();
+        if n == 0 {
+            break;
+        }
+        received.extend_from_slice(&buffer[..n]);
+        arrivals.push((started.elapsed(), String::from_utf8_lossy(&received).into_owned()));
+    }
+    let text = String::from_utf8_lossy(&received).into_owned();
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    let lower = text.to_ascii_lowercase();
+    assert!(lower.contains("content-type: text/event-stream"), "{text}");
+    assert!(lower.contains("transfer-encoding: chunked"), "{text}");
+    let seen = |event: &str| arrivals.iter().find(|(_, so_far)| so_far.contains(event)).map(|(at, _)| *at).unwrap_or_else(|| panic!("{event} never came: {text}"));
+    let (first_event, last_event) = (seen("data: event 0"), seen("data: event 2"));
+    assert!(last_event >= first_event + Duration::from_millis(15), "events 0 and 2 arrived {first_event:?} and {last_event:?}: not streamed\n{text}");
+    // (Events 1 and 2 may share a read on a loaded machine; 0 and 2 cannot.)
+    assert!(arrivals.len() >= 2, "{} reads", arrivals.len());
+
+    let log: Vec<String> = std::iter::from_fn(|| lines.recv_timeout(Duration::from_secs(10)).ok()).take_while(|l| !l.contains("GET /events ->")).collect();
+    assert!(log.iter().any(|l| l.contains("GET /users/7 -> 200")), "{log:?}");
+}
+
 /// The cross route and Wine (needs the Debian toolchain and Wine, which `scripts/install-toolchain.sh`
 /// installs before the tests run; a missing one fails the test): `build` prints a checked DLL,
 /// `test --dll` runs it in the simulator, and a second project's `build` does not rebuild std.

@@ -449,6 +449,7 @@ impl DllServer {
 
     pub(crate) fn send(&self, request: TestRequest) -> TestResponse {
         assert!(request.other_modules.is_empty(), "{}", door::OTHER_MODULE_REFUSED);
+        assert!(request.on_wire.is_none(), "{}", door::ON_WIRE_REFUSED);
         let doing = format!("running {} {}", request.method, request.url);
         match self.exchange(&door::Command::Send { request }, &doing) {
             Reply::Response { response } => response,

@@ -313,6 +313,20 @@ pub(crate) fn refuse_other_modules<S: Serializer>(
     Err(serde::ser::Error::custom(OTHER_MODULE_REFUSED))
 }
 
+/// What refuses a [`TestRequest::on_wire`] at the DLL door.
+pub(crate) const ON_WIRE_REFUSED: &str =
+    "TestRequest::on_wire cannot cross the DLL door: its callback is code of the test process, \
+     and the response is sent in httpserv-simulator.exe; read TestResponse::body instead, or use \
+     an in-process TestServer";
+
+/// `serialize_with` for [`TestRequest`]'s wire observer: refused, never dropped.
+pub(crate) fn refuse_on_wire<S: Serializer>(
+    _: &Option<super::WireObserver>,
+    _: S,
+) -> Result<S::Ok, S::Error> {
+    Err(serde::ser::Error::custom(ON_WIRE_REFUSED))
+}
+
 /// A [`Call`] as it is read: [`Call::method`] is a `&'static str`, and method names are a
 /// small, fixed set, so they are interned once per process (the strings live as long as the
 /// process, as the simulator's own do).

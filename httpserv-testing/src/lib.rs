@@ -652,6 +652,45 @@ pub struct TestRequest {
     /// [`TestRequest::websocket`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) websocket: Option<WebSocketClient>,
+    /// [`TestRequest::on_wire`]: code of the test process, refused by the DLL door like
+    /// `other_modules`.
+    #[serde(
+        skip_deserializing,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "door::refuse_on_wire"
+    )]
+    pub(crate) on_wire: Option<WireObserver>,
+}
+
+/// What reaches the client while a request runs, in order ([`TestRequest::on_wire`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Wire<'a> {
+    /// The status line and headers, once: when IIS first sends (a flush, an unbuffered write,
+    /// or the end of the request).
+    Head {
+        /// The status code.
+        status: u16,
+        /// The reason phrase.
+        reason: &'a str,
+        /// The headers, in order (empty if suppressed).
+        headers: &'a [(String, String)],
+        /// Sent before the end of the request (a flush or an unbuffered write): more body may
+        /// follow. `false`: this is the whole response, sent as the request ends.
+        more: bool,
+    },
+    /// Entity-body bytes, as IIS sends them.
+    Body(&'a [u8]),
+}
+
+/// A [`TestRequest::on_wire`] callback.
+#[derive(Clone)]
+pub(crate) struct WireObserver(pub(crate) std::sync::Arc<dyn Fn(Wire<'_>) + Send + Sync>);
+
+impl fmt::Debug for WireObserver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WireObserver")
+    }
 }
 
 /// Code of another module of the pipeline, run by the simulator just before the module under
@@ -685,6 +724,7 @@ impl TestRequest {
             other_modules: Vec::new(),
             pieces: None,
             disconnect_after: None,
+            on_wire: None,
             websocket: None,
         }
     }
@@ -695,6 +735,16 @@ impl TestRequest {
     /// `HRESULT_FROM_WIN32(ERROR_CONNECTION_ABORTED)`.
     pub fn disconnect_after(mut self, after: std::time::Duration) -> Self {
         self.disconnect_after = Some(after);
+        self
+    }
+
+    /// Calls `observe` with what reaches the client as IIS sends it: the head, then each piece
+    /// of body (a flush, an unbuffered write, the buffered rest at the end), on the thread that
+    /// sends it, while the request runs. A local HTTP server streams a response with it
+    /// (`cargo httpserv run`). In-process only: the DLL door refuses it, as
+    /// [`TestRequest::other_module`].
+    pub fn on_wire(mut self, observe: impl Fn(Wire<'_>) + Send + Sync + 'static) -> Self {
+        self.on_wire = Some(WireObserver(std::sync::Arc::new(observe)));
         self
     }
 

@@ -185,6 +185,8 @@ pub(crate) struct RequestCtx {
     other_modules: Vec<super::OtherModule>,
     /// [`TestRequest::disconnect_after`].
     disconnect_after: Option<std::time::Duration>,
+    /// [`TestRequest::on_wire`].
+    on_wire: Option<super::WireObserver>,
     pub(crate) local_addr: SocketAddr,
     pub(crate) remote: SockAddr,
     pub(crate) local: SockAddr,
@@ -385,6 +387,7 @@ impl RequestCtx {
             thread: std::thread::current().id(),
             other_modules: request.other_modules.clone(),
             disconnect_after: request.disconnect_after,
+            on_wire: request.on_wire.clone(),
             local_addr: request.local,
             remote: SockAddr::new(request.remote),
             local: SockAddr::new(request.local),
@@ -785,8 +788,23 @@ impl RequestCtx {
         }
         let mut st = self.st.borrow_mut();
         let chunks = std::mem::take(&mut st.response.chunks);
-        for chunk in chunks {
-            st.response.sent.extend_from_slice(&chunk);
+        for chunk in &chunks {
+            st.response.sent.extend_from_slice(chunk);
+        }
+        // The observer is the test's code: called with no borrow of the request held.
+        if let Some(observe) = &self.on_wire {
+            let head = if first { st.response.head.clone() } else { None };
+            // A HEAD response sends no body (see `finish`).
+            let head_method = st.original_method.eq_ignore_ascii_case("HEAD");
+            // A flush or an unbuffered write (`send_partial`): more may follow.
+            let more = st.partial_send;
+            drop(st);
+            if let Some(head) = head {
+                (observe.0)(super::Wire::Head { status: head.status, reason: &head.reason, headers: &head.headers, more });
+            }
+            for chunk in chunks.iter().filter(|c| !c.is_empty() && !head_method) {
+                (observe.0)(super::Wire::Body(chunk));
+            }
         }
         status
     }

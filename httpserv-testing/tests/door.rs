@@ -307,4 +307,9 @@ fn a_request_round_trips_through_json() {
         .unwrap_err()
         .to_string()
         .contains("cannot cross the DLL door"));
+    // A wire observer is code of the test process too: refused, never dropped.
+    assert!(serde_json::to_string(&TestRequest::get("/").on_wire(|_| {}))
+        .unwrap_err()
+        .to_string()
+        .contains("TestRequest::on_wire cannot cross the DLL door"));
 }

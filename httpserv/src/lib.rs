@@ -66,6 +66,7 @@ mod outcome;
 mod providers;
 mod request;
 mod response;
+mod response4;
 mod server;
 mod sockaddr;
 mod strings;
@@ -82,6 +83,7 @@ pub use module::{request_masks, global_masks, GlobalModule, GlobalNotificationSt
 pub use providers::*;
 pub use request::{Request, KNOWN_REQUEST_HEADERS};
 pub use response::{CurrentStatus, RedirectOptions, Response, Status};
+pub use response4::Response4;
 pub use server::{Extension, Server};
 pub use strings::WideStr;
 pub use bridge::user::AuthenticatedUser;

@@ -1,10 +1,14 @@
 //! An axum application served in-process by IIS through `httpserv-tower`: a path parameter,
 //! JSON in and out, a server-sent-events stream (three events 10 ms apart, on tokio's timer),
-//! an upload read as a stream (its length and checksum, never held whole), shared state, and
-//! a route that panics (the adapter answers 500).
+//! an endless one that counts how often it was dropped (a client that goes away cancels it),
+//! an upload read as a stream (its length and checksum, never held whole), a body with
+//! trailers, a body that fails half-way, shared state, and a route that panics (the adapter
+//! answers 500).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -26,6 +30,8 @@ httpserv_tower::declare_module! {
 #[derive(Default)]
 pub struct Shared {
     visits: AtomicU64,
+    /// How many `/ticks` streams were dropped.
+    ticks_dropped: AtomicU64,
 }
 
 /// The application.
@@ -39,6 +45,10 @@ pub fn app() -> Router {
         .route("/visits", get(visits))
         .route("/whoami", get(whoami))
         .route("/panic", get(panics))
+        .route("/ticks", get(ticks))
+        .route("/ticks/dropped", get(ticks_dropped))
+        .route("/trailers", get(trailers))
+        .route("/broken", get(broken))
         .with_state(Arc::new(Shared::default()))
 }
 
@@ -104,5 +114,64 @@ async fn visits(State(shared): State<Arc<Shared>>) -> String {
 }
 
 async fn whoami(Extension(iis): Extension<IisRequest>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "user": iis.user, "raw_url": iis.raw_url }))
+    Json(serde_json::json!({ "user": iis.user, "raw_url": String::from_utf8_lossy(&iis.raw_url) }))
+}
+
+/// Counts its own drop into `Shared::ticks_dropped`.
+struct DropCounter(Arc<Shared>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.ticks_dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Server-sent events every 5 ms, forever: only a client that goes away ends it.
+async fn ticks(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let stream = futures_util::stream::unfold((0u64, DropCounter(shared)), |(i, guard)| async move {
+        if i > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Some((Ok::<_, std::convert::Infallible>(format!("data: tick {i}\n\n")), (i + 1, guard)))
+    });
+    ([(header::CONTENT_TYPE, "text/event-stream")], Body::from_stream(stream))
+}
+
+async fn ticks_dropped(State(shared): State<Arc<Shared>>) -> String {
+    shared.ticks_dropped.load(Ordering::SeqCst).to_string()
+}
+
+/// A body of one data frame and then trailers (what gRPC sends): `x-checksum`, and
+/// `x-note` twice.
+struct WithTrailers {
+    data: Option<bytes::Bytes>,
+    trailers: Option<axum::http::HeaderMap>,
+}
+
+impl http_body::Body for WithTrailers {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        if let Some(data) = self.data.take() {
+            return Poll::Ready(Some(Ok(http_body::Frame::data(data))));
+        }
+        Poll::Ready(self.trailers.take().map(|t| Ok(http_body::Frame::trailers(t))))
+    }
+}
+
+async fn trailers() -> impl IntoResponse {
+    let mut trailers = axum::http::HeaderMap::new();
+    trailers.insert("x-checksum", "adler32=0a2c0477".parse().unwrap());
+    trailers.append("x-note", "one".parse().unwrap());
+    trailers.append("x-note", "two".parse().unwrap());
+    let body = WithTrailers { data: Some(bytes::Bytes::from_static(b"the checksum follows\n")), trailers: Some(trailers) };
+    ([(header::TRAILER, "x-checksum, x-note")], Body::new(body))
+}
+
+/// A stream that sends one event and then fails: the headers are out, so the adapter can only
+/// abort the response.
+async fn broken() -> impl IntoResponse {
+    let stream = futures_util::stream::iter([Ok("data: first\n\n".to_owned()), Err(std::io::Error::other("the event source broke"))]);
+    ([(header::CONTENT_TYPE, "text/event-stream")], Body::from_stream(stream))
 }

@@ -127,3 +127,94 @@ fn an_unknown_route_is_answered_404() {
     assert_eq!(response.status, 404, "{}", response.transcript());
     server.shutdown();
 }
+
+#[test]
+fn trailers_go_out_through_set_trailer_on_http2() {
+    let server = server();
+    let response = server.send(TestRequest::get("/trailers").http_version(2, 0));
+    assert_eq!(response.status, 200, "{}", response.transcript());
+    assert_eq!(response.body_str(), "the checksum follows\n");
+    assert_eq!(response.header("Trailer"), Some("x-checksum, x-note"));
+    assert_eq!(
+        response.trailers,
+        vec![
+            ("x-checksum".to_owned(), "adler32=0a2c0477".to_owned()),
+            ("x-note".to_owned(), "one".to_owned()),
+            ("x-note".to_owned(), "two".to_owned()),
+        ],
+        "{}",
+        response.transcript()
+    );
+    assert_eq!(response.called("IHttpResponse4::SetTrailer"), 3, "{}", response.transcript());
+    server.shutdown();
+}
+
+#[test]
+fn trailers_are_dropped_and_traced_on_http1() {
+    let server = server();
+    let response = server.send(TestRequest::get("/trailers"));
+    assert_eq!(response.status, 200, "{}", response.transcript());
+    assert_eq!(response.body_str(), "the checksum follows\n");
+    assert!(response.trailers.is_empty(), "{:?}", response.trailers);
+    assert_eq!(response.called("IHttpResponse4::SetTrailer"), 0);
+    assert!(response.transcript().contains("3 response trailer(s) dropped: IIS sends trailers on HTTP/2 only"), "{}", response.transcript());
+    server.shutdown();
+}
+
+#[test]
+fn a_body_failing_after_the_headers_resets_the_http2_stream() {
+    let server = server();
+    let response = server.send(TestRequest::get("/broken").http_version(2, 0));
+    assert_eq!(response.status, 200, "{}", response.transcript());
+    assert_eq!(response.body_str(), "data: first\n\n");
+    assert_eq!(response.called("IHttpResponse4::ResetStream"), 1, "{}", response.transcript());
+    assert_eq!(response.disconnected, httpserv_testing::Disconnect::Reset);
+    assert!(response.transcript().contains("the event source broke"), "{}", response.transcript());
+    // HTTP/1.1 has no stream to reset: the connection is closed after what was sent.
+    let response = server.send(TestRequest::get("/broken"));
+    assert_eq!(response.called("IHttpResponse4::ResetStream"), 0, "{}", response.transcript());
+    assert_eq!(response.called("IHttpResponse::SetNeedDisconnect"), 1, "{}", response.transcript());
+    assert_eq!(response.disconnected, httpserv_testing::Disconnect::AfterResponse);
+    server.shutdown();
+}
+
+#[test]
+fn a_client_that_goes_away_cancels_the_endless_stream() {
+    let server = server();
+    assert_eq!(server.send(TestRequest::get("/ticks/dropped")).body_str(), "0");
+    let started = std::time::Instant::now();
+    // 300 ms: time for the first ticks even under valgrind (scripts/valgrind.sh runs this too).
+    let response = server.send(TestRequest::get("/ticks").disconnect_after(Duration::from_millis(300)));
+    // The stream never ends by itself: the request returned because the disconnect dropped it.
+    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    let body = response.body_str();
+    assert!(body.starts_with("data: tick 0\n\n"), "{body}\n{}", response.transcript());
+    assert!(response.called("IHttpResponse::WriteEntityChunks") >= 1, "{}", response.transcript());
+    // The service's stream (and so its future) was dropped once, when the client left.
+    assert_eq!(server.send(TestRequest::get("/ticks/dropped")).body_str(), "1");
+    let report = server.shutdown();
+    assert_eq!(report.modules_created, report.modules_disposed);
+}
+
+#[test]
+fn the_event_stream_reaches_the_client_event_by_event() {
+    // In-process: TestRequest::on_wire is a callback of this process.
+    let server = TestServer::new(axum_app::RegisterModule).expect("RegisterModule failed");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let started = std::time::Instant::now();
+    let response = server.send(TestRequest::get("/events").on_wire(move |wire| {
+        let piece = match wire {
+            httpserv_testing::Wire::Head { status, .. } => format!("head {status}"),
+            httpserv_testing::Wire::Body(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            _ => "other".to_owned(),
+        };
+        tx.send((piece, started.elapsed())).unwrap();
+    }));
+    assert_eq!(response.status, 200, "{}", response.transcript());
+    let pieces: Vec<_> = rx.try_iter().collect();
+    let texts: Vec<&str> = pieces.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(texts, ["head 200", "data: event 0\n\n", "data: event 1\n\n", "data: event 2\n\n"], "{}", response.transcript());
+    // Sent as produced, 10 ms apart, not at the end.
+    assert!(pieces[3].1 >= pieces[1].1 + Duration::from_millis(15), "{pieces:?}");
+    server.shutdown();
+}
