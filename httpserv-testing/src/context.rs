@@ -509,8 +509,10 @@ thunks! {
 
     fn ctx_get_metadata(this: *mut IHttpContext) -> *mut IMetadataInfo {
         // SAFETY: called on the context of a running request.
-        unsafe { req(this) }.record("IHttpContext::GetMetadata", "-> NULL (not simulated)".to_owned());
-        std::ptr::null_mut()
+        let req = unsafe { req(this) };
+        let path = super::config::meta_path(&req.current_url());
+        req.record("IHttpContext::GetMetadata", format!("-> {path:?}"));
+        req.server().metadata_for(&path)
     }
 
     fn ctx_get_physical_path(this: *mut IHttpContext, len: *mut u32) -> PCWSTR {

@@ -73,6 +73,11 @@ pub enum Command {
         /// The file's path.
         path: String,
     },
+    /// [`TestServer::set_config`]; reply [`Reply::Notified`].
+    SetConfig {
+        /// The new configuration.
+        config: crate::Config,
+    },
     /// [`TestServer::shutdown`]; reply [`Reply::ShutDown`], then the server exits.
     Shutdown,
 }
@@ -247,6 +252,10 @@ fn carry_out(server: &mut Option<TestServer>, command: Command) -> Reply {
         }
         Command::NotifyFileChange { path } => {
             live.notify_file_change(&path);
+            Reply::Notified
+        }
+        Command::SetConfig { config } => {
+            live.set_config(&config);
             Reply::Notified
         }
         Command::Shutdown => {

@@ -126,6 +126,14 @@ pub(crate) struct ServerShared {
     pub(crate) pre_begin: Obj<ServerShared>,
     config_change: Obj<ServerShared>,
     file_change: Obj<ServerShared>,
+    /// `IHttpServer::GetAdminManager`.
+    admin: Obj<ServerShared>,
+    /// The configuration served through `admin` ([`crate::TestServer::with_config`]).
+    config: Mutex<Option<std::sync::Arc<super::config::Doc>>>,
+    /// One metadata object per configuration path, current and retired (a configuration change
+    /// retires those it touches; they live on until the server is dropped, as a module may
+    /// still hold the pointer during its request).
+    metadata: Mutex<(Vec<Pinned<super::config::Metadata>>, Vec<Pinned<super::config::Metadata>>)>,
     app_store: ContextStore,
     site_store: ContextStore,
     /// The module name.
@@ -151,6 +159,9 @@ impl ServerShared {
             pre_begin: Obj::new(&PRE_BEGIN_VTBL),
             config_change: Obj::new(&CONFIG_CHANGE_VTBL),
             file_change: Obj::new(&FILE_CHANGE_VTBL),
+            admin: Obj::new(&super::config::ADMIN_VTBL),
+            config: Mutex::new(None),
+            metadata: Mutex::new((Vec::new(), Vec::new())),
             app_store: ContextStore::new(Kind::Module, "application"),
             site_store: ContextStore::new(Kind::Module, "site"),
             name: name.to_owned(),
@@ -174,6 +185,7 @@ impl ServerShared {
             &mut me.pre_begin,
             &mut me.config_change,
             &mut me.file_change,
+            &mut me.admin,
         ] {
             obj.set_owner(raw);
         }
@@ -381,6 +393,11 @@ impl ServerShared {
                 unsafe { ((*(*g).lpVtbl).OnGlobalApplicationStop)(g, provider) }
             });
             let mut cleaned = self.app_store.cleanup() + self.site_store.cleanup();
+            let metadata: Vec<*mut super::config::Metadata> = self.metadata.lock().unwrap_or_else(|e| e.into_inner()).0.iter().map(Pinned::as_ptr).collect();
+            for m in metadata {
+                // SAFETY: metadata objects live until the server is dropped.
+                cleaned += unsafe { &*m }.cleanup();
+            }
             let dispensed: Vec<*mut ContextStore> =
                 self.lock().dispensed.iter().map(Pinned::as_ptr).collect();
             for store in dispensed {
@@ -406,8 +423,48 @@ impl ServerShared {
         })
     }
 
+    /// The configuration served to modules, if any.
+    pub(crate) fn config(&self) -> Option<std::sync::Arc<super::config::Doc>> {
+        self.config.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the configuration served to modules.
+    pub(crate) fn set_config(&self, doc: Option<super::config::Doc>) {
+        *self.config.lock().unwrap_or_else(|e| e.into_inner()) = doc.map(std::sync::Arc::new);
+    }
+
+    /// The metadata object of the configuration path `path`, created on first use.
+    pub(crate) fn metadata_for(&self, path: &str) -> *mut IMetadataInfo {
+        let mut metadata = self.metadata.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = metadata.0.iter().find(|m| unsafe_metadata(m).path.eq_ignore_ascii_case(path)) {
+            return unsafe_metadata(found).as_ptr();
+        }
+        let created = super::config::Metadata::create(path, self);
+        let ptr = unsafe_metadata(&created).as_ptr();
+        metadata.0.push(created);
+        ptr
+    }
+
+    /// A configuration change under `path`: IIS rebuilds the metadata of the paths at and
+    /// below it, so what modules stored in those metadata containers is cleaned up and the
+    /// next request gets a new, empty container.
+    fn retire_metadata(&self, path: &str) -> usize {
+        let retired: Vec<Pinned<super::config::Metadata>> = {
+            let mut metadata = self.metadata.lock().unwrap_or_else(|e| e.into_inner());
+            let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut metadata.0).into_iter().partition(|m| !is_under(&unsafe_metadata(m).path, path));
+            metadata.0 = keep;
+            gone
+        };
+        // Cleaned without the lock held: CleanupStoredContext runs module code.
+        let cleaned = retired.iter().map(|m| unsafe_metadata(m).cleanup()).sum();
+        self.metadata.lock().unwrap_or_else(|e| e.into_inner()).1.extend(retired);
+        cleaned
+    }
+
     /// `GL_CONFIGURATION_CHANGE` for `path`, if the global module registered it.
     pub(crate) fn notify_configuration_change(&self, path: &str) {
+        let cleaned = self.retire_metadata(path);
+        self.count_cleaned(cleaned);
         let provider = self.config_change.as_ptr::<IGlobalConfigurationChangeProvider>();
         self.with_change_path(path, |detail| {
             self.notify_global(Notification::GlobalConfigurationChange, detail, |g| {
@@ -463,6 +520,18 @@ impl ServerShared {
 unsafe fn server<'a, T>(this: *mut T) -> &'a ServerShared {
     // SAFETY: per the contract.
     unsafe { owner::<ServerShared, T>(this) }
+}
+
+/// A metadata object of the server's lists.
+fn unsafe_metadata(m: &Pinned<super::config::Metadata>) -> &super::config::Metadata {
+    // SAFETY: a `Pinned` owns its value; the reference lives no longer than the `Pinned`.
+    unsafe { &*m.as_ptr() }
+}
+
+/// Whether the configuration path `path` is `root` or below it (segment-wise, case-insensitive).
+fn is_under(path: &str, root: &str) -> bool {
+    let (path, root) = (path.to_ascii_lowercase(), root.trim_end_matches('/').to_ascii_lowercase());
+    path == root || path.starts_with(&format!("{root}/"))
 }
 
 /// Reads an optional wide string argument for a transcript.
@@ -706,8 +775,9 @@ thunks! {
 
     fn srv_get_admin_manager(this: *mut IHttpServer) -> *mut IAppHostAdminManager {
         // SAFETY: called on the server given to `RegisterModule`.
-        unsafe { server(this) }.record("IHttpServer::GetAdminManager", "-> NULL (not simulated)".to_owned());
-        std::ptr::null_mut()
+        let server = unsafe { server(this) };
+        server.record("IHttpServer::GetAdminManager", String::new());
+        server.admin.as_ptr()
     }
 
     fn srv_get_file_info(this: *mut IHttpServer, path: PCWSTR, _token: HANDLE, _sid: PSID, _change_path: PCWSTR, _change_token: HANDLE, _cache: BOOL, file_info: *mut *mut IHttpFileInfo, _trace: *mut IHttpTraceContext) -> HRESULT {
