@@ -234,6 +234,18 @@ pub(crate) unsafe fn read_uncached<T: ConfigSection>(server: *mut IHttpServer, p
     from_node(&node, T::NAME, path)
 }
 
+/// Reads section `T` at the server level ([`APPHOST_PATH`]) through the server of the module
+/// whose `RegisterModule` or handler runs on this thread: what a global module does when it is
+/// created (its `Default` runs inside `RegisterModule`). Not cached.
+pub fn read_at_registration<T: ConfigSection>() -> Result<T, ConfigError> {
+    let server = crate::bridge::registration::Current::with(|r| r.map(|r| r.server_raw()));
+    let Some(server) = server else {
+        return Err(ConfigError::Iis { section: T::NAME.to_owned(), path: APPHOST_PATH.to_owned(), hresult: crate::E_INVALIDARG.0, what: "read_at_registration outside RegisterModule or a handler".into() });
+    };
+    // SAFETY: the registration of the running RegisterModule or handler keeps its server live.
+    unsafe { read_uncached::<T>(server, APPHOST_PATH) }
+}
+
 /// The values this module cached in one metadata object's container: one per section type.
 #[derive(Default)]
 pub(crate) struct Cache(Mutex<Vec<(TypeId, Arc<dyn Any + Send + Sync>)>>);
