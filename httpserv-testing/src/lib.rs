@@ -132,6 +132,14 @@
 //!     never called. Strings and structures returned to the module stay valid until the request
 //!     ends. Methods the simulator does not implement return `E_NOTIMPL` (or `NULL`, `FALSE`, `0`)
 //!     and are recorded like the others. **Differs**: IIS completes I/O asynchronously when it must.
+//! 16. **Configuration.** A [`Config`] (`applicationHost.config` with `<location>`, `web.config` by
+//!     URL, schema files) is served through `IHttpServer::GetAdminManager` (the module's
+//!     `GetAdminSection` calls are in [`TestServer::server_calls`]), merged per configuration path
+//!     as IIS merges it (see `config.rs` for the rules and their pages). `IHttpContext::GetMetadata`
+//!     gives one metadata object per path (`MACHINE/WEBROOT/APPHOST/Default Web Site/<url path>`)
+//!     whose module context container lives until shutdown or until a configuration change under
+//!     its path retires it. **Differs**: the objects are read-only (writes are `E_NOTIMPL`), and a
+//!     configuration error is an `HRESULT` without an `IAppHostConfigException`.
 //!
 //! [NCAR]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/
 //! [`RegisterModule`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/pfn-registermodule-function
