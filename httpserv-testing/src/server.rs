@@ -393,7 +393,10 @@ impl ServerShared {
                 unsafe { ((*(*g).lpVtbl).OnGlobalApplicationStop)(g, provider) }
             });
             let mut cleaned = self.app_store.cleanup() + self.site_store.cleanup();
-            let metadata: Vec<*mut super::config::Metadata> = self.metadata.lock().unwrap_or_else(|e| e.into_inner()).0.iter().map(Pinned::as_ptr).collect();
+            let metadata: Vec<*mut super::config::Metadata> = {
+                let lists = self.metadata.lock().unwrap_or_else(|e| e.into_inner());
+                lists.0.iter().chain(lists.1.iter()).map(Pinned::as_ptr).collect()
+            };
             for m in metadata {
                 // SAFETY: metadata objects live until the server is dropped.
                 cleaned += unsafe { &*m }.cleanup();
@@ -445,26 +448,21 @@ impl ServerShared {
         ptr
     }
 
-    /// A configuration change under `path`: IIS rebuilds the metadata of the paths at and
-    /// below it, so what modules stored in those metadata containers is cleaned up and the
-    /// next request gets a new, empty container.
-    fn retire_metadata(&self, path: &str) -> usize {
-        let retired: Vec<Pinned<super::config::Metadata>> = {
-            let mut metadata = self.metadata.lock().unwrap_or_else(|e| e.into_inner());
-            let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut metadata.0).into_iter().partition(|m| !is_under(&unsafe_metadata(m).path, path));
-            metadata.0 = keep;
-            gone
-        };
-        // Cleaned without the lock held: CleanupStoredContext runs module code.
-        let cleaned = retired.iter().map(|m| unsafe_metadata(m).cleanup()).sum();
-        self.metadata.lock().unwrap_or_else(|e| e.into_inner()).1.extend(retired);
-        cleaned
+    /// A configuration change under `path`: IIS builds new metadata for the paths at and below
+    /// it, so the next request gets a new, empty module context container. The old metadata is
+    /// reference counted by the requests using it (`IReferencedMetadataInfo`); a request still
+    /// running on another thread may be reading what a module stored there, so the retired
+    /// containers are cleaned up at shutdown, after every request.
+    fn retire_metadata(&self, path: &str) {
+        let mut metadata = self.metadata.lock().unwrap_or_else(|e| e.into_inner());
+        let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut metadata.0).into_iter().partition(|m| !is_under(&unsafe_metadata(m).path, path));
+        metadata.0 = keep;
+        metadata.1.extend(gone);
     }
 
     /// `GL_CONFIGURATION_CHANGE` for `path`, if the global module registered it.
     pub(crate) fn notify_configuration_change(&self, path: &str) {
-        let cleaned = self.retire_metadata(path);
-        self.count_cleaned(cleaned);
+        self.retire_metadata(path);
         let provider = self.config_change.as_ptr::<IGlobalConfigurationChangeProvider>();
         self.with_change_path(path, |detail| {
             self.notify_global(Notification::GlobalConfigurationChange, detail, |g| {
