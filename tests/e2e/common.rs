@@ -134,6 +134,12 @@ fn normalised_call(mut call: Call) -> Call {
     if call.method == "IHttpModuleRegistrationInfo::GetId" && call.detail.starts_with("-> 0x") {
         call.detail = "-> (module id)".to_owned();
     }
+    // Stored-context containers name the module by that id too.
+    if let Some(at) = call.detail.find(" container, module 0x") {
+        let start = at + " container, module ".len();
+        let end = call.detail[start + 2..].find(|c: char| !c.is_ascii_hexdigit()).map_or(call.detail.len(), |n| start + 2 + n);
+        call.detail.replace_range(start..end, "(module id)");
+    }
     if arch() == "x86" && call.method == "IModuleAllocator::AllocateMemory" && call.detail.ends_with(" bytes") {
         call.detail = "(size of the bitness) bytes".to_owned();
     }
