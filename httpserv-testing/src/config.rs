@@ -35,7 +35,7 @@ use std::sync::Arc;
 use httpserv_sys::*;
 use serde::{Deserialize, Serialize};
 use windows_sys::core::{BSTR, GUID, HRESULT};
-use windows_sys::Win32::System::Variant::{VARIANT, VT_BOOL, VT_BSTR, VT_EMPTY, VT_I2, VT_I4, VT_I8, VT_UI2, VT_UI4, VT_UI8};
+use windows_sys::Win32::System::Variant::{VARIANT, VT_BOOL, VT_BSTR, VT_I2, VT_I4, VT_I8, VT_UI2, VT_UI4, VT_UI8};
 
 use super::strings::{hresult_from_win32, put, E_INVALIDARG, E_NOINTERFACE, E_NOTIMPL, HR_INVALID_INDEX, S_OK};
 
@@ -979,10 +979,6 @@ pub(crate) fn admin_section(doc: Option<&Doc>, section: &str, path: &str) -> Res
     let doc = doc.ok_or_else(|| (HR_INVALID_INDEX, format!("no section {section:?}: the server has no configuration (TestServer::with_config)")))?;
     doc.resolve(section, path).map(element_object)
 }
-
-/// `VT_EMPTY`, for callers that need the constant.
-#[allow(dead_code)]
-pub(crate) const EMPTY: u16 = VT_EMPTY;
 
 #[cfg(test)]
 mod tests {

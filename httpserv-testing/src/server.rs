@@ -133,7 +133,7 @@ pub(crate) struct ServerShared {
     /// One metadata object per configuration path, current and retired (a configuration change
     /// retires those it touches; they live on until the server is dropped, as a module may
     /// still hold the pointer during its request).
-    metadata: Mutex<(Vec<Pinned<super::config::Metadata>>, Vec<Pinned<super::config::Metadata>>)>,
+    metadata: Mutex<(MetadataList, MetadataList)>,
     app_store: ContextStore,
     site_store: ContextStore,
     /// The module name.
@@ -519,6 +519,9 @@ unsafe fn server<'a, T>(this: *mut T) -> &'a ServerShared {
     // SAFETY: per the contract.
     unsafe { owner::<ServerShared, T>(this) }
 }
+
+/// Metadata objects at fixed addresses.
+type MetadataList = Vec<Pinned<super::config::Metadata>>;
 
 /// A metadata object of the server's lists.
 fn unsafe_metadata(m: &Pinned<super::config::Metadata>) -> &super::config::Metadata {

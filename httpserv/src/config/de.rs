@@ -55,7 +55,6 @@ enum Field<'a> {
 }
 
 struct Fields<'a> {
-    node: &'a Node,
     fields: Vec<(&'static str, Field<'a>)>,
     next: usize,
 }
@@ -72,7 +71,7 @@ impl<'a> Fields<'a> {
                 fields.push((name, Field::Items(&node.items)));
             }
         }
-        Fields { node, fields, next: 0 }
+        Fields { fields, next: 0 }
     }
 }
 
@@ -89,7 +88,6 @@ impl<'de, 'a> MapAccess<'de> for Fields<'a> {
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
         let (name, field) = &self.fields[self.next];
         self.next += 1;
-        let _ = self.node;
         match field {
             Field::Attr(value, text) => within(name, seed.deserialize(ValueDe { value, text: *text })),
             Field::Child(child) => within(name, seed.deserialize(ElementDe(child))),
