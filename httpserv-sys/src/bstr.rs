@@ -106,3 +106,31 @@ mod imp {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+
+    #[test]
+    fn round_trip_with_length_prefix_and_nul() {
+        let text: std::vec::Vec<u16> = "système".encode_utf16().collect();
+        let bstr = alloc(&text);
+        assert!(!bstr.is_null());
+        // SAFETY: a live BSTR from `alloc`, freed once below.
+        unsafe {
+            assert_eq!(as_wide(bstr), &text[..]);
+            assert_eq!(*(bstr as *const u32).sub(1), (text.len() * 2) as u32, "byte length prefix");
+            assert_eq!(*bstr.add(text.len()), 0, "NUL after the text");
+            free(bstr);
+            free(core::ptr::null());
+            assert!(as_wide(core::ptr::null()).is_empty());
+        }
+        let empty = alloc(&[]);
+        // SAFETY: as above.
+        unsafe {
+            assert!(as_wide(empty).is_empty());
+            free(empty);
+        }
+    }
+}
