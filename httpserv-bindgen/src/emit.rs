@@ -70,7 +70,8 @@ fn class_items(out: &mut String, header: &Header, class: &Class, own: &dyn Fn(&s
             (params, rust_ret(&method.ret, own)?, c_signature(&method.name, &method.ret, &method.params, method.is_const))
         };
         writeln!(out, "    /// slot {}: `{doc}`", first_slot + index).unwrap();
-        writeln!(out, "    pub {}: vmethod!(({params}){ret}),", slot.field).unwrap();
+        let kind = if class.is_com { "commethod" } else { "vmethod" };
+        writeln!(out, "    pub {}: {kind}!(({params}){ret}),", slot.field).unwrap();
     }
     writeln!(out, "}}\n").unwrap();
     Ok(())

@@ -13,6 +13,9 @@ pub struct Class {
     pub uuid: Option<String>,
     /// Virtual methods introduced by this class (not overrides), in declaration order.
     pub methods: Vec<Method>,
+    /// A COM interface (`IUnknown` or derived from it): its methods are `STDMETHODCALLTYPE`,
+    /// `__stdcall` on x86, rather than `thiscall`.
+    pub is_com: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -66,6 +69,14 @@ pub struct Header {
 pub fn read(root: &Entity, header_path: &std::path::Path) -> Result<Header, String> {
     let mut header = Header::default();
     let mut declared = Vec::new();
+    // IUnknown, the base of the ahadmin interfaces, comes from windows.h (unknwn.h, inside
+    // `extern "C" { extern "C++" { ... } }`); it is the first class of the bindings.
+    if let Some(entity) = find_definition(root, "IUnknown") {
+        if let Some(mut class) = read_class(&entity, "IUnknown")? {
+            class.uuid = Some("00000000-0000-0000-c000-000000000046".into());
+            header.classes.push(class);
+        }
+    }
     for entity in root.get_children() {
         if !is_in_header(&entity, header_path) {
             continue;
@@ -85,6 +96,18 @@ pub fn read(root: &Entity, header_path: &std::path::Path) -> Result<Header, Stri
             _ => {}
         }
     }
+    // COM-ness follows the base chain to IUnknown.
+    let names: Vec<(String, Option<String>)> = header.classes.iter().map(|c| (c.name.clone(), c.base.clone())).collect();
+    for class in &mut header.classes {
+        let mut current = Some(class.name.clone());
+        while let Some(name) = current {
+            if name == "IUnknown" {
+                class.is_com = true;
+                break;
+            }
+            current = names.iter().find(|(n, _)| *n == name).and_then(|(_, b)| b.clone());
+        }
+    }
     let defined: Vec<&str> = header.classes.iter().map(|c| c.name.as_str()).collect();
     header.opaque = declared.into_iter().filter(|n| !defined.contains(&n.as_str())).collect();
     // The uuid may sit on a forward declaration only in principle; take it from there too.
@@ -99,6 +122,23 @@ pub fn read(root: &Entity, header_path: &std::path::Path) -> Result<Header, Stri
         }
     }
     Ok(header)
+}
+
+/// The definition of the class or struct `name` anywhere in the translation unit (also inside
+/// linkage specifications).
+fn find_definition<'tu>(parent: &Entity<'tu>, name: &str) -> Option<Entity<'tu>> {
+    for entity in parent.get_children() {
+        match entity.get_kind() {
+            EntityKind::StructDecl | EntityKind::ClassDecl if entity.is_definition() && entity.get_name().as_deref() == Some(name) => return Some(entity),
+            EntityKind::LinkageSpec | EntityKind::UnexposedDecl => {
+                if let Some(found) = find_definition(&entity, name) {
+                    return Some(found);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn is_in_header(entity: &Entity, header_path: &std::path::Path) -> bool {
@@ -141,7 +181,7 @@ fn read_class(entity: &Entity, name: &str) -> Result<Option<Class>, String> {
     if !has_virtual && base.is_none() {
         return Ok(None);
     }
-    Ok(Some(Class { name: name.to_string(), base, uuid: uuid_of(entity), methods }))
+    Ok(Some(Class { name: name.to_string(), base, uuid: uuid_of(entity), methods, is_com: false }))
 }
 
 fn read_method(entity: &Entity, is_destructor: bool) -> Result<Method, String> {

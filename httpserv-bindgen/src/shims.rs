@@ -102,6 +102,8 @@ const SPECIAL: &[Special] = &[
     // HTTP Server API property buffers.
     Special { class: "IHttpServer3", method: "QueryRequestProperty", param: "pQualifier", rule: Rule::Data },
     Special { class: "IHttpServer3", method: "QueryRequestProperty", param: "pOutput", rule: Rule::Data },
+    // COM: the object of the interface `riid` names.
+    Special { class: "IUnknown", method: "QueryInterface", param: "ppvObject", rule: Rule::ObjectOfIid("riid") },
     // The entity body buffer of RQ_READ_ENTITY.
     Special { class: "IReadEntityProvider", method: "GetEntity", param: "ppBuffer", rule: Rule::Data },
     Special { class: "IReadEntityProvider", method: "SetEntity", param: "pBuffer", rule: Rule::Data },
@@ -186,7 +188,8 @@ pub fn emit(header: &Header) -> Result<String, String> {
         let convert = side.outward();
         writeln!(out, "void* {name}(const GUID& iid, void* p)\n{{").unwrap();
         for class in header.classes.iter().filter(|c| c.uuid.is_some() && (side == Side::Shim || g.is_proxied(&c.name))) {
-            writeln!(out, "    if (IsEqualGUID(iid, __uuidof({0}))) {{\n        return static_cast<{0}*>({convert}(static_cast<{0}*>(p)));\n    }}", class.name).unwrap();
+            let uuid = class.uuid.as_deref().expect("filtered on uuid");
+            writeln!(out, "    if (IsEqualGUID(iid, {})) {{\n        return static_cast<{1}*>({convert}(static_cast<{1}*>(p)));\n    }}", guid_literal(uuid), class.name).unwrap();
         }
         writeln!(out, "    return p; // not a class of httpserv.h: nothing to wrap it with\n}}\n").unwrap();
     }
@@ -405,7 +408,9 @@ impl Gen<'_> {
         let params: Vec<String> = method.params.iter().map(|p| format!("{} {}", param_type(p), p.name)).collect();
         let ret = c_type(&method.ret);
         let returns = !matches!(&method.ret, CType::Void) && ret != "VOID";
-        writeln!(out, "    {ret} {}({}){} override\n    {{", method.name, params.join(", "), if method.is_const { " const" } else { "" }).unwrap();
+        // COM methods keep their convention (__stdcall on x86) in the override.
+        let convention = if self.class(declaring).is_some_and(|c| c.is_com) { "STDMETHODCALLTYPE " } else { "" };
+        writeln!(out, "    {ret} {convention}{}({}){} override\n    {{", method.name, params.join(", "), if method.is_const { " const" } else { "" }).unwrap();
         let mut args = Vec::new();
         let mut post = Vec::new();
         for param in &method.params {
@@ -468,6 +473,9 @@ impl Gen<'_> {
         }
         for p in post {
             writeln!(out, "        {p}").unwrap();
+        }
+        if (declaring, method.name.as_str()) == ("IUnknown", "Release") {
+            writeln!(out, "        // The last reference is gone: so is the object, and its wrapper.\n        if (shim_result == 0) {{\n            shim_forget(this);\n            delete this;\n        }}").unwrap();
         }
         if ENDING.contains(&(declaring, method.name.as_str())) {
             writeln!(out, "        // {declaring}::{} ends the object: so does its wrapper.\n        shim_forget(this);\n        delete this;", method.name).unwrap();
@@ -551,6 +559,14 @@ impl Gen<'_> {
             .unwrap();
         }
     }
+}
+
+/// A GUID initializer for `uuid` ("xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"), where `__uuidof` may
+/// not work (mingw's IUnknown carries its uuid in another form).
+fn guid_literal(uuid: &str) -> String {
+    let hex: String = uuid.chars().filter(|c| *c != '-').collect();
+    let bytes: Vec<String> = (0..8).map(|i| format!("0x{}", &hex[16 + 2 * i..18 + 2 * i])).collect();
+    format!("GUID{{0x{}, 0x{}, 0x{}, {{{}}}}}", &hex[0..8], &hex[8..12], &hex[12..16], bytes.join(", "))
 }
 
 fn is_void_pointer(ty: &CType) -> bool {

@@ -10,7 +10,7 @@ use crate::model::CType;
 /// not the header's own comes from here.
 pub const IMPORTS: &str = "\
 use core::ffi::c_void;
-use windows_sys::core::{BOOL, GUID, HRESULT, PCSTR, PCWSTR, PWSTR};
+use windows_sys::core::{BOOL, BSTR, GUID, HRESULT, PCSTR, PCWSTR, PWSTR};
 use windows_sys::Win32::Foundation::{FILETIME, HANDLE};
 use windows_sys::Win32::Networking::HttpServer::{
     HTTP_CACHE_POLICY, HTTP_DATA_CHUNK, HTTP_HEADER_ID, HTTP_LOG_DATA, HTTP_REQUEST_PROPERTY, HTTP_REQUEST_V2,
@@ -19,11 +19,13 @@ use windows_sys::Win32::Networking::HttpServer::{
 use windows_sys::Win32::Networking::WinSock::SOCKADDR;
 use windows_sys::Win32::Security::PSID;
 use windows_sys::Win32::System::Iis::{HTTP_TRACE_CONFIGURATION, HTTP_TRACE_EVENT};
+use windows_sys::Win32::System::Variant::VARIANT;
 use windows_sys::Win32::System::IO::{LPOVERLAPPED_COMPLETION_ROUTINE, OVERLAPPED};
 ";
 
-/// COM interfaces of other headers (ahadmin.h) that httpserv.h passes by pointer only.
-pub const FOREIGN_INTERFACES: &[&str] = &["IAppHostAdminManager", "IAppHostConfigException"];
+/// COM interfaces of other headers that httpserv.h passes by pointer only (none today: the
+/// ahadmin.h interfaces it uses are declared in it).
+pub const FOREIGN_INTERFACES: &[&str] = &[];
 
 /// Names provided by windows-sys under another name or as a Rust primitive.
 fn mapped(name: &str) -> Option<&'static str> {
@@ -46,6 +48,10 @@ fn mapped(name: &str) -> Option<&'static str> {
         "PSID" => "PSID",
         "FILETIME" => "FILETIME",
         "GUID" => "GUID",
+        // REFIID is `const IID&` (a reference, passed as a pointer).
+        "IID" => "GUID",
+        "BSTR" => "BSTR",
+        "VARIANT" => "VARIANT",
         "LPCGUID" => "*const GUID",
         "PSOCKADDR" => "*mut SOCKADDR",
         "LPOVERLAPPED" => "*mut OVERLAPPED",

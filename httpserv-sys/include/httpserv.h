@@ -22,10 +22,94 @@
 #include <http.h>
 
 #if defined(__MINGW64_VERSION_MAJOR)
-// mingw-w64 ships neither ahadmin.h nor the newest HTTP Server API enums. The module ABI only
-// passes these by pointer or as 32-bit enums, so declarations of the same shape suffice.
-struct IAppHostAdminManager;
-struct IAppHostConfigException;
+// mingw-w64 ships neither ahadmin.h nor the newest HTTP Server API enums. The enums are passed
+// as 32 bits, so a declaration of the same shape suffices. Of ahadmin.h, the COM interfaces a
+// module reads its configuration with follow (IUnknown first; STDMETHODCALLTYPE is __stdcall
+// on x86, the system convention elsewhere), methods in the order of the Windows SDK's
+// ahadmin.h/ahadmin.idl, which is their vtable order. Interfaces they only pass by pointer
+// (schemas, the config manager) stay declared only.
+class IAppHostElementSchema;
+class IAppHostMethodCollection;
+class IAppHostPropertySchema;
+class IAppHostPropertyException;
+class IAppHostCollectionSchema;
+class IAppHostConfigManager;
+class IAppHostElement;
+class IAppHostProperty;
+class IAppHostPropertyCollection;
+class IAppHostElementCollection;
+class IAppHostChildElementCollection;
+
+class __declspec(uuid("4dfa1df3-8900-4bc7-bbb5-d1a458c52410")) IAppHostConfigException : public IUnknown {
+public:
+    virtual HRESULT STDMETHODCALLTYPE get_LineNumber(ULONG* pcLineNumber) = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_FileName(BSTR* pbstrFileName) = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_ConfigPath(BSTR* pbstrConfigPath) = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_ErrorLine(BSTR* pbstrErrorLine) = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_PreErrorLine(BSTR* pbstrPreErrorLine) = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_PostErrorLine(BSTR* pbstrPostErrorLine) = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_ErrorString(BSTR* pbstrErrorString) = 0;
+};
+
+class __declspec(uuid("ed35f7a1-5024-4e7b-a44d-07ddaf4b524d")) IAppHostProperty : public IUnknown {
+public:
+    virtual HRESULT STDMETHODCALLTYPE get_Name(BSTR* pbstrName) = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_Value(VARIANT* pVariant) = 0;
+    virtual HRESULT STDMETHODCALLTYPE put_Value(VARIANT value) = 0;
+    virtual HRESULT STDMETHODCALLTYPE Clear() = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_StringValue(BSTR* pbstrValue) = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_Exception(IAppHostPropertyException** ppException) = 0;
+    virtual HRESULT STDMETHODCALLTYPE GetMetadata(BSTR bstrMetadataType, VARIANT* pValue) = 0;
+    virtual HRESULT STDMETHODCALLTYPE SetMetadata(BSTR bstrMetadataType, VARIANT value) = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_Schema(IAppHostPropertySchema** ppSchema) = 0;
+};
+
+class __declspec(uuid("0191775e-bcff-445a-b4f4-3bdda54e2816")) IAppHostPropertyCollection : public IUnknown {
+public:
+    virtual HRESULT STDMETHODCALLTYPE get_Count(DWORD* pcCount) = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_Item(VARIANT cIndex, IAppHostProperty** ppProperty) = 0;
+};
+
+class __declspec(uuid("c8550bff-5281-4b1e-ac34-99b6fa38464d")) IAppHostElementCollection : public IUnknown {
+public:
+    virtual HRESULT STDMETHODCALLTYPE get_Count(DWORD* pcElementCount) = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_Item(VARIANT cIndex, IAppHostElement** ppElement) = 0;
+    virtual HRESULT STDMETHODCALLTYPE AddElement(IAppHostElement* pElement, INT cPosition = -1) = 0;
+    virtual HRESULT STDMETHODCALLTYPE DeleteElement(VARIANT cIndex) = 0;
+    virtual HRESULT STDMETHODCALLTYPE Clear() = 0;
+    virtual HRESULT STDMETHODCALLTYPE CreateNewElement(BSTR bstrElementName, IAppHostElement** ppElement) = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_Schema(IAppHostCollectionSchema** ppSchema) = 0;
+};
+
+class __declspec(uuid("08a90f5f-0702-48d6-b45f-02a9885a9768")) IAppHostChildElementCollection : public IUnknown {
+public:
+    virtual HRESULT STDMETHODCALLTYPE get_Count(DWORD* pcCount) = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_Item(VARIANT cIndex, IAppHostElement** ppElement) = 0;
+};
+
+class __declspec(uuid("64ff8ccc-b287-4dae-b08a-a72cbf45f453")) IAppHostElement : public IUnknown {
+public:
+    virtual HRESULT STDMETHODCALLTYPE get_Name(BSTR* pbstrName) = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_Collection(IAppHostElementCollection** ppCollection) = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_Properties(IAppHostPropertyCollection** ppProperties) = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_ChildElements(IAppHostChildElementCollection** ppElements) = 0;
+    virtual HRESULT STDMETHODCALLTYPE GetMetadata(BSTR bstrMetadataType, VARIANT* pValue) = 0;
+    virtual HRESULT STDMETHODCALLTYPE SetMetadata(BSTR bstrMetadataType, VARIANT value) = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_Schema(IAppHostElementSchema** ppSchema) = 0;
+    virtual HRESULT STDMETHODCALLTYPE GetElementByName(BSTR bstrSubName, IAppHostElement** ppElement) = 0;
+    virtual HRESULT STDMETHODCALLTYPE GetPropertyByName(BSTR bstrSubName, IAppHostProperty** ppProperty) = 0;
+    virtual HRESULT STDMETHODCALLTYPE Clear() = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_Methods(IAppHostMethodCollection** ppMethods) = 0;
+};
+
+class __declspec(uuid("9be77978-73ed-4a9a-87fd-13f09fec1b13")) IAppHostAdminManager : public IUnknown {
+public:
+    virtual HRESULT STDMETHODCALLTYPE GetAdminSection(BSTR bstrSectionName, BSTR bstrPath, IAppHostElement** ppAdminSection) = 0;
+    virtual HRESULT STDMETHODCALLTYPE GetMetadata(BSTR bstrMetadataType, VARIANT* pValue) = 0;
+    virtual HRESULT STDMETHODCALLTYPE SetMetadata(BSTR bstrMetadataType, VARIANT value) = 0;
+    virtual HRESULT STDMETHODCALLTYPE get_ConfigManager(IAppHostConfigManager** ppConfigManager) = 0;
+};
+
 typedef enum _HTTP_REQUEST_PROPERTY {
     HttpRequestPropertyIsb,
     HttpRequestPropertyTcpInfoV0,

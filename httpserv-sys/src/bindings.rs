@@ -2,7 +2,7 @@
 // Constants and enums by bindgen; classes by httpserv-bindgen's MSVC vtable emitter.
 
 use core::ffi::c_void;
-use windows_sys::core::{BOOL, GUID, HRESULT, PCSTR, PCWSTR, PWSTR};
+use windows_sys::core::{BOOL, BSTR, GUID, HRESULT, PCSTR, PCWSTR, PWSTR};
 use windows_sys::Win32::Foundation::{FILETIME, HANDLE};
 use windows_sys::Win32::Networking::HttpServer::{
     HTTP_CACHE_POLICY, HTTP_DATA_CHUNK, HTTP_HEADER_ID, HTTP_LOG_DATA, HTTP_REQUEST_PROPERTY, HTTP_REQUEST_V2,
@@ -11,6 +11,7 @@ use windows_sys::Win32::Networking::HttpServer::{
 use windows_sys::Win32::Networking::WinSock::SOCKADDR;
 use windows_sys::Win32::Security::PSID;
 use windows_sys::Win32::System::Iis::{HTTP_TRACE_CONFIGURATION, HTTP_TRACE_EVENT};
+use windows_sys::Win32::System::Variant::VARIANT;
 use windows_sys::Win32::System::IO::{LPOVERLAPPED_COMPLETION_ROUTINE, OVERLAPPED};
 
 pub const RQ_BEGIN_REQUEST: u32 = 1;
@@ -96,13 +97,37 @@ pub const PRIORITY_ALIAS_LAST: PCWSTR = windows_sys::core::w!("LAST");
 
 /// Declared but not defined by httpserv.h; only passed by pointer.
 #[repr(C)]
-pub struct IAppHostAdminManager {
+pub struct IAppHostElementSchema {
     _private: [u8; 0],
 }
 
 /// Declared but not defined by httpserv.h; only passed by pointer.
 #[repr(C)]
-pub struct IAppHostConfigException {
+pub struct IAppHostMethodCollection {
+    _private: [u8; 0],
+}
+
+/// Declared but not defined by httpserv.h; only passed by pointer.
+#[repr(C)]
+pub struct IAppHostPropertySchema {
+    _private: [u8; 0],
+}
+
+/// Declared but not defined by httpserv.h; only passed by pointer.
+#[repr(C)]
+pub struct IAppHostPropertyException {
+    _private: [u8; 0],
+}
+
+/// Declared but not defined by httpserv.h; only passed by pointer.
+#[repr(C)]
+pub struct IAppHostCollectionSchema {
+    _private: [u8; 0],
+}
+
+/// Declared but not defined by httpserv.h; only passed by pointer.
+#[repr(C)]
+pub struct IAppHostConfigManager {
     _private: [u8; 0],
 }
 
@@ -126,6 +151,238 @@ pub type PFN_REGISTERMODULE = Option<unsafe extern "system" fn(dwServerVersion: 
 
 /// `void PFN_WEBSOCKET_COMPLETION(HRESULT hrError, void* pvCompletionContext, DWORD cbIO, BOOL fUTF8Encoded, BOOL fFinalFragment, BOOL fClose)`
 pub type PFN_WEBSOCKET_COMPLETION = Option<unsafe extern "system" fn(hrError: HRESULT, pvCompletionContext: *mut c_void, cbIO: u32, fUTF8Encoded: BOOL, fFinalFragment: BOOL, fClose: BOOL)>;
+
+/// `class IUnknown`: an object whose first field points to its vtable.
+#[repr(C)]
+pub struct IUnknown {
+    pub lpVtbl: *const IUnknown_Vtbl,
+}
+
+impl IUnknown {
+    /// `__declspec(uuid("00000000-0000-0000-c000-000000000046"))`
+    pub const IID: GUID = GUID::from_u128(0x00000000_0000_0000_c000_000000000046);
+}
+
+/// The vtable of [`IUnknown`], in MSVC slot order.
+#[repr(C)]
+pub struct IUnknown_Vtbl {
+    /// slot 0: `HRESULT QueryInterface(const IID* riid, void** ppvObject)`
+    pub QueryInterface: commethod!((this: *mut IUnknown, riid: *const GUID, ppvObject: *mut *mut c_void) -> HRESULT),
+    /// slot 1: `ULONG AddRef()`
+    pub AddRef: commethod!((this: *mut IUnknown) -> u32),
+    /// slot 2: `ULONG Release()`
+    pub Release: commethod!((this: *mut IUnknown) -> u32),
+}
+
+/// `class IAppHostConfigException : public IUnknown`: an object whose first field points to its vtable.
+#[repr(C)]
+pub struct IAppHostConfigException {
+    pub lpVtbl: *const IAppHostConfigException_Vtbl,
+}
+
+impl IAppHostConfigException {
+    /// `__declspec(uuid("4dfa1df3-8900-4bc7-bbb5-d1a458c52410"))`
+    pub const IID: GUID = GUID::from_u128(0x4dfa1df3_8900_4bc7_bbb5_d1a458c52410);
+}
+
+/// The vtable of [`IAppHostConfigException`], in MSVC slot order.
+#[repr(C)]
+pub struct IAppHostConfigException_Vtbl {
+    /// Slots 0..3: the vtable of [`IUnknown`].
+    pub base__: IUnknown_Vtbl,
+    /// slot 3: `HRESULT get_LineNumber(ULONG* pcLineNumber)`
+    pub get_LineNumber: commethod!((this: *mut IAppHostConfigException, pcLineNumber: *mut u32) -> HRESULT),
+    /// slot 4: `HRESULT get_FileName(BSTR* pbstrFileName)`
+    pub get_FileName: commethod!((this: *mut IAppHostConfigException, pbstrFileName: *mut BSTR) -> HRESULT),
+    /// slot 5: `HRESULT get_ConfigPath(BSTR* pbstrConfigPath)`
+    pub get_ConfigPath: commethod!((this: *mut IAppHostConfigException, pbstrConfigPath: *mut BSTR) -> HRESULT),
+    /// slot 6: `HRESULT get_ErrorLine(BSTR* pbstrErrorLine)`
+    pub get_ErrorLine: commethod!((this: *mut IAppHostConfigException, pbstrErrorLine: *mut BSTR) -> HRESULT),
+    /// slot 7: `HRESULT get_PreErrorLine(BSTR* pbstrPreErrorLine)`
+    pub get_PreErrorLine: commethod!((this: *mut IAppHostConfigException, pbstrPreErrorLine: *mut BSTR) -> HRESULT),
+    /// slot 8: `HRESULT get_PostErrorLine(BSTR* pbstrPostErrorLine)`
+    pub get_PostErrorLine: commethod!((this: *mut IAppHostConfigException, pbstrPostErrorLine: *mut BSTR) -> HRESULT),
+    /// slot 9: `HRESULT get_ErrorString(BSTR* pbstrErrorString)`
+    pub get_ErrorString: commethod!((this: *mut IAppHostConfigException, pbstrErrorString: *mut BSTR) -> HRESULT),
+}
+
+/// `class IAppHostProperty : public IUnknown`: an object whose first field points to its vtable.
+#[repr(C)]
+pub struct IAppHostProperty {
+    pub lpVtbl: *const IAppHostProperty_Vtbl,
+}
+
+impl IAppHostProperty {
+    /// `__declspec(uuid("ed35f7a1-5024-4e7b-a44d-07ddaf4b524d"))`
+    pub const IID: GUID = GUID::from_u128(0xed35f7a1_5024_4e7b_a44d_07ddaf4b524d);
+}
+
+/// The vtable of [`IAppHostProperty`], in MSVC slot order.
+#[repr(C)]
+pub struct IAppHostProperty_Vtbl {
+    /// Slots 0..3: the vtable of [`IUnknown`].
+    pub base__: IUnknown_Vtbl,
+    /// slot 3: `HRESULT get_Name(BSTR* pbstrName)`
+    pub get_Name: commethod!((this: *mut IAppHostProperty, pbstrName: *mut BSTR) -> HRESULT),
+    /// slot 4: `HRESULT get_Value(VARIANT* pVariant)`
+    pub get_Value: commethod!((this: *mut IAppHostProperty, pVariant: *mut VARIANT) -> HRESULT),
+    /// slot 5: `HRESULT put_Value(VARIANT value)`
+    pub put_Value: commethod!((this: *mut IAppHostProperty, value: VARIANT) -> HRESULT),
+    /// slot 6: `HRESULT Clear()`
+    pub Clear: commethod!((this: *mut IAppHostProperty) -> HRESULT),
+    /// slot 7: `HRESULT get_StringValue(BSTR* pbstrValue)`
+    pub get_StringValue: commethod!((this: *mut IAppHostProperty, pbstrValue: *mut BSTR) -> HRESULT),
+    /// slot 8: `HRESULT get_Exception(IAppHostPropertyException** ppException)`
+    pub get_Exception: commethod!((this: *mut IAppHostProperty, ppException: *mut *mut IAppHostPropertyException) -> HRESULT),
+    /// slot 9: `HRESULT GetMetadata(BSTR bstrMetadataType, VARIANT* pValue)`
+    pub GetMetadata: commethod!((this: *mut IAppHostProperty, bstrMetadataType: BSTR, pValue: *mut VARIANT) -> HRESULT),
+    /// slot 10: `HRESULT SetMetadata(BSTR bstrMetadataType, VARIANT value)`
+    pub SetMetadata: commethod!((this: *mut IAppHostProperty, bstrMetadataType: BSTR, value: VARIANT) -> HRESULT),
+    /// slot 11: `HRESULT get_Schema(IAppHostPropertySchema** ppSchema)`
+    pub get_Schema: commethod!((this: *mut IAppHostProperty, ppSchema: *mut *mut IAppHostPropertySchema) -> HRESULT),
+}
+
+/// `class IAppHostPropertyCollection : public IUnknown`: an object whose first field points to its vtable.
+#[repr(C)]
+pub struct IAppHostPropertyCollection {
+    pub lpVtbl: *const IAppHostPropertyCollection_Vtbl,
+}
+
+impl IAppHostPropertyCollection {
+    /// `__declspec(uuid("0191775e-bcff-445a-b4f4-3bdda54e2816"))`
+    pub const IID: GUID = GUID::from_u128(0x0191775e_bcff_445a_b4f4_3bdda54e2816);
+}
+
+/// The vtable of [`IAppHostPropertyCollection`], in MSVC slot order.
+#[repr(C)]
+pub struct IAppHostPropertyCollection_Vtbl {
+    /// Slots 0..3: the vtable of [`IUnknown`].
+    pub base__: IUnknown_Vtbl,
+    /// slot 3: `HRESULT get_Count(DWORD* pcCount)`
+    pub get_Count: commethod!((this: *mut IAppHostPropertyCollection, pcCount: *mut u32) -> HRESULT),
+    /// slot 4: `HRESULT get_Item(VARIANT cIndex, IAppHostProperty** ppProperty)`
+    pub get_Item: commethod!((this: *mut IAppHostPropertyCollection, cIndex: VARIANT, ppProperty: *mut *mut IAppHostProperty) -> HRESULT),
+}
+
+/// `class IAppHostElementCollection : public IUnknown`: an object whose first field points to its vtable.
+#[repr(C)]
+pub struct IAppHostElementCollection {
+    pub lpVtbl: *const IAppHostElementCollection_Vtbl,
+}
+
+impl IAppHostElementCollection {
+    /// `__declspec(uuid("c8550bff-5281-4b1e-ac34-99b6fa38464d"))`
+    pub const IID: GUID = GUID::from_u128(0xc8550bff_5281_4b1e_ac34_99b6fa38464d);
+}
+
+/// The vtable of [`IAppHostElementCollection`], in MSVC slot order.
+#[repr(C)]
+pub struct IAppHostElementCollection_Vtbl {
+    /// Slots 0..3: the vtable of [`IUnknown`].
+    pub base__: IUnknown_Vtbl,
+    /// slot 3: `HRESULT get_Count(DWORD* pcElementCount)`
+    pub get_Count: commethod!((this: *mut IAppHostElementCollection, pcElementCount: *mut u32) -> HRESULT),
+    /// slot 4: `HRESULT get_Item(VARIANT cIndex, IAppHostElement** ppElement)`
+    pub get_Item: commethod!((this: *mut IAppHostElementCollection, cIndex: VARIANT, ppElement: *mut *mut IAppHostElement) -> HRESULT),
+    /// slot 5: `HRESULT AddElement(IAppHostElement* pElement, INT cPosition)`
+    pub AddElement: commethod!((this: *mut IAppHostElementCollection, pElement: *mut IAppHostElement, cPosition: i32) -> HRESULT),
+    /// slot 6: `HRESULT DeleteElement(VARIANT cIndex)`
+    pub DeleteElement: commethod!((this: *mut IAppHostElementCollection, cIndex: VARIANT) -> HRESULT),
+    /// slot 7: `HRESULT Clear()`
+    pub Clear: commethod!((this: *mut IAppHostElementCollection) -> HRESULT),
+    /// slot 8: `HRESULT CreateNewElement(BSTR bstrElementName, IAppHostElement** ppElement)`
+    pub CreateNewElement: commethod!((this: *mut IAppHostElementCollection, bstrElementName: BSTR, ppElement: *mut *mut IAppHostElement) -> HRESULT),
+    /// slot 9: `HRESULT get_Schema(IAppHostCollectionSchema** ppSchema)`
+    pub get_Schema: commethod!((this: *mut IAppHostElementCollection, ppSchema: *mut *mut IAppHostCollectionSchema) -> HRESULT),
+}
+
+/// `class IAppHostChildElementCollection : public IUnknown`: an object whose first field points to its vtable.
+#[repr(C)]
+pub struct IAppHostChildElementCollection {
+    pub lpVtbl: *const IAppHostChildElementCollection_Vtbl,
+}
+
+impl IAppHostChildElementCollection {
+    /// `__declspec(uuid("08a90f5f-0702-48d6-b45f-02a9885a9768"))`
+    pub const IID: GUID = GUID::from_u128(0x08a90f5f_0702_48d6_b45f_02a9885a9768);
+}
+
+/// The vtable of [`IAppHostChildElementCollection`], in MSVC slot order.
+#[repr(C)]
+pub struct IAppHostChildElementCollection_Vtbl {
+    /// Slots 0..3: the vtable of [`IUnknown`].
+    pub base__: IUnknown_Vtbl,
+    /// slot 3: `HRESULT get_Count(DWORD* pcCount)`
+    pub get_Count: commethod!((this: *mut IAppHostChildElementCollection, pcCount: *mut u32) -> HRESULT),
+    /// slot 4: `HRESULT get_Item(VARIANT cIndex, IAppHostElement** ppElement)`
+    pub get_Item: commethod!((this: *mut IAppHostChildElementCollection, cIndex: VARIANT, ppElement: *mut *mut IAppHostElement) -> HRESULT),
+}
+
+/// `class IAppHostElement : public IUnknown`: an object whose first field points to its vtable.
+#[repr(C)]
+pub struct IAppHostElement {
+    pub lpVtbl: *const IAppHostElement_Vtbl,
+}
+
+impl IAppHostElement {
+    /// `__declspec(uuid("64ff8ccc-b287-4dae-b08a-a72cbf45f453"))`
+    pub const IID: GUID = GUID::from_u128(0x64ff8ccc_b287_4dae_b08a_a72cbf45f453);
+}
+
+/// The vtable of [`IAppHostElement`], in MSVC slot order.
+#[repr(C)]
+pub struct IAppHostElement_Vtbl {
+    /// Slots 0..3: the vtable of [`IUnknown`].
+    pub base__: IUnknown_Vtbl,
+    /// slot 3: `HRESULT get_Name(BSTR* pbstrName)`
+    pub get_Name: commethod!((this: *mut IAppHostElement, pbstrName: *mut BSTR) -> HRESULT),
+    /// slot 4: `HRESULT get_Collection(IAppHostElementCollection** ppCollection)`
+    pub get_Collection: commethod!((this: *mut IAppHostElement, ppCollection: *mut *mut IAppHostElementCollection) -> HRESULT),
+    /// slot 5: `HRESULT get_Properties(IAppHostPropertyCollection** ppProperties)`
+    pub get_Properties: commethod!((this: *mut IAppHostElement, ppProperties: *mut *mut IAppHostPropertyCollection) -> HRESULT),
+    /// slot 6: `HRESULT get_ChildElements(IAppHostChildElementCollection** ppElements)`
+    pub get_ChildElements: commethod!((this: *mut IAppHostElement, ppElements: *mut *mut IAppHostChildElementCollection) -> HRESULT),
+    /// slot 7: `HRESULT GetMetadata(BSTR bstrMetadataType, VARIANT* pValue)`
+    pub GetMetadata: commethod!((this: *mut IAppHostElement, bstrMetadataType: BSTR, pValue: *mut VARIANT) -> HRESULT),
+    /// slot 8: `HRESULT SetMetadata(BSTR bstrMetadataType, VARIANT value)`
+    pub SetMetadata: commethod!((this: *mut IAppHostElement, bstrMetadataType: BSTR, value: VARIANT) -> HRESULT),
+    /// slot 9: `HRESULT get_Schema(IAppHostElementSchema** ppSchema)`
+    pub get_Schema: commethod!((this: *mut IAppHostElement, ppSchema: *mut *mut IAppHostElementSchema) -> HRESULT),
+    /// slot 10: `HRESULT GetElementByName(BSTR bstrSubName, IAppHostElement** ppElement)`
+    pub GetElementByName: commethod!((this: *mut IAppHostElement, bstrSubName: BSTR, ppElement: *mut *mut IAppHostElement) -> HRESULT),
+    /// slot 11: `HRESULT GetPropertyByName(BSTR bstrSubName, IAppHostProperty** ppProperty)`
+    pub GetPropertyByName: commethod!((this: *mut IAppHostElement, bstrSubName: BSTR, ppProperty: *mut *mut IAppHostProperty) -> HRESULT),
+    /// slot 12: `HRESULT Clear()`
+    pub Clear: commethod!((this: *mut IAppHostElement) -> HRESULT),
+    /// slot 13: `HRESULT get_Methods(IAppHostMethodCollection** ppMethods)`
+    pub get_Methods: commethod!((this: *mut IAppHostElement, ppMethods: *mut *mut IAppHostMethodCollection) -> HRESULT),
+}
+
+/// `class IAppHostAdminManager : public IUnknown`: an object whose first field points to its vtable.
+#[repr(C)]
+pub struct IAppHostAdminManager {
+    pub lpVtbl: *const IAppHostAdminManager_Vtbl,
+}
+
+impl IAppHostAdminManager {
+    /// `__declspec(uuid("9be77978-73ed-4a9a-87fd-13f09fec1b13"))`
+    pub const IID: GUID = GUID::from_u128(0x9be77978_73ed_4a9a_87fd_13f09fec1b13);
+}
+
+/// The vtable of [`IAppHostAdminManager`], in MSVC slot order.
+#[repr(C)]
+pub struct IAppHostAdminManager_Vtbl {
+    /// Slots 0..3: the vtable of [`IUnknown`].
+    pub base__: IUnknown_Vtbl,
+    /// slot 3: `HRESULT GetAdminSection(BSTR bstrSectionName, BSTR bstrPath, IAppHostElement** ppAdminSection)`
+    pub GetAdminSection: commethod!((this: *mut IAppHostAdminManager, bstrSectionName: BSTR, bstrPath: BSTR, ppAdminSection: *mut *mut IAppHostElement) -> HRESULT),
+    /// slot 4: `HRESULT GetMetadata(BSTR bstrMetadataType, VARIANT* pValue)`
+    pub GetMetadata: commethod!((this: *mut IAppHostAdminManager, bstrMetadataType: BSTR, pValue: *mut VARIANT) -> HRESULT),
+    /// slot 5: `HRESULT SetMetadata(BSTR bstrMetadataType, VARIANT value)`
+    pub SetMetadata: commethod!((this: *mut IAppHostAdminManager, bstrMetadataType: BSTR, value: VARIANT) -> HRESULT),
+    /// slot 6: `HRESULT get_ConfigManager(IAppHostConfigManager** ppConfigManager)`
+    pub get_ConfigManager: commethod!((this: *mut IAppHostAdminManager, ppConfigManager: *mut *mut IAppHostConfigManager) -> HRESULT),
+}
 
 /// `class IHttpStoredContext`: an object whose first field points to its vtable.
 #[repr(C)]

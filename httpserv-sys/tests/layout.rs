@@ -245,6 +245,9 @@ struct Decl {
     ret: String,
     params: Vec<String>,
     is_const: bool,
+    /// Declared `STDMETHODCALLTYPE` (COM, `__stdcall` on x86) rather than a plain member
+    /// function (`thiscall` on x86).
+    stdcall: bool,
 }
 
 #[derive(Debug)]
@@ -258,7 +261,20 @@ fn header() -> &'static Header {
     static HEADER: OnceLock<Header> = OnceLock::new();
     HEADER.get_or_init(|| {
         let text = std::fs::read_to_string(header_path()).unwrap_or_else(|e| panic!("{}: {e}", header_path().display()));
-        parse_header(&text)
+        let mut header = parse_header(&text);
+        // The ahadmin interfaces derive from IUnknown, which windows.h (unknwn.h) defines as
+        // every Windows SDK does: these three methods, in this order.
+        let com = |name: &str, ret: &str, params: &[&str]| Decl { name: name.into(), ret: ret.into(), params: params.iter().map(|p| p.to_string()).collect(), is_const: false, stdcall: true };
+        header.classes.insert(
+            "IUnknown".into(),
+            HeaderClass {
+                name: "IUnknown".into(),
+                base: None,
+                decls: vec![com("QueryInterface", "HRESULT", &["const IID &", "void * *"]), com("AddRef", "ULONG", &[]), com("Release", "ULONG", &[])],
+            },
+        );
+        header.other_names.remove("IUnknown");
+        header
     })
 }
 
@@ -351,7 +367,9 @@ fn parse_decl(class: &str, tokens: &[Tok]) -> Decl {
     let params = split_commas(&tokens[open + 1..close]).into_iter().map(param_type).collect::<Vec<_>>();
     let params = if params == ["void"] { Vec::new() } else { params };
     let is_const = tokens.get(close + 1).is_some_and(|t| t.is("const"));
-    Decl { name, ret: spell(&tokens[..ret_end]), params, is_const }
+    let ret_tokens: Vec<Tok> = tokens[..ret_end].iter().filter(|t| !t.is("STDMETHODCALLTYPE")).cloned().collect();
+    let stdcall = ret_tokens.len() != ret_end;
+    Decl { name, ret: spell(&ret_tokens), params, is_const, stdcall }
 }
 
 /// The type of one parameter declaration: without default value and name; arrays decay.
@@ -619,6 +637,7 @@ fn mapped_name(name: &str) -> Option<&'static str> {
         "PVOID" => "*mut c_void",
         "PULONG" => "*mut u32",
         "LPCGUID" => "*const GUID",
+        "IID" => "GUID",
         "PSOCKADDR" => "*mut SOCKADDR",
         "LPOVERLAPPED" => "*mut OVERLAPPED",
         "LPCWSTR" => "PCWSTR",
@@ -661,6 +680,8 @@ const SAME_NAME: &[&str] = &[
     "PFN_WEBSOCKET_COMPLETION",
     "IAppHostAdminManager",
     "IAppHostConfigException",
+    "BSTR",
+    "VARIANT",
 ];
 
 /// The Rust spelling of a C type as clang prints it; `None` for `void`.
@@ -713,6 +734,8 @@ struct RustSlot {
     ret: Option<String>,
     /// From `/// slot N: \`signature\``.
     doc_slot: usize,
+    /// Declared with `commethod!` (`extern "system"` on every target) rather than `vmethod!`.
+    com: bool,
     doc_signature: String,
 }
 
@@ -829,8 +852,9 @@ fn parse_bindings(text: &str) -> Result<Bindings, String> {
                 continue;
             }
             let syn::Type::Macro(mac) = &field.ty else { return Err(format!("{name}::{field_name} is not a vmethod!")) };
-            if !mac.mac.path.is_ident("vmethod") {
-                return Err(format!("{name}::{field_name} is not a vmethod!"));
+            let com = mac.mac.path.is_ident("commethod");
+            if !com && !mac.mac.path.is_ident("vmethod") {
+                return Err(format!("{name}::{field_name} is neither a vmethod! nor a commethod!"));
             }
             let method: VMethod = syn::parse2(mac.mac.tokens.clone()).map_err(|e| format!("{name}::{field_name}: {e}"))?;
             let mut params = Vec::new();
@@ -844,7 +868,7 @@ fn parse_bindings(text: &str) -> Result<Bindings, String> {
                 .and_then(|d| d.split_once(": `"))
                 .and_then(|(n, sig)| Some((n.parse().ok()?, sig.strip_suffix('`')?.to_string())))
                 .ok_or_else(|| format!("{name}::{field_name}: doc is not `slot N: `signature``: {doc:?}"))?;
-            slots.push(RustSlot { class: class.to_string(), field: field_name, params, ret, doc_slot, doc_signature });
+            slots.push(RustSlot { class: class.to_string(), field: field_name, params, ret, doc_slot, doc_signature, com });
         }
         vtbls.insert(class.to_string(), (base, slots));
     }
@@ -958,6 +982,14 @@ fn check_overload_names(class: &HeaderClass, own: &[RustSlot], header: &Header) 
         };
         if decl.name.starts_with('~') {
             continue;
+        }
+        if slot.com != decl.stdcall {
+            errors.push(format!(
+                "{}::{field}: declared {} in the header, but a {} in Rust",
+                class.name,
+                if decl.stdcall { "STDMETHODCALLTYPE" } else { "without STDMETHODCALLTYPE" },
+                if slot.com { "commethod!" } else { "vmethod!" }
+            ));
         }
         let params: Result<Vec<String>, String> = decl.params.iter().map(|p| c_to_rust(p, header).map(|t| t.unwrap_or_else(|| "()".into()))).collect();
         let rust_params: Vec<String> = slot.params.iter().skip(1).map(|(_, t)| t.clone()).collect();
@@ -1217,6 +1249,48 @@ fn check_sizes_with_clang(triple: &Triple) {
     run_clang(triple, "sizes", &source, &[]);
 }
 
+/// The calling convention of every method on i686, where it matters: clang must agree that each
+/// `STDMETHODCALLTYPE` method of the header is `__stdcall` and every other one `__thiscall`
+/// (the Rust side is `commethod!`/`vmethod!` to match, checked in `check_overload_names`).
+#[test]
+fn calling_conventions_i686() {
+    let header = header();
+    // `static_cast` to a member-function pointer type of the given convention picks the
+    // overload of that signature and fails to compile when the convention differs.
+    let mut source = String::from("#include <httpserv.h>\n\nvoid conventions()\n{\n");
+    let mut checked = (0, 0);
+    for class in header.classes.values() {
+        for decl in class.decls.iter().filter(|d| !d.name.starts_with('~')) {
+            let convention = if decl.stdcall { "__stdcall" } else { "__thiscall" };
+            let constness = if decl.is_const { " const" } else { "" };
+            source.push_str(&format!(
+                "    (void)static_cast<{r} ({convention} {c}::*)({params}){constness}>(&{c}::{m});\n",
+                c = class.name,
+                m = decl.name,
+                r = decl.ret,
+                params = decl.params.join(", "),
+            ));
+            if decl.stdcall {
+                checked.0 += 1;
+            } else {
+                checked.1 += 1;
+            }
+        }
+    }
+    source.push_str("}\n");
+    assert!(checked.0 >= 40 && checked.1 >= 300, "only {checked:?} (stdcall, thiscall) methods checked");
+    run_clang(&I686, "conventions", &source, &[]);
+    // The check can fail: a COM method taken as __thiscall, or a C++ one as __stdcall.
+    for wrong in [
+        "(void)static_cast<HRESULT (__thiscall IAppHostElement::*)()>(&IAppHostElement::Clear);",
+        "(void)static_cast<HRESULT (__stdcall IHttpContext::*)()>(&IHttpContext::CancelIo);",
+    ] {
+        let source = format!("#include <httpserv.h>\nvoid wrong()\n{{\n    {wrong}\n}}\n");
+        let result = std::panic::catch_unwind(|| run_clang(&I686, "conventions-wrong", &source, &[]));
+        assert!(result.is_err(), "clang accepted `{wrong}`");
+    }
+}
+
 #[test]
 fn sizes_x86_64() {
     check_sizes_with_clang(&X86_64);
@@ -1262,6 +1336,11 @@ macro_rules! rust_classes {
 }
 
 rust_classes! {
+    IUnknown / IUnknown_Vtbl, IAppHostConfigException / IAppHostConfigException_Vtbl,
+    IAppHostProperty / IAppHostProperty_Vtbl, IAppHostPropertyCollection / IAppHostPropertyCollection_Vtbl,
+    IAppHostElementCollection / IAppHostElementCollection_Vtbl,
+    IAppHostChildElementCollection / IAppHostChildElementCollection_Vtbl, IAppHostElement / IAppHostElement_Vtbl,
+    IAppHostAdminManager / IAppHostAdminManager_Vtbl,
     IHttpStoredContext / IHttpStoredContext_Vtbl, IHttpModuleContextContainer / IHttpModuleContextContainer_Vtbl,
     INamedContextContainer / INamedContextContainer_Vtbl,
     IDispensedHttpModuleContextContainer / IDispensedHttpModuleContextContainer_Vtbl,

@@ -40,6 +40,7 @@ pub struct DllServerBuilder {
     simulator: Option<PathBuf>,
     wine: Option<OsString>,
     pending_timeout: Option<std::time::Duration>,
+    config: Option<crate::Config>,
 }
 
 impl DllServerBuilder {
@@ -51,6 +52,7 @@ impl DllServerBuilder {
             simulator: None,
             wine: (!cfg!(windows)).then(|| OsString::from("wine")),
             pending_timeout: None,
+            config: None,
         }
     }
 
@@ -65,6 +67,13 @@ impl DllServerBuilder {
     /// [`DEFAULT_MODULE_NAME`]).
     pub fn name(mut self, name: &str) -> Self {
         self.name = name.to_owned();
+        self
+    }
+
+    /// The configuration the simulator serves through `IHttpServer::GetAdminManager` from the
+    /// start (written to a temporary JSON file passed as `--config`).
+    pub fn config(mut self, config: crate::Config) -> Self {
+        self.config = Some(config);
         self
     }
 
@@ -146,6 +155,15 @@ impl DllServerBuilder {
         if let Some(timeout) = self.pending_timeout {
             command.env("HTTPSERV_PENDING_TIMEOUT_MS", timeout.as_millis().max(1).to_string());
         }
+        // Kept until the child has read it (it reads it before registering).
+        let _config_file = match &self.config {
+            Some(config) => {
+                let file = ConfigFile::write(config).map_err(|e| RegistrationError::new(E_FAIL, format!("writing the configuration for the simulator: {e}")))?;
+                command.arg("--config").arg(if self.wine.is_some() { wine_path(&file.0) } else { file.0.clone().into_os_string() });
+                Some(file)
+            }
+            None => None,
+        };
         command
             .arg("--name")
             .arg(&self.name)
@@ -296,6 +314,25 @@ fn program_exists(program: &std::ffi::OsStr) -> bool {
 }
 
 /// The path Wine's default `Z:` drive (the Unix root) gives `path`.
+/// A temporary file holding a [`crate::Config`] as JSON, removed when dropped.
+struct ConfigFile(PathBuf);
+
+impl ConfigFile {
+    fn write(config: &crate::Config) -> std::io::Result<ConfigFile> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("httpserv-config-{}-{n}.json", std::process::id()));
+        std::fs::write(&path, serde_json::to_vec(config)?)?;
+        Ok(ConfigFile(std::path::absolute(&path).unwrap_or(path)))
+    }
+}
+
+impl Drop for ConfigFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 fn wine_path(path: &Path) -> OsString {
     let text = path.to_string_lossy();
     if text.starts_with('/') {

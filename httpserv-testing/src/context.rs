@@ -561,8 +561,9 @@ thunks! {
     fn ctx_get_metadata(this: *mut IHttpContext) -> *mut IMetadataInfo {
         // SAFETY: called on the context of a running request.
         let req = unsafe { req(this) };
-        req.record("IHttpContext::GetMetadata", String::new());
-        req.server().metadata.as_ptr()
+        let path = super::config::meta_path(&req.current_url());
+        req.record("IHttpContext::GetMetadata", format!("-> {path:?}"));
+        req.server().metadata_for(&path)
     }
 
     fn ctx_get_physical_path(this: *mut IHttpContext, len: *mut u32) -> PCWSTR {

@@ -74,6 +74,11 @@ pub enum Command {
         /// The file's path.
         path: String,
     },
+    /// [`TestServer::set_config`]; reply [`Reply::Notified`].
+    SetConfig {
+        /// The new configuration.
+        config: crate::Config,
+    },
     /// [`TestServer::shutdown`]; reply [`Reply::ShutDown`], then the server exits.
     Shutdown,
     /// [`TestServer::enable_websocket_module`]; reply [`Reply::Notified`].
@@ -254,6 +259,10 @@ fn carry_out(server: &mut Option<TestServer>, command: Command) -> Reply {
         }
         Command::EnableWebSocketModule => {
             live.enable_websocket_module();
+            Reply::Notified
+        }
+        Command::SetConfig { config } => {
+            live.set_config(&config);
             Reply::Notified
         }
         Command::Shutdown => {

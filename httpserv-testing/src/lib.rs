@@ -144,13 +144,19 @@
 //!     addresses, status), but only to a module that registered `RQ_SEND_RESPONSE` at
 //!     `PRIORITY_ALIAS_FIRST` or `PRIORITY_ALIAS_HIGH`, else NULL ([`GetLogData`]); `SetLogData`
 //!     copies the module's entry. [`TestResponse::log`] is what the log says at the end.
-//! 18. **Metadata, fragments, request properties, child requests.** `IHttpContext::GetMetadata`
-//!     returns the application's configuration (`MACHINE/WEBROOT/APPHOST/Default Web Site`) with a
-//!     module context container that lives until shutdown. `HttpDataChunkFromFragmentCache` chunks
+//! 18. **Fragments, request properties, child requests.** `HttpDataChunkFromFragmentCache` chunks
 //!     are read from the fragment cache (`AddFragmentToCache`). `IHttpServer3::QueryRequestProperty`
 //!     answers `HttpRequestPropertySni` for the running request (no SNI: plain HTTP) and
 //!     `ERROR_INVALID_PARAMETER` for an id that is not running. A synchronous `ExecuteRequest` is
 //!     `ERROR_NOT_SUPPORTED` ([`ExecuteRequest`]); child requests are not simulated otherwise.
+//! 19. **Configuration and metadata.** A [`Config`] (`applicationHost.config` with `<location>`, `web.config` by
+//!     URL, schema files) is served through `IHttpServer::GetAdminManager` (the module's
+//!     `GetAdminSection` calls are in [`TestServer::server_calls`]), merged per configuration path
+//!     as IIS merges it (see `config.rs` for the rules and their pages). `IHttpContext::GetMetadata`
+//!     gives one metadata object per path (`MACHINE/WEBROOT/APPHOST/Default Web Site/<url path>`)
+//!     whose module context container lives until shutdown or until a configuration change under
+//!     its path retires it. **Differs**: the objects are read-only (writes are `E_NOTIMPL`), and a
+//!     configuration error is an `HRESULT` without an `IAppHostConfigException`.
 //!
 //! [`SetUser`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/iauthenticationprovider-setuser-method
 //! [`GetLogData`]: https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/isendresponseprovider-getlogdata-method
@@ -274,6 +280,7 @@ use serde::{Deserialize, Serialize};
 use windows_sys::core::HRESULT;
 
 mod client;
+mod config;
 mod containers;
 mod context;
 pub mod door;
@@ -292,6 +299,7 @@ mod tests;
 
 pub use client::{DllServerBuilder, SIMULATOR_ENV};
 pub use websocket::{ClientStep, ServerFragment, ServerMessage, WebSocketClient, WebSocketTranscript};
+pub use config::{Config, APPHOST_PATH};
 
 /// The environment variable [`TestServer::for_module`] reads to choose the door: `dll`, or
 /// `in-process` (the default).
@@ -1144,7 +1152,57 @@ impl TestServer {
             *mut httpserv_sys::IHttpServer,
         ) -> HRESULT,
     ) -> Result<TestServer, RegistrationError> {
+        Self::with_registration_config(name, None, register)
+    }
+
+    /// Like [`TestServer::new`], with a configuration served through
+    /// `IHttpServer::GetAdminManager` from the start (so a global module can read it in
+    /// `RegisterModule`): see [`Config`].
+    pub fn with_config(register: RegisterModuleFn, config: &Config) -> Result<TestServer, RegistrationError> {
+        Self::with_registration_config(DEFAULT_MODULE_NAME, Some(config), |version, info, server| {
+            // SAFETY: as in `with_name`.
+            unsafe { register(version, info, server) }
+        })
+    }
+
+    /// [`TestServer::for_module`] with a configuration: in-process, or through the DLL door
+    /// (the configuration crosses in the door protocol).
+    pub fn for_module_with_config(register: RegisterModuleFn, dll_name: &str, config: &Config) -> Result<TestServer, RegistrationError> {
+        if std::env::var(DOOR_ENV).as_deref() == Ok("dll") {
+            let dir = std::env::var_os(DLL_DIR_ENV).filter(|d| !d.is_empty()).ok_or_else(|| {
+                RegistrationError::new(strings::E_INVALIDARG, format!("{DOOR_ENV}=dll needs {DLL_DIR_ENV}, the directory of the module DLLs ({dll_name}.dll)"))
+            })?;
+            return DllServerBuilder::new(Path::new(&dir).join(format!("{dll_name}.dll"))).config(config.clone()).start();
+        }
+        Self::with_config(register, config)
+    }
+
+    /// Replaces the configuration the server serves (for a test of a configuration change:
+    /// follow it with [`TestServer::notify_configuration_change`]).
+    pub fn set_config(&self, config: &Config) {
+        match &self.door {
+            Door::InProcess(s) => s.state().set_config(Some(config.parse().expect("a Config is parsed when built"))),
+            Door::Dll(d) => d.notify(door::Command::SetConfig { config: config.clone() }),
+        }
+    }
+
+    /// [`TestServer::with_registration`] with an optional configuration (what
+    /// `httpserv-simulator.exe --config` uses).
+    pub fn with_registration_config(
+        name: &str,
+        config: Option<&Config>,
+        register: impl FnOnce(
+            u32,
+            *mut httpserv_sys::IHttpModuleRegistrationInfo,
+            *mut httpserv_sys::IHttpServer,
+        ) -> HRESULT,
+    ) -> Result<TestServer, RegistrationError> {
         let shared = ServerShared::create(name);
+        if let Some(config) = config {
+            let doc = config.parse().map_err(|e| RegistrationError::new(strings::E_INVALIDARG, e))?;
+            // SAFETY: `shared` was just created; nothing else refers to it yet.
+            unsafe { &*shared.as_ptr() }.set_config(Some(doc));
+        }
         // SAFETY: `shared` was just created and lives as long as the returned server.
         let state = unsafe { &*shared.as_ptr() };
         match state.register(register) {

@@ -126,12 +126,16 @@ pub(crate) struct ServerShared {
     pub(crate) pre_begin: Obj<ServerShared>,
     config_change: Obj<ServerShared>,
     file_change: Obj<ServerShared>,
+    /// `IHttpServer::GetAdminManager`.
+    admin: Obj<ServerShared>,
+    /// The configuration served through `admin` ([`crate::TestServer::with_config`]).
+    config: Mutex<Option<std::sync::Arc<super::config::Doc>>>,
+    /// One metadata object per configuration path, current and retired (a configuration change
+    /// retires those it touches; they live on until the server is dropped, as a module may
+    /// still hold the pointer during its request).
+    metadata: Mutex<(MetadataList, MetadataList)>,
     app_store: ContextStore,
     site_store: ContextStore,
-    /// `IHttpContext::GetMetadata`: the configuration of the application's URLs (one, as the
-    /// simulator has one application) and its container, which lives as long as it.
-    pub(crate) metadata: Obj<ServerShared>,
-    metadata_store: ContextStore,
     /// The module name.
     pub(crate) name: String,
     name_w: Box<[u16]>,
@@ -157,10 +161,11 @@ impl ServerShared {
             pre_begin: Obj::new(&PRE_BEGIN_VTBL),
             config_change: Obj::new(&CONFIG_CHANGE_VTBL),
             file_change: Obj::new(&FILE_CHANGE_VTBL),
+            admin: Obj::new(&super::config::ADMIN_VTBL),
+            config: Mutex::new(None),
+            metadata: Mutex::new((Vec::new(), Vec::new())),
             app_store: ContextStore::new(Kind::Module, "application"),
             site_store: ContextStore::new(Kind::Module, "site"),
-            metadata: Obj::new(&METADATA_VTBL),
-            metadata_store: ContextStore::new(Kind::Module, "metadata"),
             name: name.to_owned(),
             name_w: wide(name).into_boxed_slice(),
             state: Mutex::new(ServerState::default()),
@@ -183,13 +188,12 @@ impl ServerShared {
             &mut me.pre_begin,
             &mut me.config_change,
             &mut me.file_change,
-            &mut me.metadata,
+            &mut me.admin,
         ] {
             obj.set_owner(raw);
         }
         me.app_store.init(Scope::Server(raw));
         me.site_store.init(Scope::Server(raw));
-        me.metadata_store.init(Scope::Server(raw));
         shared
     }
 
@@ -404,7 +408,15 @@ impl ServerShared {
                 // SAFETY: as above.
                 unsafe { ((*(*g).lpVtbl).OnGlobalApplicationStop)(g, provider) }
             });
-            let mut cleaned = self.app_store.cleanup() + self.site_store.cleanup() + self.metadata_store.cleanup();
+            let mut cleaned = self.app_store.cleanup() + self.site_store.cleanup();
+            let metadata: Vec<*mut super::config::Metadata> = {
+                let lists = self.metadata.lock().unwrap_or_else(|e| e.into_inner());
+                lists.0.iter().chain(lists.1.iter()).map(Pinned::as_ptr).collect()
+            };
+            for m in metadata {
+                // SAFETY: metadata objects live until the server is dropped.
+                cleaned += unsafe { &*m }.cleanup();
+            }
             let dispensed: Vec<*mut ContextStore> =
                 self.lock().dispensed.iter().map(Pinned::as_ptr).collect();
             for store in dispensed {
@@ -430,8 +442,43 @@ impl ServerShared {
         })
     }
 
+    /// The configuration served to modules, if any.
+    pub(crate) fn config(&self) -> Option<std::sync::Arc<super::config::Doc>> {
+        self.config.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the configuration served to modules.
+    pub(crate) fn set_config(&self, doc: Option<super::config::Doc>) {
+        *self.config.lock().unwrap_or_else(|e| e.into_inner()) = doc.map(std::sync::Arc::new);
+    }
+
+    /// The metadata object of the configuration path `path`, created on first use.
+    pub(crate) fn metadata_for(&self, path: &str) -> *mut IMetadataInfo {
+        let mut metadata = self.metadata.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = metadata.0.iter().find(|m| unsafe_metadata(m).path.eq_ignore_ascii_case(path)) {
+            return unsafe_metadata(found).as_ptr();
+        }
+        let created = super::config::Metadata::create(path, self);
+        let ptr = unsafe_metadata(&created).as_ptr();
+        metadata.0.push(created);
+        ptr
+    }
+
+    /// A configuration change under `path`: IIS builds new metadata for the paths at and below
+    /// it, so the next request gets a new, empty module context container. The old metadata is
+    /// reference counted by the requests using it (`IReferencedMetadataInfo`); a request still
+    /// running on another thread may be reading what a module stored there, so the retired
+    /// containers are cleaned up at shutdown, after every request.
+    fn retire_metadata(&self, path: &str) {
+        let mut metadata = self.metadata.lock().unwrap_or_else(|e| e.into_inner());
+        let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut metadata.0).into_iter().partition(|m| !is_under(&unsafe_metadata(m).path, path));
+        metadata.0 = keep;
+        metadata.1.extend(gone);
+    }
+
     /// `GL_CONFIGURATION_CHANGE` for `path`, if the global module registered it.
     pub(crate) fn notify_configuration_change(&self, path: &str) {
+        self.retire_metadata(path);
         let provider = self.config_change.as_ptr::<IGlobalConfigurationChangeProvider>();
         self.with_change_path(path, |detail| {
             self.notify_global(Notification::GlobalConfigurationChange, detail, |g| {
@@ -487,6 +534,21 @@ impl ServerShared {
 unsafe fn server<'a, T>(this: *mut T) -> &'a ServerShared {
     // SAFETY: per the contract.
     unsafe { owner::<ServerShared, T>(this) }
+}
+
+/// Metadata objects at fixed addresses.
+type MetadataList = Vec<Pinned<super::config::Metadata>>;
+
+/// A metadata object of the server's lists.
+fn unsafe_metadata(m: &Pinned<super::config::Metadata>) -> &super::config::Metadata {
+    // SAFETY: a `Pinned` owns its value; the reference lives no longer than the `Pinned`.
+    unsafe { &*m.as_ptr() }
+}
+
+/// Whether the configuration path `path` is `root` or below it (segment-wise, case-insensitive).
+fn is_under(path: &str, root: &str) -> bool {
+    let (path, root) = (path.to_ascii_lowercase(), root.trim_end_matches('/').to_ascii_lowercase());
+    path == root || path.starts_with(&format!("{root}/"))
 }
 
 /// Reads an optional wide string argument for a transcript.
@@ -730,8 +792,9 @@ thunks! {
 
     fn srv_get_admin_manager(this: *mut IHttpServer) -> *mut IAppHostAdminManager {
         // SAFETY: called on the server given to `RegisterModule`.
-        unsafe { server(this) }.record("IHttpServer::GetAdminManager", "-> NULL (not simulated)".to_owned());
-        std::ptr::null_mut()
+        let server = unsafe { server(this) };
+        server.record("IHttpServer::GetAdminManager", String::new());
+        server.admin.as_ptr()
     }
 
     fn srv_get_file_info(this: *mut IHttpServer, path: PCWSTR, _token: HANDLE, _sid: PSID, _change_path: PCWSTR, _change_token: HANDLE, _cache: BOOL, file_info: *mut *mut IHttpFileInfo, _trace: *mut IHttpTraceContext) -> HRESULT {
@@ -1197,44 +1260,12 @@ thunks! {
         server.site_store.as_ptr()
     }
 
-    fn meta_get_meta_path(this: *mut IMetadataInfo) -> PCWSTR {
-        // SAFETY: called on the metadata object.
-        unsafe { server(this) }.record("IMetadataInfo::GetMetaPath", "-> \"MACHINE/WEBROOT/APPHOST/Default Web Site\"".to_owned());
-        w!("MACHINE/WEBROOT/APPHOST/Default Web Site")
-    }
-
-    fn meta_get_vr_path(this: *mut IMetadataInfo) -> PCWSTR {
-        // SAFETY: called on the metadata object.
-        unsafe { server(this) }.record("IMetadataInfo::GetVrPath", format!("-> {:?}", super::APPLICATION_PHYSICAL_PATH));
-        w!("C:\\inetpub\\wwwroot\\")
-    }
-
-    fn meta_get_vr_token(this: *mut IMetadataInfo) -> *mut IHttpTokenEntry {
-        // SAFETY: called on the metadata object.
-        unsafe { server(this) }.record("IMetadataInfo::GetVrToken", "-> NULL (no virtual directory credentials)".to_owned());
-        std::ptr::null_mut()
-    }
-
-    fn meta_get_container(this: *mut IMetadataInfo) -> *mut IHttpModuleContextContainer {
-        // SAFETY: called on the metadata object.
-        let server = unsafe { server(this) };
-        server.record("IMetadataInfo::GetModuleContextContainer", String::new());
-        server.metadata_store.as_ptr()
-    }
-
     fn site_get_perf_counter_info(this: *mut IHttpSite) -> *mut IHttpPerfCounterInfo {
         // SAFETY: called on the site object.
         unsafe { server(this) }.record("IHttpSite::GetPerfCounterInfo", "-> NULL (not simulated)".to_owned());
         std::ptr::null_mut()
     }
 }
-
-static METADATA_VTBL: IMetadataInfo_Vtbl = IMetadataInfo_Vtbl {
-    GetMetaPath: meta_get_meta_path,
-    GetVrPath: meta_get_vr_path,
-    GetVrToken: meta_get_vr_token,
-    GetModuleContextContainer: meta_get_container,
-};
 
 static APPLICATION_VTBL: IHttpApplication2_Vtbl = IHttpApplication2_Vtbl {
     base__: IHttpApplication_Vtbl {

@@ -322,6 +322,20 @@ impl<'a> HttpContext<'a> {
         unsafe { (self.vtbl().SetRequestHandled)(self.as_raw()) }
     }
 
+    /// The configuration section `T` for this request's URL: read through
+    /// `IAppHostAdminManager::GetAdminSection` at the request's configuration path
+    /// (`IMetadataInfo::GetMetaPath`) the first time, then from the cache in the metadata's
+    /// module context container (one read per configuration path until IIS replaces the
+    /// metadata after a configuration change). See [`crate::config`].
+    pub fn config<T: crate::config::ConfigSection>(&self) -> core::result::Result<std::sync::Arc<T>, crate::config::ConfigError> {
+        let Some(registration) = self.registration else {
+            return Err(crate::config::ConfigError::Iis { section: T::NAME.to_owned(), path: String::new(), hresult: crate::E_INVALIDARG.0, what: "the context belongs to no module".into() });
+        };
+        // SAFETY: the context is live for 'a; the registration's server and module id are the
+        // module's own.
+        unsafe { crate::config::read_for_request::<T>(self.as_raw(), registration.server_raw(), registration.module_id()) }
+    }
+
     /// The server the module was registered with, for this notification.
     pub fn server(&self) -> Option<Server<'a>> {
         let registration = self.registration?;

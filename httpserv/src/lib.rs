@@ -51,6 +51,7 @@
 #![warn(missing_docs)]
 
 pub mod bridge;
+pub mod config;
 mod context;
 mod descriptors;
 mod error;

@@ -69,6 +69,13 @@ impl<'a> Server<'a> {
         NonNull::new(raw).map(|raw| Self { raw, version, _borrow: PhantomData })
     }
 
+    /// Reads the configuration section `T` at the configuration path `path` (not cached): a
+    /// global module reads at registration with [`crate::config::APPHOST_PATH`].
+    pub fn read_config<T: crate::config::ConfigSection>(&self, path: &str) -> core::result::Result<T, crate::config::ConfigError> {
+        // SAFETY: the server is live for 'a.
+        unsafe { crate::config::read_uncached::<T>(self.as_raw(), path) }
+    }
+
     /// The raw `IHttpServer`.
     pub fn as_raw(&self) -> *mut IHttpServer {
         self.raw.as_ptr()

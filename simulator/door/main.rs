@@ -80,7 +80,7 @@ fn main() {
                 // SAFETY: an exported RegisterModule has the PFN_REGISTERMODULE signature (the
                 // IIS contract).
                 let register: PFN_REGISTERMODULE = unsafe { std::mem::transmute(register) };
-                TestServer::with_registration(&args.name, |version, info, server| {
+                TestServer::with_registration_config(&args.name, args.config.as_ref(), |version, info, server| {
                     // SAFETY: called once, during registration, with the core's live
                     // registration info and server; `register` is the DLL's RegisterModule,
                     // which stays loaded for the process.
@@ -172,6 +172,8 @@ fn main() {
 struct Args {
     dll: std::path::PathBuf,
     name: String,
+    /// `--config`: the configuration the core serves through `GetAdminManager`.
+    config: Option<httpserv_testing::Config>,
     report_shims: bool,
     get: Vec<String>,
     requests: Option<u64>,
@@ -181,8 +183,9 @@ struct Args {
 /// `MODULE.dll [--name NAME] [--report-shims] [--get URL]... [--requests N [--url URL]]`.
 #[cfg_attr(not(httpserv_shims), allow(dead_code))]
 fn parse_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Result<Args, String> {
-    const USAGE: &str = "usage: httpserv-simulator MODULE.dll [--name NAME] [--report-shims] [--get URL]... [--requests N [--url URL]]";
+    const USAGE: &str = "usage: httpserv-simulator MODULE.dll [--name NAME] [--config CONFIG.json] [--report-shims] [--get URL]... [--requests N [--url URL]]";
     let mut dll = None;
+    let mut config = None;
     let mut name = httpserv_testing::DEFAULT_MODULE_NAME.to_string();
     let mut report_shims = false;
     let mut requests = None;
@@ -191,6 +194,12 @@ fn parse_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Result<Args
     while let Some(arg) = args.next() {
         if arg == "--name" {
             name = args.next().and_then(|n| n.into_string().ok()).ok_or(format!("--name needs a value\n{USAGE}"))?;
+        } else if arg == "--config" {
+            // The JSON of an httpserv_testing::Config (written by DllServerBuilder::config).
+            let path = args.next().ok_or(format!("--config needs a file\n{USAGE}"))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("--config {}: {e}", path.to_string_lossy()))?;
+            let parsed: httpserv_testing::Config = serde_json::from_str(&text).map_err(|e| format!("--config {}: {e}", path.to_string_lossy()))?;
+            config = Some(parsed);
         } else if arg == "--report-shims" {
             report_shims = true;
         } else if arg == "--requests" {
@@ -206,7 +215,7 @@ fn parse_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Result<Args
             return Err(format!("unexpected argument {}\n{USAGE}", arg.to_string_lossy()));
         }
     }
-    Ok(Args { dll: dll.ok_or(USAGE)?, name, report_shims, get, requests, url })
+    Ok(Args { dll: dll.ok_or(USAGE)?, name, config, report_shims, get, requests, url })
 }
 
 #[cfg_attr(not(httpserv_shims), allow(dead_code))]

@@ -11,79 +11,101 @@
 namespace {
 
 enum ShimType {
-    TYPE_IHttpStoredContext = 1,
-    TYPE_IHttpModuleContextContainer = 2,
-    TYPE_INamedContextContainer = 3,
-    TYPE_IDispensedHttpModuleContextContainer = 4,
-    TYPE_IHttpPerfCounterInfo = 5,
-    TYPE_IHttpApplication = 6,
-    TYPE_IHttpApplication2 = 7,
-    TYPE_IHttpUrlInfo = 8,
-    TYPE_IScriptMapInfo = 9,
-    TYPE_IMetadataInfo = 10,
-    TYPE_IReferencedMetadataInfo = 11,
-    TYPE_IHttpRequest = 12,
-    TYPE_IHttpRequest2 = 13,
-    TYPE_IHttpRequest3 = 14,
-    TYPE_IHttpRequest4 = 15,
-    TYPE_IHttpCachePolicy = 16,
-    TYPE_IHttpCachePolicy2 = 17,
-    TYPE_IHttpResponse = 18,
-    TYPE_IHttpResponse2 = 19,
-    TYPE_IHttpResponse3 = 20,
-    TYPE_IHttpResponse4 = 21,
-    TYPE_IHttpUser = 22,
-    TYPE_IHttpConnectionStoredContext = 23,
-    TYPE_IHttpConnectionModuleContextContainer = 24,
-    TYPE_IHttpConnection = 25,
-    TYPE_IHttpContext = 26,
-    TYPE_IHttpContext2 = 27,
-    TYPE_IHttpContext3 = 28,
-    TYPE_IHttpContext4 = 29,
-    TYPE_IHttpTraceContext = 30,
-    TYPE_IHttpCacheKey = 31,
-    TYPE_IHttpCacheSpecificData = 32,
-    TYPE_IHttpSite = 33,
-    TYPE_IHttpFileMonitor = 34,
-    TYPE_IHttpFileInfo = 35,
-    TYPE_IHttpTokenEntry = 36,
-    TYPE_IHttpServer = 37,
-    TYPE_IHttpServer2 = 38,
-    TYPE_IHttpServer3 = 39,
-    TYPE_IHttpEventProvider = 40,
-    TYPE_IHttpCompletionInfo = 41,
-    TYPE_IHttpCompletionInfo2 = 42,
-    TYPE_ICustomNotificationProvider = 43,
-    TYPE_IAuthenticationProvider = 44,
-    TYPE_IMapHandlerProvider = 45,
-    TYPE_IMapPathProvider = 46,
-    TYPE_ISendResponseProvider = 47,
-    TYPE_IReadEntityProvider = 48,
-    TYPE_IPreBeginRequestProvider = 49,
-    TYPE_IHttpApplicationProvider = 50,
-    TYPE_IHttpApplicationResolveModulesProvider = 51,
-    TYPE_IGlobalRSCAQueryProvider = 52,
-    TYPE_IGlobalStopListeningProvider = 53,
-    TYPE_ICacheProvider = 54,
-    TYPE_IGlobalConfigurationChangeProvider = 55,
-    TYPE_IGlobalFileChangeProvider = 56,
-    TYPE_IGlobalTraceEventProvider = 57,
-    TYPE_IGlobalThreadCleanupProvider = 58,
-    TYPE_IGlobalApplicationPreloadProvider = 59,
-    TYPE_IGlobalApplicationPreloadProvider2 = 60,
-    TYPE_IGlobalSuspendProcessCallback = 61,
-    TYPE_CHttpModule = 62,
-    TYPE_CGlobalModule = 63,
-    TYPE_IModuleAllocator = 64,
-    TYPE_IHttpModuleFactory = 65,
-    TYPE_IHttpModuleRegistrationInfo = 66,
-    TYPE_IHttpModuleRegistrationInfo2 = 67,
-    TYPE_IWebSocketContext = 68,
+    TYPE_IUnknown = 1,
+    TYPE_IAppHostConfigException = 2,
+    TYPE_IAppHostProperty = 3,
+    TYPE_IAppHostPropertyCollection = 4,
+    TYPE_IAppHostElementCollection = 5,
+    TYPE_IAppHostChildElementCollection = 6,
+    TYPE_IAppHostElement = 7,
+    TYPE_IAppHostAdminManager = 8,
+    TYPE_IHttpStoredContext = 9,
+    TYPE_IHttpModuleContextContainer = 10,
+    TYPE_INamedContextContainer = 11,
+    TYPE_IDispensedHttpModuleContextContainer = 12,
+    TYPE_IHttpPerfCounterInfo = 13,
+    TYPE_IHttpApplication = 14,
+    TYPE_IHttpApplication2 = 15,
+    TYPE_IHttpUrlInfo = 16,
+    TYPE_IScriptMapInfo = 17,
+    TYPE_IMetadataInfo = 18,
+    TYPE_IReferencedMetadataInfo = 19,
+    TYPE_IHttpRequest = 20,
+    TYPE_IHttpRequest2 = 21,
+    TYPE_IHttpRequest3 = 22,
+    TYPE_IHttpRequest4 = 23,
+    TYPE_IHttpCachePolicy = 24,
+    TYPE_IHttpCachePolicy2 = 25,
+    TYPE_IHttpResponse = 26,
+    TYPE_IHttpResponse2 = 27,
+    TYPE_IHttpResponse3 = 28,
+    TYPE_IHttpResponse4 = 29,
+    TYPE_IHttpUser = 30,
+    TYPE_IHttpConnectionStoredContext = 31,
+    TYPE_IHttpConnectionModuleContextContainer = 32,
+    TYPE_IHttpConnection = 33,
+    TYPE_IHttpContext = 34,
+    TYPE_IHttpContext2 = 35,
+    TYPE_IHttpContext3 = 36,
+    TYPE_IHttpContext4 = 37,
+    TYPE_IHttpTraceContext = 38,
+    TYPE_IHttpCacheKey = 39,
+    TYPE_IHttpCacheSpecificData = 40,
+    TYPE_IHttpSite = 41,
+    TYPE_IHttpFileMonitor = 42,
+    TYPE_IHttpFileInfo = 43,
+    TYPE_IHttpTokenEntry = 44,
+    TYPE_IHttpServer = 45,
+    TYPE_IHttpServer2 = 46,
+    TYPE_IHttpServer3 = 47,
+    TYPE_IHttpEventProvider = 48,
+    TYPE_IHttpCompletionInfo = 49,
+    TYPE_IHttpCompletionInfo2 = 50,
+    TYPE_ICustomNotificationProvider = 51,
+    TYPE_IAuthenticationProvider = 52,
+    TYPE_IMapHandlerProvider = 53,
+    TYPE_IMapPathProvider = 54,
+    TYPE_ISendResponseProvider = 55,
+    TYPE_IReadEntityProvider = 56,
+    TYPE_IPreBeginRequestProvider = 57,
+    TYPE_IHttpApplicationProvider = 58,
+    TYPE_IHttpApplicationResolveModulesProvider = 59,
+    TYPE_IGlobalRSCAQueryProvider = 60,
+    TYPE_IGlobalStopListeningProvider = 61,
+    TYPE_ICacheProvider = 62,
+    TYPE_IGlobalConfigurationChangeProvider = 63,
+    TYPE_IGlobalFileChangeProvider = 64,
+    TYPE_IGlobalTraceEventProvider = 65,
+    TYPE_IGlobalThreadCleanupProvider = 66,
+    TYPE_IGlobalApplicationPreloadProvider = 67,
+    TYPE_IGlobalApplicationPreloadProvider2 = 68,
+    TYPE_IGlobalSuspendProcessCallback = 69,
+    TYPE_CHttpModule = 70,
+    TYPE_CGlobalModule = 71,
+    TYPE_IModuleAllocator = 72,
+    TYPE_IHttpModuleFactory = 73,
+    TYPE_IHttpModuleRegistrationInfo = 74,
+    TYPE_IHttpModuleRegistrationInfo2 = 75,
+    TYPE_IWebSocketContext = 76,
 };
 
 // Classes whose objects a module can hand to the core (found by following every parameter and
-// result from RegisterModule's): IHttpStoredContext, IHttpConnectionStoredContext, IHttpContext, IHttpUser, ICustomNotificationProvider, IHttpCacheKey, IHttpCacheSpecificData, IHttpTraceContext, IScriptMapInfo, IHttpFileInfo, IHttpModuleFactory, IHttpEventProvider, IAuthenticationProvider, IMapHandlerProvider, ISendResponseProvider, IMapPathProvider, IReadEntityProvider, IHttpCompletionInfo, IGlobalStopListeningProvider, ICacheProvider, IGlobalConfigurationChangeProvider, IGlobalFileChangeProvider, IPreBeginRequestProvider, IHttpApplicationProvider, IHttpApplicationResolveModulesProvider, IGlobalRSCAQueryProvider, IGlobalTraceEventProvider, IGlobalThreadCleanupProvider, IGlobalApplicationPreloadProvider, CHttpModule, IModuleAllocator, CGlobalModule, IHttpSite, IHttpApplication, IHttpConnection, IHttpRequest, IHttpResponse, IHttpModuleContextContainer, IHttpUrlInfo, IMetadataInfo, IHttpPerfCounterInfo, IHttpFileMonitor, IGlobalSuspendProcessCallback, IHttpTokenEntry, IHttpCachePolicy, IHttpConnectionModuleContextContainer.
+// result from RegisterModule's): IAppHostElement, IAppHostElementCollection, IAppHostPropertyCollection, IAppHostChildElementCollection, IAppHostProperty, IHttpStoredContext, IAppHostConfigException, IHttpConnectionStoredContext, IHttpContext, IHttpUser, ICustomNotificationProvider, IHttpCacheKey, IHttpCacheSpecificData, IHttpTraceContext, IScriptMapInfo, IHttpFileInfo, IHttpModuleFactory, IHttpEventProvider, IAuthenticationProvider, IMapHandlerProvider, ISendResponseProvider, IMapPathProvider, IReadEntityProvider, IHttpCompletionInfo, IGlobalStopListeningProvider, ICacheProvider, IGlobalConfigurationChangeProvider, IGlobalFileChangeProvider, IPreBeginRequestProvider, IHttpApplicationProvider, IHttpApplicationResolveModulesProvider, IGlobalRSCAQueryProvider, IGlobalTraceEventProvider, IGlobalThreadCleanupProvider, IGlobalApplicationPreloadProvider, CHttpModule, IModuleAllocator, CGlobalModule, IHttpSite, IHttpApplication, IHttpConnection, IHttpRequest, IHttpResponse, IHttpModuleContextContainer, IHttpUrlInfo, IMetadataInfo, IHttpPerfCounterInfo, IHttpFileMonitor, IGlobalSuspendProcessCallback, IHttpTokenEntry, IHttpCachePolicy, IHttpConnectionModuleContextContainer.
 
+IUnknown* to_module(IUnknown* p);
+IAppHostConfigException* to_module(IAppHostConfigException* p);
+IAppHostConfigException* to_core(IAppHostConfigException* p);
+IAppHostProperty* to_module(IAppHostProperty* p);
+IAppHostProperty* to_core(IAppHostProperty* p);
+IAppHostPropertyCollection* to_module(IAppHostPropertyCollection* p);
+IAppHostPropertyCollection* to_core(IAppHostPropertyCollection* p);
+IAppHostElementCollection* to_module(IAppHostElementCollection* p);
+IAppHostElementCollection* to_core(IAppHostElementCollection* p);
+IAppHostChildElementCollection* to_module(IAppHostChildElementCollection* p);
+IAppHostChildElementCollection* to_core(IAppHostChildElementCollection* p);
+IAppHostElement* to_module(IAppHostElement* p);
+IAppHostElement* to_core(IAppHostElement* p);
+IAppHostAdminManager* to_module(IAppHostAdminManager* p);
 IHttpStoredContext* to_module(IHttpStoredContext* p);
 IHttpStoredContext* to_core(IHttpStoredContext* p);
 IHttpModuleContextContainer* to_module(IHttpModuleContextContainer* p);
@@ -234,6 +256,1108 @@ void WINAPI trampoline_PFN_WEBSOCKET_COMPLETION(HRESULT hrError, void* pvComplet
     void* const shim_context = record->context;
     shim_callback_free(record);
     return shim_callback(hrError, shim_context, cbIO, fUTF8Encoded, fFinalFragment, fClose);
+}
+
+class Shim_IUnknown final : public IUnknown {
+public:
+    explicit Shim_IUnknown(IUnknown* inner) : inner_(inner) {}
+    IUnknown* const inner_;
+
+    HRESULT STDMETHODCALLTYPE QueryInterface(const IID& riid, void** ppvObject) override
+    {
+        void* const shim_before_ppvObject = ppvObject ? *ppvObject : nullptr;
+        HRESULT const shim_result = static_cast<IUnknown*>(inner_)->QueryInterface(riid, ppvObject);
+        if (ppvObject && *ppvObject != shim_before_ppvObject) {
+            *ppvObject = to_module_iid(riid, *ppvObject);
+        }
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE AddRef() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->AddRef();
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE Release() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->Release();
+        // The last reference is gone: so is the object, and its wrapper.
+        if (shim_result == 0) {
+            shim_forget(this);
+            delete this;
+        }
+        return shim_result;
+    }
+
+};
+
+void* create_Shim_IUnknown(void* inner)
+{
+    return static_cast<IUnknown*>(new Shim_IUnknown(static_cast<IUnknown*>(inner)));
+}
+
+class Shim_IAppHostConfigException final : public IAppHostConfigException {
+public:
+    explicit Shim_IAppHostConfigException(IAppHostConfigException* inner) : inner_(inner) {}
+    IAppHostConfigException* const inner_;
+
+    HRESULT STDMETHODCALLTYPE QueryInterface(const IID& riid, void** ppvObject) override
+    {
+        void* const shim_before_ppvObject = ppvObject ? *ppvObject : nullptr;
+        HRESULT const shim_result = static_cast<IUnknown*>(inner_)->QueryInterface(riid, ppvObject);
+        if (ppvObject && *ppvObject != shim_before_ppvObject) {
+            *ppvObject = to_module_iid(riid, *ppvObject);
+        }
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE AddRef() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->AddRef();
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE Release() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->Release();
+        // The last reference is gone: so is the object, and its wrapper.
+        if (shim_result == 0) {
+            shim_forget(this);
+            delete this;
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_LineNumber(ULONG* pcLineNumber) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostConfigException*>(inner_)->get_LineNumber(pcLineNumber);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_FileName(BSTR* pbstrFileName) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostConfigException*>(inner_)->get_FileName(pbstrFileName);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_ConfigPath(BSTR* pbstrConfigPath) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostConfigException*>(inner_)->get_ConfigPath(pbstrConfigPath);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_ErrorLine(BSTR* pbstrErrorLine) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostConfigException*>(inner_)->get_ErrorLine(pbstrErrorLine);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_PreErrorLine(BSTR* pbstrPreErrorLine) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostConfigException*>(inner_)->get_PreErrorLine(pbstrPreErrorLine);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_PostErrorLine(BSTR* pbstrPostErrorLine) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostConfigException*>(inner_)->get_PostErrorLine(pbstrPostErrorLine);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_ErrorString(BSTR* pbstrErrorString) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostConfigException*>(inner_)->get_ErrorString(pbstrErrorString);
+        return shim_result;
+    }
+
+};
+
+void* create_Shim_IAppHostConfigException(void* inner)
+{
+    return static_cast<IAppHostConfigException*>(new Shim_IAppHostConfigException(static_cast<IAppHostConfigException*>(inner)));
+}
+
+class Proxy_IAppHostConfigException final : public IAppHostConfigException {
+public:
+    explicit Proxy_IAppHostConfigException(IAppHostConfigException* inner) : inner_(inner) {}
+    IAppHostConfigException* const inner_;
+
+    HRESULT STDMETHODCALLTYPE QueryInterface(const IID& riid, void** ppvObject) override
+    {
+        void* const shim_before_ppvObject = ppvObject ? *ppvObject : nullptr;
+        HRESULT const shim_result = static_cast<IUnknown*>(inner_)->QueryInterface(riid, ppvObject);
+        if (ppvObject && *ppvObject != shim_before_ppvObject) {
+            *ppvObject = to_core_iid(riid, *ppvObject);
+        }
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE AddRef() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->AddRef();
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE Release() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->Release();
+        // The last reference is gone: so is the object, and its wrapper.
+        if (shim_result == 0) {
+            shim_forget(this);
+            delete this;
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_LineNumber(ULONG* pcLineNumber) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostConfigException*>(inner_)->get_LineNumber(pcLineNumber);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_FileName(BSTR* pbstrFileName) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostConfigException*>(inner_)->get_FileName(pbstrFileName);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_ConfigPath(BSTR* pbstrConfigPath) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostConfigException*>(inner_)->get_ConfigPath(pbstrConfigPath);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_ErrorLine(BSTR* pbstrErrorLine) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostConfigException*>(inner_)->get_ErrorLine(pbstrErrorLine);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_PreErrorLine(BSTR* pbstrPreErrorLine) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostConfigException*>(inner_)->get_PreErrorLine(pbstrPreErrorLine);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_PostErrorLine(BSTR* pbstrPostErrorLine) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostConfigException*>(inner_)->get_PostErrorLine(pbstrPostErrorLine);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_ErrorString(BSTR* pbstrErrorString) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostConfigException*>(inner_)->get_ErrorString(pbstrErrorString);
+        return shim_result;
+    }
+
+};
+
+void* create_Proxy_IAppHostConfigException(void* inner)
+{
+    return static_cast<IAppHostConfigException*>(new Proxy_IAppHostConfigException(static_cast<IAppHostConfigException*>(inner)));
+}
+
+class Shim_IAppHostProperty final : public IAppHostProperty {
+public:
+    explicit Shim_IAppHostProperty(IAppHostProperty* inner) : inner_(inner) {}
+    IAppHostProperty* const inner_;
+
+    HRESULT STDMETHODCALLTYPE QueryInterface(const IID& riid, void** ppvObject) override
+    {
+        void* const shim_before_ppvObject = ppvObject ? *ppvObject : nullptr;
+        HRESULT const shim_result = static_cast<IUnknown*>(inner_)->QueryInterface(riid, ppvObject);
+        if (ppvObject && *ppvObject != shim_before_ppvObject) {
+            *ppvObject = to_module_iid(riid, *ppvObject);
+        }
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE AddRef() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->AddRef();
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE Release() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->Release();
+        // The last reference is gone: so is the object, and its wrapper.
+        if (shim_result == 0) {
+            shim_forget(this);
+            delete this;
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Name(BSTR* pbstrName) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostProperty*>(inner_)->get_Name(pbstrName);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Value(VARIANT* pVariant) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostProperty*>(inner_)->get_Value(pVariant);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE put_Value(VARIANT value) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostProperty*>(inner_)->put_Value(value);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE Clear() override
+    {
+        HRESULT const shim_result = static_cast<IAppHostProperty*>(inner_)->Clear();
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_StringValue(BSTR* pbstrValue) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostProperty*>(inner_)->get_StringValue(pbstrValue);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Exception(IAppHostPropertyException** ppException) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostProperty*>(inner_)->get_Exception(ppException);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE GetMetadata(BSTR bstrMetadataType, VARIANT* pValue) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostProperty*>(inner_)->GetMetadata(bstrMetadataType, pValue);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE SetMetadata(BSTR bstrMetadataType, VARIANT value) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostProperty*>(inner_)->SetMetadata(bstrMetadataType, value);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Schema(IAppHostPropertySchema** ppSchema) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostProperty*>(inner_)->get_Schema(ppSchema);
+        return shim_result;
+    }
+
+};
+
+void* create_Shim_IAppHostProperty(void* inner)
+{
+    return static_cast<IAppHostProperty*>(new Shim_IAppHostProperty(static_cast<IAppHostProperty*>(inner)));
+}
+
+class Proxy_IAppHostProperty final : public IAppHostProperty {
+public:
+    explicit Proxy_IAppHostProperty(IAppHostProperty* inner) : inner_(inner) {}
+    IAppHostProperty* const inner_;
+
+    HRESULT STDMETHODCALLTYPE QueryInterface(const IID& riid, void** ppvObject) override
+    {
+        void* const shim_before_ppvObject = ppvObject ? *ppvObject : nullptr;
+        HRESULT const shim_result = static_cast<IUnknown*>(inner_)->QueryInterface(riid, ppvObject);
+        if (ppvObject && *ppvObject != shim_before_ppvObject) {
+            *ppvObject = to_core_iid(riid, *ppvObject);
+        }
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE AddRef() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->AddRef();
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE Release() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->Release();
+        // The last reference is gone: so is the object, and its wrapper.
+        if (shim_result == 0) {
+            shim_forget(this);
+            delete this;
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Name(BSTR* pbstrName) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostProperty*>(inner_)->get_Name(pbstrName);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Value(VARIANT* pVariant) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostProperty*>(inner_)->get_Value(pVariant);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE put_Value(VARIANT value) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostProperty*>(inner_)->put_Value(value);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE Clear() override
+    {
+        HRESULT const shim_result = static_cast<IAppHostProperty*>(inner_)->Clear();
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_StringValue(BSTR* pbstrValue) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostProperty*>(inner_)->get_StringValue(pbstrValue);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Exception(IAppHostPropertyException** ppException) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostProperty*>(inner_)->get_Exception(ppException);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE GetMetadata(BSTR bstrMetadataType, VARIANT* pValue) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostProperty*>(inner_)->GetMetadata(bstrMetadataType, pValue);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE SetMetadata(BSTR bstrMetadataType, VARIANT value) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostProperty*>(inner_)->SetMetadata(bstrMetadataType, value);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Schema(IAppHostPropertySchema** ppSchema) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostProperty*>(inner_)->get_Schema(ppSchema);
+        return shim_result;
+    }
+
+};
+
+void* create_Proxy_IAppHostProperty(void* inner)
+{
+    return static_cast<IAppHostProperty*>(new Proxy_IAppHostProperty(static_cast<IAppHostProperty*>(inner)));
+}
+
+class Shim_IAppHostPropertyCollection final : public IAppHostPropertyCollection {
+public:
+    explicit Shim_IAppHostPropertyCollection(IAppHostPropertyCollection* inner) : inner_(inner) {}
+    IAppHostPropertyCollection* const inner_;
+
+    HRESULT STDMETHODCALLTYPE QueryInterface(const IID& riid, void** ppvObject) override
+    {
+        void* const shim_before_ppvObject = ppvObject ? *ppvObject : nullptr;
+        HRESULT const shim_result = static_cast<IUnknown*>(inner_)->QueryInterface(riid, ppvObject);
+        if (ppvObject && *ppvObject != shim_before_ppvObject) {
+            *ppvObject = to_module_iid(riid, *ppvObject);
+        }
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE AddRef() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->AddRef();
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE Release() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->Release();
+        // The last reference is gone: so is the object, and its wrapper.
+        if (shim_result == 0) {
+            shim_forget(this);
+            delete this;
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Count(DWORD* pcCount) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostPropertyCollection*>(inner_)->get_Count(pcCount);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Item(VARIANT cIndex, IAppHostProperty** ppProperty) override
+    {
+        IAppHostProperty* const shim_before_ppProperty = ppProperty ? *ppProperty : nullptr;
+        HRESULT const shim_result = static_cast<IAppHostPropertyCollection*>(inner_)->get_Item(cIndex, ppProperty);
+        if (ppProperty && *ppProperty != shim_before_ppProperty) {
+            *ppProperty = to_module(*ppProperty);
+        }
+        return shim_result;
+    }
+
+};
+
+void* create_Shim_IAppHostPropertyCollection(void* inner)
+{
+    return static_cast<IAppHostPropertyCollection*>(new Shim_IAppHostPropertyCollection(static_cast<IAppHostPropertyCollection*>(inner)));
+}
+
+class Proxy_IAppHostPropertyCollection final : public IAppHostPropertyCollection {
+public:
+    explicit Proxy_IAppHostPropertyCollection(IAppHostPropertyCollection* inner) : inner_(inner) {}
+    IAppHostPropertyCollection* const inner_;
+
+    HRESULT STDMETHODCALLTYPE QueryInterface(const IID& riid, void** ppvObject) override
+    {
+        void* const shim_before_ppvObject = ppvObject ? *ppvObject : nullptr;
+        HRESULT const shim_result = static_cast<IUnknown*>(inner_)->QueryInterface(riid, ppvObject);
+        if (ppvObject && *ppvObject != shim_before_ppvObject) {
+            *ppvObject = to_core_iid(riid, *ppvObject);
+        }
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE AddRef() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->AddRef();
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE Release() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->Release();
+        // The last reference is gone: so is the object, and its wrapper.
+        if (shim_result == 0) {
+            shim_forget(this);
+            delete this;
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Count(DWORD* pcCount) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostPropertyCollection*>(inner_)->get_Count(pcCount);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Item(VARIANT cIndex, IAppHostProperty** ppProperty) override
+    {
+        IAppHostProperty* const shim_before_ppProperty = ppProperty ? *ppProperty : nullptr;
+        HRESULT const shim_result = static_cast<IAppHostPropertyCollection*>(inner_)->get_Item(cIndex, ppProperty);
+        if (ppProperty && *ppProperty != shim_before_ppProperty) {
+            *ppProperty = to_core(*ppProperty);
+        }
+        return shim_result;
+    }
+
+};
+
+void* create_Proxy_IAppHostPropertyCollection(void* inner)
+{
+    return static_cast<IAppHostPropertyCollection*>(new Proxy_IAppHostPropertyCollection(static_cast<IAppHostPropertyCollection*>(inner)));
+}
+
+class Shim_IAppHostElementCollection final : public IAppHostElementCollection {
+public:
+    explicit Shim_IAppHostElementCollection(IAppHostElementCollection* inner) : inner_(inner) {}
+    IAppHostElementCollection* const inner_;
+
+    HRESULT STDMETHODCALLTYPE QueryInterface(const IID& riid, void** ppvObject) override
+    {
+        void* const shim_before_ppvObject = ppvObject ? *ppvObject : nullptr;
+        HRESULT const shim_result = static_cast<IUnknown*>(inner_)->QueryInterface(riid, ppvObject);
+        if (ppvObject && *ppvObject != shim_before_ppvObject) {
+            *ppvObject = to_module_iid(riid, *ppvObject);
+        }
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE AddRef() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->AddRef();
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE Release() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->Release();
+        // The last reference is gone: so is the object, and its wrapper.
+        if (shim_result == 0) {
+            shim_forget(this);
+            delete this;
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Count(DWORD* pcElementCount) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElementCollection*>(inner_)->get_Count(pcElementCount);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Item(VARIANT cIndex, IAppHostElement** ppElement) override
+    {
+        IAppHostElement* const shim_before_ppElement = ppElement ? *ppElement : nullptr;
+        HRESULT const shim_result = static_cast<IAppHostElementCollection*>(inner_)->get_Item(cIndex, ppElement);
+        if (ppElement && *ppElement != shim_before_ppElement) {
+            *ppElement = to_module(*ppElement);
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE AddElement(IAppHostElement* pElement, INT cPosition) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElementCollection*>(inner_)->AddElement(to_core(pElement), cPosition);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE DeleteElement(VARIANT cIndex) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElementCollection*>(inner_)->DeleteElement(cIndex);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE Clear() override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElementCollection*>(inner_)->Clear();
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE CreateNewElement(BSTR bstrElementName, IAppHostElement** ppElement) override
+    {
+        IAppHostElement* const shim_before_ppElement = ppElement ? *ppElement : nullptr;
+        HRESULT const shim_result = static_cast<IAppHostElementCollection*>(inner_)->CreateNewElement(bstrElementName, ppElement);
+        if (ppElement && *ppElement != shim_before_ppElement) {
+            *ppElement = to_module(*ppElement);
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Schema(IAppHostCollectionSchema** ppSchema) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElementCollection*>(inner_)->get_Schema(ppSchema);
+        return shim_result;
+    }
+
+};
+
+void* create_Shim_IAppHostElementCollection(void* inner)
+{
+    return static_cast<IAppHostElementCollection*>(new Shim_IAppHostElementCollection(static_cast<IAppHostElementCollection*>(inner)));
+}
+
+class Proxy_IAppHostElementCollection final : public IAppHostElementCollection {
+public:
+    explicit Proxy_IAppHostElementCollection(IAppHostElementCollection* inner) : inner_(inner) {}
+    IAppHostElementCollection* const inner_;
+
+    HRESULT STDMETHODCALLTYPE QueryInterface(const IID& riid, void** ppvObject) override
+    {
+        void* const shim_before_ppvObject = ppvObject ? *ppvObject : nullptr;
+        HRESULT const shim_result = static_cast<IUnknown*>(inner_)->QueryInterface(riid, ppvObject);
+        if (ppvObject && *ppvObject != shim_before_ppvObject) {
+            *ppvObject = to_core_iid(riid, *ppvObject);
+        }
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE AddRef() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->AddRef();
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE Release() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->Release();
+        // The last reference is gone: so is the object, and its wrapper.
+        if (shim_result == 0) {
+            shim_forget(this);
+            delete this;
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Count(DWORD* pcElementCount) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElementCollection*>(inner_)->get_Count(pcElementCount);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Item(VARIANT cIndex, IAppHostElement** ppElement) override
+    {
+        IAppHostElement* const shim_before_ppElement = ppElement ? *ppElement : nullptr;
+        HRESULT const shim_result = static_cast<IAppHostElementCollection*>(inner_)->get_Item(cIndex, ppElement);
+        if (ppElement && *ppElement != shim_before_ppElement) {
+            *ppElement = to_core(*ppElement);
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE AddElement(IAppHostElement* pElement, INT cPosition) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElementCollection*>(inner_)->AddElement(to_module(pElement), cPosition);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE DeleteElement(VARIANT cIndex) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElementCollection*>(inner_)->DeleteElement(cIndex);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE Clear() override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElementCollection*>(inner_)->Clear();
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE CreateNewElement(BSTR bstrElementName, IAppHostElement** ppElement) override
+    {
+        IAppHostElement* const shim_before_ppElement = ppElement ? *ppElement : nullptr;
+        HRESULT const shim_result = static_cast<IAppHostElementCollection*>(inner_)->CreateNewElement(bstrElementName, ppElement);
+        if (ppElement && *ppElement != shim_before_ppElement) {
+            *ppElement = to_core(*ppElement);
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Schema(IAppHostCollectionSchema** ppSchema) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElementCollection*>(inner_)->get_Schema(ppSchema);
+        return shim_result;
+    }
+
+};
+
+void* create_Proxy_IAppHostElementCollection(void* inner)
+{
+    return static_cast<IAppHostElementCollection*>(new Proxy_IAppHostElementCollection(static_cast<IAppHostElementCollection*>(inner)));
+}
+
+class Shim_IAppHostChildElementCollection final : public IAppHostChildElementCollection {
+public:
+    explicit Shim_IAppHostChildElementCollection(IAppHostChildElementCollection* inner) : inner_(inner) {}
+    IAppHostChildElementCollection* const inner_;
+
+    HRESULT STDMETHODCALLTYPE QueryInterface(const IID& riid, void** ppvObject) override
+    {
+        void* const shim_before_ppvObject = ppvObject ? *ppvObject : nullptr;
+        HRESULT const shim_result = static_cast<IUnknown*>(inner_)->QueryInterface(riid, ppvObject);
+        if (ppvObject && *ppvObject != shim_before_ppvObject) {
+            *ppvObject = to_module_iid(riid, *ppvObject);
+        }
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE AddRef() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->AddRef();
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE Release() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->Release();
+        // The last reference is gone: so is the object, and its wrapper.
+        if (shim_result == 0) {
+            shim_forget(this);
+            delete this;
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Count(DWORD* pcCount) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostChildElementCollection*>(inner_)->get_Count(pcCount);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Item(VARIANT cIndex, IAppHostElement** ppElement) override
+    {
+        IAppHostElement* const shim_before_ppElement = ppElement ? *ppElement : nullptr;
+        HRESULT const shim_result = static_cast<IAppHostChildElementCollection*>(inner_)->get_Item(cIndex, ppElement);
+        if (ppElement && *ppElement != shim_before_ppElement) {
+            *ppElement = to_module(*ppElement);
+        }
+        return shim_result;
+    }
+
+};
+
+void* create_Shim_IAppHostChildElementCollection(void* inner)
+{
+    return static_cast<IAppHostChildElementCollection*>(new Shim_IAppHostChildElementCollection(static_cast<IAppHostChildElementCollection*>(inner)));
+}
+
+class Proxy_IAppHostChildElementCollection final : public IAppHostChildElementCollection {
+public:
+    explicit Proxy_IAppHostChildElementCollection(IAppHostChildElementCollection* inner) : inner_(inner) {}
+    IAppHostChildElementCollection* const inner_;
+
+    HRESULT STDMETHODCALLTYPE QueryInterface(const IID& riid, void** ppvObject) override
+    {
+        void* const shim_before_ppvObject = ppvObject ? *ppvObject : nullptr;
+        HRESULT const shim_result = static_cast<IUnknown*>(inner_)->QueryInterface(riid, ppvObject);
+        if (ppvObject && *ppvObject != shim_before_ppvObject) {
+            *ppvObject = to_core_iid(riid, *ppvObject);
+        }
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE AddRef() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->AddRef();
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE Release() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->Release();
+        // The last reference is gone: so is the object, and its wrapper.
+        if (shim_result == 0) {
+            shim_forget(this);
+            delete this;
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Count(DWORD* pcCount) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostChildElementCollection*>(inner_)->get_Count(pcCount);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Item(VARIANT cIndex, IAppHostElement** ppElement) override
+    {
+        IAppHostElement* const shim_before_ppElement = ppElement ? *ppElement : nullptr;
+        HRESULT const shim_result = static_cast<IAppHostChildElementCollection*>(inner_)->get_Item(cIndex, ppElement);
+        if (ppElement && *ppElement != shim_before_ppElement) {
+            *ppElement = to_core(*ppElement);
+        }
+        return shim_result;
+    }
+
+};
+
+void* create_Proxy_IAppHostChildElementCollection(void* inner)
+{
+    return static_cast<IAppHostChildElementCollection*>(new Proxy_IAppHostChildElementCollection(static_cast<IAppHostChildElementCollection*>(inner)));
+}
+
+class Shim_IAppHostElement final : public IAppHostElement {
+public:
+    explicit Shim_IAppHostElement(IAppHostElement* inner) : inner_(inner) {}
+    IAppHostElement* const inner_;
+
+    HRESULT STDMETHODCALLTYPE QueryInterface(const IID& riid, void** ppvObject) override
+    {
+        void* const shim_before_ppvObject = ppvObject ? *ppvObject : nullptr;
+        HRESULT const shim_result = static_cast<IUnknown*>(inner_)->QueryInterface(riid, ppvObject);
+        if (ppvObject && *ppvObject != shim_before_ppvObject) {
+            *ppvObject = to_module_iid(riid, *ppvObject);
+        }
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE AddRef() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->AddRef();
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE Release() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->Release();
+        // The last reference is gone: so is the object, and its wrapper.
+        if (shim_result == 0) {
+            shim_forget(this);
+            delete this;
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Name(BSTR* pbstrName) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->get_Name(pbstrName);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Collection(IAppHostElementCollection** ppCollection) override
+    {
+        IAppHostElementCollection* const shim_before_ppCollection = ppCollection ? *ppCollection : nullptr;
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->get_Collection(ppCollection);
+        if (ppCollection && *ppCollection != shim_before_ppCollection) {
+            *ppCollection = to_module(*ppCollection);
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Properties(IAppHostPropertyCollection** ppProperties) override
+    {
+        IAppHostPropertyCollection* const shim_before_ppProperties = ppProperties ? *ppProperties : nullptr;
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->get_Properties(ppProperties);
+        if (ppProperties && *ppProperties != shim_before_ppProperties) {
+            *ppProperties = to_module(*ppProperties);
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_ChildElements(IAppHostChildElementCollection** ppElements) override
+    {
+        IAppHostChildElementCollection* const shim_before_ppElements = ppElements ? *ppElements : nullptr;
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->get_ChildElements(ppElements);
+        if (ppElements && *ppElements != shim_before_ppElements) {
+            *ppElements = to_module(*ppElements);
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE GetMetadata(BSTR bstrMetadataType, VARIANT* pValue) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->GetMetadata(bstrMetadataType, pValue);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE SetMetadata(BSTR bstrMetadataType, VARIANT value) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->SetMetadata(bstrMetadataType, value);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Schema(IAppHostElementSchema** ppSchema) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->get_Schema(ppSchema);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE GetElementByName(BSTR bstrSubName, IAppHostElement** ppElement) override
+    {
+        IAppHostElement* const shim_before_ppElement = ppElement ? *ppElement : nullptr;
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->GetElementByName(bstrSubName, ppElement);
+        if (ppElement && *ppElement != shim_before_ppElement) {
+            *ppElement = to_module(*ppElement);
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE GetPropertyByName(BSTR bstrSubName, IAppHostProperty** ppProperty) override
+    {
+        IAppHostProperty* const shim_before_ppProperty = ppProperty ? *ppProperty : nullptr;
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->GetPropertyByName(bstrSubName, ppProperty);
+        if (ppProperty && *ppProperty != shim_before_ppProperty) {
+            *ppProperty = to_module(*ppProperty);
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE Clear() override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->Clear();
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Methods(IAppHostMethodCollection** ppMethods) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->get_Methods(ppMethods);
+        return shim_result;
+    }
+
+};
+
+void* create_Shim_IAppHostElement(void* inner)
+{
+    return static_cast<IAppHostElement*>(new Shim_IAppHostElement(static_cast<IAppHostElement*>(inner)));
+}
+
+class Proxy_IAppHostElement final : public IAppHostElement {
+public:
+    explicit Proxy_IAppHostElement(IAppHostElement* inner) : inner_(inner) {}
+    IAppHostElement* const inner_;
+
+    HRESULT STDMETHODCALLTYPE QueryInterface(const IID& riid, void** ppvObject) override
+    {
+        void* const shim_before_ppvObject = ppvObject ? *ppvObject : nullptr;
+        HRESULT const shim_result = static_cast<IUnknown*>(inner_)->QueryInterface(riid, ppvObject);
+        if (ppvObject && *ppvObject != shim_before_ppvObject) {
+            *ppvObject = to_core_iid(riid, *ppvObject);
+        }
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE AddRef() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->AddRef();
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE Release() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->Release();
+        // The last reference is gone: so is the object, and its wrapper.
+        if (shim_result == 0) {
+            shim_forget(this);
+            delete this;
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Name(BSTR* pbstrName) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->get_Name(pbstrName);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Collection(IAppHostElementCollection** ppCollection) override
+    {
+        IAppHostElementCollection* const shim_before_ppCollection = ppCollection ? *ppCollection : nullptr;
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->get_Collection(ppCollection);
+        if (ppCollection && *ppCollection != shim_before_ppCollection) {
+            *ppCollection = to_core(*ppCollection);
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Properties(IAppHostPropertyCollection** ppProperties) override
+    {
+        IAppHostPropertyCollection* const shim_before_ppProperties = ppProperties ? *ppProperties : nullptr;
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->get_Properties(ppProperties);
+        if (ppProperties && *ppProperties != shim_before_ppProperties) {
+            *ppProperties = to_core(*ppProperties);
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_ChildElements(IAppHostChildElementCollection** ppElements) override
+    {
+        IAppHostChildElementCollection* const shim_before_ppElements = ppElements ? *ppElements : nullptr;
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->get_ChildElements(ppElements);
+        if (ppElements && *ppElements != shim_before_ppElements) {
+            *ppElements = to_core(*ppElements);
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE GetMetadata(BSTR bstrMetadataType, VARIANT* pValue) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->GetMetadata(bstrMetadataType, pValue);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE SetMetadata(BSTR bstrMetadataType, VARIANT value) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->SetMetadata(bstrMetadataType, value);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Schema(IAppHostElementSchema** ppSchema) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->get_Schema(ppSchema);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE GetElementByName(BSTR bstrSubName, IAppHostElement** ppElement) override
+    {
+        IAppHostElement* const shim_before_ppElement = ppElement ? *ppElement : nullptr;
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->GetElementByName(bstrSubName, ppElement);
+        if (ppElement && *ppElement != shim_before_ppElement) {
+            *ppElement = to_core(*ppElement);
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE GetPropertyByName(BSTR bstrSubName, IAppHostProperty** ppProperty) override
+    {
+        IAppHostProperty* const shim_before_ppProperty = ppProperty ? *ppProperty : nullptr;
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->GetPropertyByName(bstrSubName, ppProperty);
+        if (ppProperty && *ppProperty != shim_before_ppProperty) {
+            *ppProperty = to_core(*ppProperty);
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE Clear() override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->Clear();
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_Methods(IAppHostMethodCollection** ppMethods) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostElement*>(inner_)->get_Methods(ppMethods);
+        return shim_result;
+    }
+
+};
+
+void* create_Proxy_IAppHostElement(void* inner)
+{
+    return static_cast<IAppHostElement*>(new Proxy_IAppHostElement(static_cast<IAppHostElement*>(inner)));
+}
+
+class Shim_IAppHostAdminManager final : public IAppHostAdminManager {
+public:
+    explicit Shim_IAppHostAdminManager(IAppHostAdminManager* inner) : inner_(inner) {}
+    IAppHostAdminManager* const inner_;
+
+    HRESULT STDMETHODCALLTYPE QueryInterface(const IID& riid, void** ppvObject) override
+    {
+        void* const shim_before_ppvObject = ppvObject ? *ppvObject : nullptr;
+        HRESULT const shim_result = static_cast<IUnknown*>(inner_)->QueryInterface(riid, ppvObject);
+        if (ppvObject && *ppvObject != shim_before_ppvObject) {
+            *ppvObject = to_module_iid(riid, *ppvObject);
+        }
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE AddRef() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->AddRef();
+        return shim_result;
+    }
+
+    ULONG STDMETHODCALLTYPE Release() override
+    {
+        ULONG const shim_result = static_cast<IUnknown*>(inner_)->Release();
+        // The last reference is gone: so is the object, and its wrapper.
+        if (shim_result == 0) {
+            shim_forget(this);
+            delete this;
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE GetAdminSection(BSTR bstrSectionName, BSTR bstrPath, IAppHostElement** ppAdminSection) override
+    {
+        IAppHostElement* const shim_before_ppAdminSection = ppAdminSection ? *ppAdminSection : nullptr;
+        HRESULT const shim_result = static_cast<IAppHostAdminManager*>(inner_)->GetAdminSection(bstrSectionName, bstrPath, ppAdminSection);
+        if (ppAdminSection && *ppAdminSection != shim_before_ppAdminSection) {
+            *ppAdminSection = to_module(*ppAdminSection);
+        }
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE GetMetadata(BSTR bstrMetadataType, VARIANT* pValue) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostAdminManager*>(inner_)->GetMetadata(bstrMetadataType, pValue);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE SetMetadata(BSTR bstrMetadataType, VARIANT value) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostAdminManager*>(inner_)->SetMetadata(bstrMetadataType, value);
+        return shim_result;
+    }
+
+    HRESULT STDMETHODCALLTYPE get_ConfigManager(IAppHostConfigManager** ppConfigManager) override
+    {
+        HRESULT const shim_result = static_cast<IAppHostAdminManager*>(inner_)->get_ConfigManager(ppConfigManager);
+        return shim_result;
+    }
+
+};
+
+void* create_Shim_IAppHostAdminManager(void* inner)
+{
+    return static_cast<IAppHostAdminManager*>(new Shim_IAppHostAdminManager(static_cast<IAppHostAdminManager*>(inner)));
 }
 
 class Shim_IHttpStoredContext final : public IHttpStoredContext {
@@ -1392,7 +2516,7 @@ public:
 
     HRESULT SetStatus(USHORT statusCode, PCSTR pszReason, USHORT uSubStatus, HRESULT hrErrorToReport, IAppHostConfigException* pException, BOOL fTrySkipCustomErrors) override
     {
-        HRESULT const shim_result = static_cast<IHttpResponse*>(inner_)->SetStatus(statusCode, pszReason, uSubStatus, hrErrorToReport, pException, fTrySkipCustomErrors);
+        HRESULT const shim_result = static_cast<IHttpResponse*>(inner_)->SetStatus(statusCode, pszReason, uSubStatus, hrErrorToReport, to_module(pException), fTrySkipCustomErrors);
         return shim_result;
     }
 
@@ -1505,7 +2629,11 @@ public:
 
     void GetStatus(USHORT* pStatusCode, USHORT* pSubStatus, PCSTR* ppszReason, USHORT* pcchReason, HRESULT* phrErrorToReport, PCWSTR* ppszModule, DWORD* pdwNotification, IAppHostConfigException** ppException, BOOL* pfTrySkipCustomErrors) override
     {
+        IAppHostConfigException* const shim_before_ppException = ppException ? *ppException : nullptr;
         static_cast<IHttpResponse*>(inner_)->GetStatus(pStatusCode, pSubStatus, ppszReason, pcchReason, phrErrorToReport, ppszModule, pdwNotification, ppException, pfTrySkipCustomErrors);
+        if (ppException && *ppException != shim_before_ppException) {
+            *ppException = to_core(*ppException);
+        }
     }
 
     HRESULT SetErrorDescription(PCWSTR pszDescription, DWORD cchDescription, BOOL fHtmlEncode) override
@@ -1563,7 +2691,7 @@ public:
 
     HRESULT SetStatus(USHORT statusCode, PCSTR pszReason, USHORT uSubStatus, HRESULT hrErrorToReport, IAppHostConfigException* pException, BOOL fTrySkipCustomErrors) override
     {
-        HRESULT const shim_result = static_cast<IHttpResponse*>(inner_)->SetStatus(statusCode, pszReason, uSubStatus, hrErrorToReport, pException, fTrySkipCustomErrors);
+        HRESULT const shim_result = static_cast<IHttpResponse*>(inner_)->SetStatus(statusCode, pszReason, uSubStatus, hrErrorToReport, to_core(pException), fTrySkipCustomErrors);
         return shim_result;
     }
 
@@ -1676,7 +2804,11 @@ public:
 
     void GetStatus(USHORT* pStatusCode, USHORT* pSubStatus, PCSTR* ppszReason, USHORT* pcchReason, HRESULT* phrErrorToReport, PCWSTR* ppszModule, DWORD* pdwNotification, IAppHostConfigException** ppException, BOOL* pfTrySkipCustomErrors) override
     {
+        IAppHostConfigException* const shim_before_ppException = ppException ? *ppException : nullptr;
         static_cast<IHttpResponse*>(inner_)->GetStatus(pStatusCode, pSubStatus, ppszReason, pcchReason, phrErrorToReport, ppszModule, pdwNotification, ppException, pfTrySkipCustomErrors);
+        if (ppException && *ppException != shim_before_ppException) {
+            *ppException = to_module(*ppException);
+        }
     }
 
     HRESULT SetErrorDescription(PCWSTR pszDescription, DWORD cchDescription, BOOL fHtmlEncode) override
@@ -3488,7 +4620,7 @@ public:
     IAppHostAdminManager* GetAdminManager() const override
     {
         IAppHostAdminManager* const shim_result = static_cast<const IHttpServer*>(inner_)->GetAdminManager();
-        return shim_result;
+        return to_module(shim_result);
     }
 
     HRESULT GetFileInfo(PCWSTR pszPhysicalPath, HANDLE hUserToken, PSID pSid, PCWSTR pszChangeNotificationPath, HANDLE hChangeNotificationToken, BOOL fCache, IHttpFileInfo** ppFileInfo, IHttpTraceContext* pHttpTraceContext) override
@@ -5713,6 +6845,174 @@ void* create_Shim_IWebSocketContext(void* inner)
     return static_cast<IWebSocketContext*>(new Shim_IWebSocketContext(static_cast<IWebSocketContext*>(inner)));
 }
 
+IUnknown* to_module(IUnknown* p)
+{
+    void* inner;
+    if (!p) {
+        return p;
+    }
+    if (shim_inner_of(p, SHIM_KIND_PROXY, &inner)) {
+        return static_cast<IUnknown*>(inner);
+    }
+    return static_cast<IUnknown*>(shim_get(static_cast<IUnknown*>(p), TYPE_IUnknown, SHIM_KIND_SHIM, &create_Shim_IUnknown));
+}
+
+IAppHostConfigException* to_module(IAppHostConfigException* p)
+{
+    void* inner;
+    if (!p) {
+        return p;
+    }
+    if (shim_inner_of(p, SHIM_KIND_PROXY, &inner)) {
+        return static_cast<IAppHostConfigException*>(inner);
+    }
+    return static_cast<IAppHostConfigException*>(shim_get(static_cast<IAppHostConfigException*>(p), TYPE_IAppHostConfigException, SHIM_KIND_SHIM, &create_Shim_IAppHostConfigException));
+}
+
+IAppHostConfigException* to_core(IAppHostConfigException* p)
+{
+    void* inner;
+    if (!p) {
+        return p;
+    }
+    if (shim_inner_of(p, SHIM_KIND_SHIM, &inner)) {
+        return static_cast<IAppHostConfigException*>(inner);
+    }
+    return static_cast<IAppHostConfigException*>(shim_get(p, TYPE_IAppHostConfigException, SHIM_KIND_PROXY, &create_Proxy_IAppHostConfigException));
+}
+
+IAppHostProperty* to_module(IAppHostProperty* p)
+{
+    void* inner;
+    if (!p) {
+        return p;
+    }
+    if (shim_inner_of(p, SHIM_KIND_PROXY, &inner)) {
+        return static_cast<IAppHostProperty*>(inner);
+    }
+    return static_cast<IAppHostProperty*>(shim_get(static_cast<IAppHostProperty*>(p), TYPE_IAppHostProperty, SHIM_KIND_SHIM, &create_Shim_IAppHostProperty));
+}
+
+IAppHostProperty* to_core(IAppHostProperty* p)
+{
+    void* inner;
+    if (!p) {
+        return p;
+    }
+    if (shim_inner_of(p, SHIM_KIND_SHIM, &inner)) {
+        return static_cast<IAppHostProperty*>(inner);
+    }
+    return static_cast<IAppHostProperty*>(shim_get(p, TYPE_IAppHostProperty, SHIM_KIND_PROXY, &create_Proxy_IAppHostProperty));
+}
+
+IAppHostPropertyCollection* to_module(IAppHostPropertyCollection* p)
+{
+    void* inner;
+    if (!p) {
+        return p;
+    }
+    if (shim_inner_of(p, SHIM_KIND_PROXY, &inner)) {
+        return static_cast<IAppHostPropertyCollection*>(inner);
+    }
+    return static_cast<IAppHostPropertyCollection*>(shim_get(static_cast<IAppHostPropertyCollection*>(p), TYPE_IAppHostPropertyCollection, SHIM_KIND_SHIM, &create_Shim_IAppHostPropertyCollection));
+}
+
+IAppHostPropertyCollection* to_core(IAppHostPropertyCollection* p)
+{
+    void* inner;
+    if (!p) {
+        return p;
+    }
+    if (shim_inner_of(p, SHIM_KIND_SHIM, &inner)) {
+        return static_cast<IAppHostPropertyCollection*>(inner);
+    }
+    return static_cast<IAppHostPropertyCollection*>(shim_get(p, TYPE_IAppHostPropertyCollection, SHIM_KIND_PROXY, &create_Proxy_IAppHostPropertyCollection));
+}
+
+IAppHostElementCollection* to_module(IAppHostElementCollection* p)
+{
+    void* inner;
+    if (!p) {
+        return p;
+    }
+    if (shim_inner_of(p, SHIM_KIND_PROXY, &inner)) {
+        return static_cast<IAppHostElementCollection*>(inner);
+    }
+    return static_cast<IAppHostElementCollection*>(shim_get(static_cast<IAppHostElementCollection*>(p), TYPE_IAppHostElementCollection, SHIM_KIND_SHIM, &create_Shim_IAppHostElementCollection));
+}
+
+IAppHostElementCollection* to_core(IAppHostElementCollection* p)
+{
+    void* inner;
+    if (!p) {
+        return p;
+    }
+    if (shim_inner_of(p, SHIM_KIND_SHIM, &inner)) {
+        return static_cast<IAppHostElementCollection*>(inner);
+    }
+    return static_cast<IAppHostElementCollection*>(shim_get(p, TYPE_IAppHostElementCollection, SHIM_KIND_PROXY, &create_Proxy_IAppHostElementCollection));
+}
+
+IAppHostChildElementCollection* to_module(IAppHostChildElementCollection* p)
+{
+    void* inner;
+    if (!p) {
+        return p;
+    }
+    if (shim_inner_of(p, SHIM_KIND_PROXY, &inner)) {
+        return static_cast<IAppHostChildElementCollection*>(inner);
+    }
+    return static_cast<IAppHostChildElementCollection*>(shim_get(static_cast<IAppHostChildElementCollection*>(p), TYPE_IAppHostChildElementCollection, SHIM_KIND_SHIM, &create_Shim_IAppHostChildElementCollection));
+}
+
+IAppHostChildElementCollection* to_core(IAppHostChildElementCollection* p)
+{
+    void* inner;
+    if (!p) {
+        return p;
+    }
+    if (shim_inner_of(p, SHIM_KIND_SHIM, &inner)) {
+        return static_cast<IAppHostChildElementCollection*>(inner);
+    }
+    return static_cast<IAppHostChildElementCollection*>(shim_get(p, TYPE_IAppHostChildElementCollection, SHIM_KIND_PROXY, &create_Proxy_IAppHostChildElementCollection));
+}
+
+IAppHostElement* to_module(IAppHostElement* p)
+{
+    void* inner;
+    if (!p) {
+        return p;
+    }
+    if (shim_inner_of(p, SHIM_KIND_PROXY, &inner)) {
+        return static_cast<IAppHostElement*>(inner);
+    }
+    return static_cast<IAppHostElement*>(shim_get(static_cast<IAppHostElement*>(p), TYPE_IAppHostElement, SHIM_KIND_SHIM, &create_Shim_IAppHostElement));
+}
+
+IAppHostElement* to_core(IAppHostElement* p)
+{
+    void* inner;
+    if (!p) {
+        return p;
+    }
+    if (shim_inner_of(p, SHIM_KIND_SHIM, &inner)) {
+        return static_cast<IAppHostElement*>(inner);
+    }
+    return static_cast<IAppHostElement*>(shim_get(p, TYPE_IAppHostElement, SHIM_KIND_PROXY, &create_Proxy_IAppHostElement));
+}
+
+IAppHostAdminManager* to_module(IAppHostAdminManager* p)
+{
+    void* inner;
+    if (!p) {
+        return p;
+    }
+    if (shim_inner_of(p, SHIM_KIND_PROXY, &inner)) {
+        return static_cast<IAppHostAdminManager*>(inner);
+    }
+    return static_cast<IAppHostAdminManager*>(shim_get(static_cast<IAppHostAdminManager*>(p), TYPE_IAppHostAdminManager, SHIM_KIND_SHIM, &create_Shim_IAppHostAdminManager));
+}
+
 IHttpStoredContext* to_module(IHttpStoredContext* p)
 {
     void* inner;
@@ -7083,199 +8383,223 @@ IWebSocketContext* to_module(IWebSocketContext* p)
 
 void* to_module_iid(const GUID& iid, void* p)
 {
-    if (IsEqualGUID(iid, __uuidof(IHttpStoredContext))) {
+    if (IsEqualGUID(iid, GUID{0x00000000, 0x0000, 0x0000, {0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46}})) {
+        return static_cast<IUnknown*>(to_module(static_cast<IUnknown*>(p)));
+    }
+    if (IsEqualGUID(iid, GUID{0x4dfa1df3, 0x8900, 0x4bc7, {0xbb, 0xb5, 0xd1, 0xa4, 0x58, 0xc5, 0x24, 0x10}})) {
+        return static_cast<IAppHostConfigException*>(to_module(static_cast<IAppHostConfigException*>(p)));
+    }
+    if (IsEqualGUID(iid, GUID{0xed35f7a1, 0x5024, 0x4e7b, {0xa4, 0x4d, 0x07, 0xdd, 0xaf, 0x4b, 0x52, 0x4d}})) {
+        return static_cast<IAppHostProperty*>(to_module(static_cast<IAppHostProperty*>(p)));
+    }
+    if (IsEqualGUID(iid, GUID{0x0191775e, 0xbcff, 0x445a, {0xb4, 0xf4, 0x3b, 0xdd, 0xa5, 0x4e, 0x28, 0x16}})) {
+        return static_cast<IAppHostPropertyCollection*>(to_module(static_cast<IAppHostPropertyCollection*>(p)));
+    }
+    if (IsEqualGUID(iid, GUID{0xc8550bff, 0x5281, 0x4b1e, {0xac, 0x34, 0x99, 0xb6, 0xfa, 0x38, 0x46, 0x4d}})) {
+        return static_cast<IAppHostElementCollection*>(to_module(static_cast<IAppHostElementCollection*>(p)));
+    }
+    if (IsEqualGUID(iid, GUID{0x08a90f5f, 0x0702, 0x48d6, {0xb4, 0x5f, 0x02, 0xa9, 0x88, 0x5a, 0x97, 0x68}})) {
+        return static_cast<IAppHostChildElementCollection*>(to_module(static_cast<IAppHostChildElementCollection*>(p)));
+    }
+    if (IsEqualGUID(iid, GUID{0x64ff8ccc, 0xb287, 0x4dae, {0xb0, 0x8a, 0xa7, 0x2c, 0xbf, 0x45, 0xf4, 0x53}})) {
+        return static_cast<IAppHostElement*>(to_module(static_cast<IAppHostElement*>(p)));
+    }
+    if (IsEqualGUID(iid, GUID{0x9be77978, 0x73ed, 0x4a9a, {0x87, 0xfd, 0x13, 0xf0, 0x9f, 0xec, 0x1b, 0x13}})) {
+        return static_cast<IAppHostAdminManager*>(to_module(static_cast<IAppHostAdminManager*>(p)));
+    }
+    if (IsEqualGUID(iid, GUID{0xf1927f76, 0x790e, 0x4ccb, {0xa7, 0x2e, 0x39, 0x6b, 0xdf, 0xda, 0xe0, 0x5d}})) {
         return static_cast<IHttpStoredContext*>(to_module(static_cast<IHttpStoredContext*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpModuleContextContainer))) {
+    if (IsEqualGUID(iid, GUID{0xd7fad7c9, 0xaa27, 0x4ab9, {0xbd, 0x60, 0xe5, 0x5c, 0xcb, 0xa3, 0xf5, 0xdc}})) {
         return static_cast<IHttpModuleContextContainer*>(to_module(static_cast<IHttpModuleContextContainer*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(INamedContextContainer))) {
+    if (IsEqualGUID(iid, GUID{0x16db6f7c, 0x1a94, 0x47ca, {0xa8, 0xe8, 0xfe, 0xa6, 0x00, 0x5f, 0xf3, 0xba}})) {
         return static_cast<INamedContextContainer*>(to_module(static_cast<INamedContextContainer*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IDispensedHttpModuleContextContainer))) {
+    if (IsEqualGUID(iid, GUID{0x2ae49359, 0x95dd, 0x4e48, {0xae, 0x20, 0xc0, 0xcb, 0x9d, 0x0b, 0xc0, 0x3a}})) {
         return static_cast<IDispensedHttpModuleContextContainer*>(to_module(static_cast<IDispensedHttpModuleContextContainer*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpPerfCounterInfo))) {
+    if (IsEqualGUID(iid, GUID{0xbdfc4c4a, 0x12a4, 0x4744, {0x87, 0xd8, 0x76, 0x5e, 0xb3, 0x20, 0xc5, 0x9f}})) {
         return static_cast<IHttpPerfCounterInfo*>(to_module(static_cast<IHttpPerfCounterInfo*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpApplication))) {
+    if (IsEqualGUID(iid, GUID{0x3f75d9e6, 0x1075, 0x422c, {0xad, 0x89, 0x93, 0xa8, 0x5f, 0x2d, 0x7b, 0xdc}})) {
         return static_cast<IHttpApplication*>(to_module(static_cast<IHttpApplication*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpApplication2))) {
+    if (IsEqualGUID(iid, GUID{0x311a3b7a, 0xb673, 0x4a1c, {0x83, 0x49, 0x2e, 0x98, 0xa2, 0x3c, 0xad, 0xcb}})) {
         return static_cast<IHttpApplication2*>(to_module(static_cast<IHttpApplication2*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpUrlInfo))) {
+    if (IsEqualGUID(iid, GUID{0x7e0e6167, 0x0094, 0x49a1, {0x82, 0x87, 0xec, 0xf6, 0xdc, 0x6e, 0x73, 0xa6}})) {
         return static_cast<IHttpUrlInfo*>(to_module(static_cast<IHttpUrlInfo*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IScriptMapInfo))) {
+    if (IsEqualGUID(iid, GUID{0xd7fe3d77, 0x68bc, 0x4d4a, {0x85, 0x1f, 0xee, 0xc9, 0xfb, 0x68, 0x01, 0x7c}})) {
         return static_cast<IScriptMapInfo*>(to_module(static_cast<IScriptMapInfo*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IMetadataInfo))) {
+    if (IsEqualGUID(iid, GUID{0x48b10633, 0x825d, 0x495e, {0x93, 0xb0, 0x22, 0x53, 0x80, 0x05, 0x3e, 0x8e}})) {
         return static_cast<IMetadataInfo*>(to_module(static_cast<IMetadataInfo*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IReferencedMetadataInfo))) {
+    if (IsEqualGUID(iid, GUID{0x3fc5c336, 0x9ad7, 0x45ea, {0xaf, 0x2f, 0x31, 0xb5, 0x93, 0x02, 0xc9, 0xfe}})) {
         return static_cast<IReferencedMetadataInfo*>(to_module(static_cast<IReferencedMetadataInfo*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpRequest))) {
+    if (IsEqualGUID(iid, GUID{0xe8698f7e, 0x576e, 0x4cac, {0xa3, 0x09, 0x67, 0x43, 0x53, 0x55, 0xfa, 0xef}})) {
         return static_cast<IHttpRequest*>(to_module(static_cast<IHttpRequest*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpRequest2))) {
+    if (IsEqualGUID(iid, GUID{0xd9244ae1, 0x51f8, 0x4aa1, {0xa6, 0x6d, 0x19, 0x27, 0x7c, 0x33, 0xe6, 0x10}})) {
         return static_cast<IHttpRequest2*>(to_module(static_cast<IHttpRequest2*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpRequest3))) {
+    if (IsEqualGUID(iid, GUID{0xb32e4e0f, 0x4057, 0x4feb, {0xae, 0xab, 0x7b, 0x69, 0xc0, 0x3c, 0x63, 0x14}})) {
         return static_cast<IHttpRequest3*>(to_module(static_cast<IHttpRequest3*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpRequest4))) {
+    if (IsEqualGUID(iid, GUID{0x3816f517, 0xf631, 0x49f0, {0x8b, 0x51, 0x16, 0xd6, 0xf0, 0xc6, 0xff, 0xb2}})) {
         return static_cast<IHttpRequest4*>(to_module(static_cast<IHttpRequest4*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpCachePolicy))) {
+    if (IsEqualGUID(iid, GUID{0xcb1c40ca, 0x70f2, 0x41a0, {0xad, 0xd2, 0x88, 0x1f, 0x5e, 0xf5, 0x73, 0x88}})) {
         return static_cast<IHttpCachePolicy*>(to_module(static_cast<IHttpCachePolicy*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpCachePolicy2))) {
+    if (IsEqualGUID(iid, GUID{0x9f4ba807, 0x050e, 0x4495, {0xae, 0x55, 0x88, 0x70, 0xf7, 0xe9, 0x19, 0x4a}})) {
         return static_cast<IHttpCachePolicy2*>(to_module(static_cast<IHttpCachePolicy2*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpResponse))) {
+    if (IsEqualGUID(iid, GUID{0x7e1c6b38, 0x628f, 0x4e6c, {0x95, 0xdc, 0x41, 0x23, 0x7e, 0xb7, 0xf9, 0x5e}})) {
         return static_cast<IHttpResponse*>(to_module(static_cast<IHttpResponse*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpResponse2))) {
+    if (IsEqualGUID(iid, GUID{0x0822c871, 0xf14e, 0x4974, {0xa1, 0xe6, 0x5b, 0x3c, 0x1f, 0x09, 0xb7, 0x6a}})) {
         return static_cast<IHttpResponse2*>(to_module(static_cast<IHttpResponse2*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpResponse3))) {
+    if (IsEqualGUID(iid, GUID{0x19578e49, 0xd080, 0x45da, {0xb6, 0x73, 0x96, 0xcb, 0x47, 0x5d, 0x3c, 0x5d}})) {
         return static_cast<IHttpResponse3*>(to_module(static_cast<IHttpResponse3*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpResponse4))) {
+    if (IsEqualGUID(iid, GUID{0x1a2acc57, 0xcae2, 0x4f28, {0xb4, 0xab, 0x00, 0xc8, 0xf9, 0x6b, 0x12, 0xec}})) {
         return static_cast<IHttpResponse4*>(to_module(static_cast<IHttpResponse4*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpUser))) {
+    if (IsEqualGUID(iid, GUID{0x8059e6f8, 0x10ce, 0x4d61, {0xb4, 0x7e, 0x5a, 0x1d, 0x8d, 0x9a, 0x8b, 0x67}})) {
         return static_cast<IHttpUser*>(to_module(static_cast<IHttpUser*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpConnectionStoredContext))) {
+    if (IsEqualGUID(iid, GUID{0x841d9a71, 0x75f4, 0x4626, {0x8b, 0x97, 0x66, 0x04, 0x6c, 0xa7, 0xe4, 0x5b}})) {
         return static_cast<IHttpConnectionStoredContext*>(to_module(static_cast<IHttpConnectionStoredContext*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpConnectionModuleContextContainer))) {
+    if (IsEqualGUID(iid, GUID{0xf3dd2fb3, 0x4d11, 0x4295, {0xb8, 0xab, 0x4c, 0xb6, 0x67, 0xad, 0xd1, 0xfe}})) {
         return static_cast<IHttpConnectionModuleContextContainer*>(to_module(static_cast<IHttpConnectionModuleContextContainer*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpConnection))) {
+    if (IsEqualGUID(iid, GUID{0xd9a5de00, 0x3346, 0x4599, {0x98, 0x26, 0xfe, 0x88, 0x56, 0x5e, 0x12, 0x26}})) {
         return static_cast<IHttpConnection*>(to_module(static_cast<IHttpConnection*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpContext))) {
+    if (IsEqualGUID(iid, GUID{0x424c1b8c, 0xa1ba, 0x44d7, {0xac, 0x98, 0x9f, 0x8f, 0x45, 0x77, 0x01, 0xa5}})) {
         return static_cast<IHttpContext*>(to_module(static_cast<IHttpContext*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpContext2))) {
+    if (IsEqualGUID(iid, GUID{0xc986182c, 0xcf4a, 0x4482, {0x82, 0x05, 0x0d, 0xbb, 0xc1, 0xfd, 0x6c, 0xee}})) {
         return static_cast<IHttpContext2*>(to_module(static_cast<IHttpContext2*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpContext3))) {
+    if (IsEqualGUID(iid, GUID{0xbf53c022, 0xca4b, 0x4349, {0xa3, 0x8e, 0xa4, 0xb7, 0x8a, 0xd8, 0x97, 0xfb}})) {
         return static_cast<IHttpContext3*>(to_module(static_cast<IHttpContext3*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpContext4))) {
+    if (IsEqualGUID(iid, GUID{0x2c9463d8, 0x4ec4, 0x4622, {0x89, 0x17, 0xd4, 0x86, 0x32, 0x1a, 0x94, 0x43}})) {
         return static_cast<IHttpContext4*>(to_module(static_cast<IHttpContext4*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpTraceContext))) {
+    if (IsEqualGUID(iid, GUID{0x9f9098d5, 0x915c, 0x4294, {0xa5, 0x2e, 0x66, 0x53, 0x2a, 0x23, 0x2b, 0xc9}})) {
         return static_cast<IHttpTraceContext*>(to_module(static_cast<IHttpTraceContext*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpCacheKey))) {
+    if (IsEqualGUID(iid, GUID{0xcdef2aad, 0x20b3, 0x4512, {0xb1, 0xb1, 0x09, 0x4b, 0x38, 0x44, 0xae, 0xb2}})) {
         return static_cast<IHttpCacheKey*>(to_module(static_cast<IHttpCacheKey*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpCacheSpecificData))) {
+    if (IsEqualGUID(iid, GUID{0x37776aff, 0x852e, 0x4eec, {0x93, 0xa5, 0xb8, 0x5a, 0x28, 0x5a, 0x95, 0xb8}})) {
         return static_cast<IHttpCacheSpecificData*>(to_module(static_cast<IHttpCacheSpecificData*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpSite))) {
+    if (IsEqualGUID(iid, GUID{0xeb16a6ec, 0xba5d, 0x436f, {0xbf, 0x24, 0x3e, 0xde, 0x13, 0x90, 0x64, 0x50}})) {
         return static_cast<IHttpSite*>(to_module(static_cast<IHttpSite*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpFileMonitor))) {
+    if (IsEqualGUID(iid, GUID{0x985422da, 0xb0cf, 0x473b, {0xba, 0x9e, 0x81, 0x48, 0xce, 0xb3, 0xe2, 0x40}})) {
         return static_cast<IHttpFileMonitor*>(to_module(static_cast<IHttpFileMonitor*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpFileInfo))) {
+    if (IsEqualGUID(iid, GUID{0x71e95595, 0x8c74, 0x44d9, {0x88, 0xa9, 0xf5, 0x11, 0x2d, 0x5f, 0x59, 0x00}})) {
         return static_cast<IHttpFileInfo*>(to_module(static_cast<IHttpFileInfo*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpTokenEntry))) {
+    if (IsEqualGUID(iid, GUID{0xfd86e6de, 0xfb0e, 0x47dd, {0x82, 0x0a, 0xe0, 0xda, 0x12, 0xbe, 0x46, 0xe9}})) {
         return static_cast<IHttpTokenEntry*>(to_module(static_cast<IHttpTokenEntry*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpServer))) {
+    if (IsEqualGUID(iid, GUID{0xeda2a40f, 0xfb92, 0x4d6d, {0xb5, 0x2b, 0xc8, 0xc2, 0x07, 0x38, 0x0b, 0x4e}})) {
         return static_cast<IHttpServer*>(to_module(static_cast<IHttpServer*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpServer2))) {
+    if (IsEqualGUID(iid, GUID{0x34af637e, 0xafe8, 0x4556, {0xbc, 0xc1, 0x76, 0x7f, 0x8e, 0x0b, 0x4a, 0x4e}})) {
         return static_cast<IHttpServer2*>(to_module(static_cast<IHttpServer2*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpServer3))) {
+    if (IsEqualGUID(iid, GUID{0xf7a66d59, 0xc0a2, 0x48b5, {0xa8, 0x8f, 0xbe, 0x59, 0x75, 0xc9, 0x60, 0xfb}})) {
         return static_cast<IHttpServer3*>(to_module(static_cast<IHttpServer3*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpEventProvider))) {
+    if (IsEqualGUID(iid, GUID{0x6f3f657d, 0x2fb8, 0x43c6, {0xa0, 0x96, 0x50, 0x64, 0xb4, 0x1f, 0x05, 0x80}})) {
         return static_cast<IHttpEventProvider*>(to_module(static_cast<IHttpEventProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpCompletionInfo))) {
+    if (IsEqualGUID(iid, GUID{0x49dd20e3, 0xd9c0, 0x463c, {0x88, 0x21, 0xf3, 0x41, 0x3b, 0x55, 0xcc, 0x00}})) {
         return static_cast<IHttpCompletionInfo*>(to_module(static_cast<IHttpCompletionInfo*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpCompletionInfo2))) {
+    if (IsEqualGUID(iid, GUID{0x53129f70, 0x0196, 0x47ec, {0xb1, 0x6c, 0x12, 0x79, 0x06, 0xe2, 0xaf, 0xeb}})) {
         return static_cast<IHttpCompletionInfo2*>(to_module(static_cast<IHttpCompletionInfo2*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(ICustomNotificationProvider))) {
+    if (IsEqualGUID(iid, GUID{0x671e6d34, 0x9380, 0x4df4, {0xb4, 0x53, 0x91, 0x12, 0x9d, 0xf0, 0x2b, 0x24}})) {
         return static_cast<ICustomNotificationProvider*>(to_module(static_cast<ICustomNotificationProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IAuthenticationProvider))) {
+    if (IsEqualGUID(iid, GUID{0x304d51d0, 0x0307, 0x45ed, {0x83, 0xfd, 0xdd, 0x3f, 0xc0, 0x32, 0xfd, 0xfc}})) {
         return static_cast<IAuthenticationProvider*>(to_module(static_cast<IAuthenticationProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IMapHandlerProvider))) {
+    if (IsEqualGUID(iid, GUID{0xfea3ce6b, 0xe346, 0x47e7, {0xb2, 0xa6, 0xad, 0x26, 0x5b, 0xae, 0xff, 0x2c}})) {
         return static_cast<IMapHandlerProvider*>(to_module(static_cast<IMapHandlerProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IMapPathProvider))) {
+    if (IsEqualGUID(iid, GUID{0x8efdf557, 0xa8f1, 0x4bc9, {0xb4, 0x62, 0x6d, 0xf3, 0xb0, 0x38, 0xa5, 0x9a}})) {
         return static_cast<IMapPathProvider*>(to_module(static_cast<IMapPathProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(ISendResponseProvider))) {
+    if (IsEqualGUID(iid, GUID{0x57f2e7bc, 0x0bcf, 0x4a9f, {0x94, 0xa4, 0x10, 0xe5, 0x5c, 0x6e, 0x5b, 0x51}})) {
         return static_cast<ISendResponseProvider*>(to_module(static_cast<ISendResponseProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IReadEntityProvider))) {
+    if (IsEqualGUID(iid, GUID{0xfe6d905a, 0x99b8, 0x49fd, {0xb3, 0x89, 0xcf, 0xc8, 0x09, 0x56, 0x2b, 0x81}})) {
         return static_cast<IReadEntityProvider*>(to_module(static_cast<IReadEntityProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IPreBeginRequestProvider))) {
+    if (IsEqualGUID(iid, GUID{0xfb715d26, 0xaff9, 0x476a, {0x8f, 0xc0, 0x6b, 0x1a, 0xcb, 0x3d, 0x10, 0x98}})) {
         return static_cast<IPreBeginRequestProvider*>(to_module(static_cast<IPreBeginRequestProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpApplicationProvider))) {
+    if (IsEqualGUID(iid, GUID{0x1de2c71c, 0xc126, 0x4512, {0xae, 0xd3, 0xf4, 0xf8, 0x85, 0xe1, 0x49, 0x97}})) {
         return static_cast<IHttpApplicationProvider*>(to_module(static_cast<IHttpApplicationProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpApplicationResolveModulesProvider))) {
+    if (IsEqualGUID(iid, GUID{0x0617d9b9, 0xe20f, 0x4a9f, {0x94, 0xf9, 0x35, 0x40, 0x3b, 0x3b, 0xe0, 0x1e}})) {
         return static_cast<IHttpApplicationResolveModulesProvider*>(to_module(static_cast<IHttpApplicationResolveModulesProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IGlobalRSCAQueryProvider))) {
+    if (IsEqualGUID(iid, GUID{0x63fdc43f, 0x934a, 0x4ee5, {0xbc, 0xd8, 0x7e, 0x7b, 0x50, 0xb7, 0x56, 0x05}})) {
         return static_cast<IGlobalRSCAQueryProvider*>(to_module(static_cast<IGlobalRSCAQueryProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IGlobalStopListeningProvider))) {
+    if (IsEqualGUID(iid, GUID{0x41f9a601, 0xe25d, 0x4ac8, {0x8a, 0x1f, 0x63, 0x56, 0x98, 0xa3, 0x0a, 0xb9}})) {
         return static_cast<IGlobalStopListeningProvider*>(to_module(static_cast<IGlobalStopListeningProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(ICacheProvider))) {
+    if (IsEqualGUID(iid, GUID{0x58925fb9, 0x7c5e, 0x4684, {0x83, 0x3b, 0x4a, 0x04, 0xe1, 0x28, 0x66, 0x90}})) {
         return static_cast<ICacheProvider*>(to_module(static_cast<ICacheProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IGlobalConfigurationChangeProvider))) {
+    if (IsEqualGUID(iid, GUID{0x3405f3b4, 0xb3d6, 0x4b73, {0xb5, 0xf5, 0x4d, 0x8a, 0x3c, 0xc6, 0x42, 0xce}})) {
         return static_cast<IGlobalConfigurationChangeProvider*>(to_module(static_cast<IGlobalConfigurationChangeProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IGlobalFileChangeProvider))) {
+    if (IsEqualGUID(iid, GUID{0xece31ee5, 0x0486, 0x4fb0, {0xa8, 0x75, 0x67, 0x39, 0xa2, 0xd7, 0xda, 0xf5}})) {
         return static_cast<IGlobalFileChangeProvider*>(to_module(static_cast<IGlobalFileChangeProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IGlobalTraceEventProvider))) {
+    if (IsEqualGUID(iid, GUID{0x7c6bb150, 0x0310, 0x4718, {0xa0, 0x1f, 0x6f, 0xac, 0xeb, 0x62, 0xdc, 0x1d}})) {
         return static_cast<IGlobalTraceEventProvider*>(to_module(static_cast<IGlobalTraceEventProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IGlobalThreadCleanupProvider))) {
+    if (IsEqualGUID(iid, GUID{0x6b36a149, 0x8620, 0x45a0, {0x81, 0x97, 0x00, 0x81, 0x4a, 0x70, 0x6e, 0x2e}})) {
         return static_cast<IGlobalThreadCleanupProvider*>(to_module(static_cast<IGlobalThreadCleanupProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IGlobalApplicationPreloadProvider))) {
+    if (IsEqualGUID(iid, GUID{0x2111f8d6, 0x0c41, 0x4ff7, {0xbd, 0x45, 0x5c, 0x04, 0xc7, 0xe9, 0x1a, 0x73}})) {
         return static_cast<IGlobalApplicationPreloadProvider*>(to_module(static_cast<IGlobalApplicationPreloadProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IGlobalApplicationPreloadProvider2))) {
+    if (IsEqualGUID(iid, GUID{0x251db2dd, 0x81e7, 0x44ce, {0xae, 0x02, 0x46, 0x52, 0x9f, 0x2d, 0x71, 0xea}})) {
         return static_cast<IGlobalApplicationPreloadProvider2*>(to_module(static_cast<IGlobalApplicationPreloadProvider2*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IGlobalSuspendProcessCallback))) {
+    if (IsEqualGUID(iid, GUID{0x7fd8f303, 0x1031, 0x4e50, {0x91, 0x8a, 0xb7, 0xb9, 0x16, 0xfd, 0x6c, 0x54}})) {
         return static_cast<IGlobalSuspendProcessCallback*>(to_module(static_cast<IGlobalSuspendProcessCallback*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IModuleAllocator))) {
+    if (IsEqualGUID(iid, GUID{0x85c1679c, 0x0b21, 0x491c, {0xaf, 0xb5, 0xc7, 0xb5, 0xc8, 0x64, 0x64, 0xc4}})) {
         return static_cast<IModuleAllocator*>(to_module(static_cast<IModuleAllocator*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpModuleFactory))) {
+    if (IsEqualGUID(iid, GUID{0xba32d330, 0x9ea8, 0x4b9e, {0x89, 0xf1, 0x8c, 0x76, 0xa3, 0x23, 0x27, 0x7f}})) {
         return static_cast<IHttpModuleFactory*>(to_module(static_cast<IHttpModuleFactory*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpModuleRegistrationInfo))) {
+    if (IsEqualGUID(iid, GUID{0x07e5beb3, 0xb798, 0x459d, {0xa9, 0x8a, 0xe6, 0xc4, 0x85, 0xb2, 0xb3, 0xbc}})) {
         return static_cast<IHttpModuleRegistrationInfo*>(to_module(static_cast<IHttpModuleRegistrationInfo*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpModuleRegistrationInfo2))) {
+    if (IsEqualGUID(iid, GUID{0x4fd11cbf, 0x8cc5, 0x418e, {0x80, 0x00, 0xc9, 0xe7, 0x65, 0xf8, 0x85, 0x33}})) {
         return static_cast<IHttpModuleRegistrationInfo2*>(to_module(static_cast<IHttpModuleRegistrationInfo2*>(p)));
     }
     return p; // not a class of httpserv.h: nothing to wrap it with
@@ -7283,136 +8607,154 @@ void* to_module_iid(const GUID& iid, void* p)
 
 void* to_core_iid(const GUID& iid, void* p)
 {
-    if (IsEqualGUID(iid, __uuidof(IHttpStoredContext))) {
+    if (IsEqualGUID(iid, GUID{0x4dfa1df3, 0x8900, 0x4bc7, {0xbb, 0xb5, 0xd1, 0xa4, 0x58, 0xc5, 0x24, 0x10}})) {
+        return static_cast<IAppHostConfigException*>(to_core(static_cast<IAppHostConfigException*>(p)));
+    }
+    if (IsEqualGUID(iid, GUID{0xed35f7a1, 0x5024, 0x4e7b, {0xa4, 0x4d, 0x07, 0xdd, 0xaf, 0x4b, 0x52, 0x4d}})) {
+        return static_cast<IAppHostProperty*>(to_core(static_cast<IAppHostProperty*>(p)));
+    }
+    if (IsEqualGUID(iid, GUID{0x0191775e, 0xbcff, 0x445a, {0xb4, 0xf4, 0x3b, 0xdd, 0xa5, 0x4e, 0x28, 0x16}})) {
+        return static_cast<IAppHostPropertyCollection*>(to_core(static_cast<IAppHostPropertyCollection*>(p)));
+    }
+    if (IsEqualGUID(iid, GUID{0xc8550bff, 0x5281, 0x4b1e, {0xac, 0x34, 0x99, 0xb6, 0xfa, 0x38, 0x46, 0x4d}})) {
+        return static_cast<IAppHostElementCollection*>(to_core(static_cast<IAppHostElementCollection*>(p)));
+    }
+    if (IsEqualGUID(iid, GUID{0x08a90f5f, 0x0702, 0x48d6, {0xb4, 0x5f, 0x02, 0xa9, 0x88, 0x5a, 0x97, 0x68}})) {
+        return static_cast<IAppHostChildElementCollection*>(to_core(static_cast<IAppHostChildElementCollection*>(p)));
+    }
+    if (IsEqualGUID(iid, GUID{0x64ff8ccc, 0xb287, 0x4dae, {0xb0, 0x8a, 0xa7, 0x2c, 0xbf, 0x45, 0xf4, 0x53}})) {
+        return static_cast<IAppHostElement*>(to_core(static_cast<IAppHostElement*>(p)));
+    }
+    if (IsEqualGUID(iid, GUID{0xf1927f76, 0x790e, 0x4ccb, {0xa7, 0x2e, 0x39, 0x6b, 0xdf, 0xda, 0xe0, 0x5d}})) {
         return static_cast<IHttpStoredContext*>(to_core(static_cast<IHttpStoredContext*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpModuleContextContainer))) {
+    if (IsEqualGUID(iid, GUID{0xd7fad7c9, 0xaa27, 0x4ab9, {0xbd, 0x60, 0xe5, 0x5c, 0xcb, 0xa3, 0xf5, 0xdc}})) {
         return static_cast<IHttpModuleContextContainer*>(to_core(static_cast<IHttpModuleContextContainer*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpPerfCounterInfo))) {
+    if (IsEqualGUID(iid, GUID{0xbdfc4c4a, 0x12a4, 0x4744, {0x87, 0xd8, 0x76, 0x5e, 0xb3, 0x20, 0xc5, 0x9f}})) {
         return static_cast<IHttpPerfCounterInfo*>(to_core(static_cast<IHttpPerfCounterInfo*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpApplication))) {
+    if (IsEqualGUID(iid, GUID{0x3f75d9e6, 0x1075, 0x422c, {0xad, 0x89, 0x93, 0xa8, 0x5f, 0x2d, 0x7b, 0xdc}})) {
         return static_cast<IHttpApplication*>(to_core(static_cast<IHttpApplication*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpUrlInfo))) {
+    if (IsEqualGUID(iid, GUID{0x7e0e6167, 0x0094, 0x49a1, {0x82, 0x87, 0xec, 0xf6, 0xdc, 0x6e, 0x73, 0xa6}})) {
         return static_cast<IHttpUrlInfo*>(to_core(static_cast<IHttpUrlInfo*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IScriptMapInfo))) {
+    if (IsEqualGUID(iid, GUID{0xd7fe3d77, 0x68bc, 0x4d4a, {0x85, 0x1f, 0xee, 0xc9, 0xfb, 0x68, 0x01, 0x7c}})) {
         return static_cast<IScriptMapInfo*>(to_core(static_cast<IScriptMapInfo*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IMetadataInfo))) {
+    if (IsEqualGUID(iid, GUID{0x48b10633, 0x825d, 0x495e, {0x93, 0xb0, 0x22, 0x53, 0x80, 0x05, 0x3e, 0x8e}})) {
         return static_cast<IMetadataInfo*>(to_core(static_cast<IMetadataInfo*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpRequest))) {
+    if (IsEqualGUID(iid, GUID{0xe8698f7e, 0x576e, 0x4cac, {0xa3, 0x09, 0x67, 0x43, 0x53, 0x55, 0xfa, 0xef}})) {
         return static_cast<IHttpRequest*>(to_core(static_cast<IHttpRequest*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpCachePolicy))) {
+    if (IsEqualGUID(iid, GUID{0xcb1c40ca, 0x70f2, 0x41a0, {0xad, 0xd2, 0x88, 0x1f, 0x5e, 0xf5, 0x73, 0x88}})) {
         return static_cast<IHttpCachePolicy*>(to_core(static_cast<IHttpCachePolicy*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpResponse))) {
+    if (IsEqualGUID(iid, GUID{0x7e1c6b38, 0x628f, 0x4e6c, {0x95, 0xdc, 0x41, 0x23, 0x7e, 0xb7, 0xf9, 0x5e}})) {
         return static_cast<IHttpResponse*>(to_core(static_cast<IHttpResponse*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpUser))) {
+    if (IsEqualGUID(iid, GUID{0x8059e6f8, 0x10ce, 0x4d61, {0xb4, 0x7e, 0x5a, 0x1d, 0x8d, 0x9a, 0x8b, 0x67}})) {
         return static_cast<IHttpUser*>(to_core(static_cast<IHttpUser*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpConnectionStoredContext))) {
+    if (IsEqualGUID(iid, GUID{0x841d9a71, 0x75f4, 0x4626, {0x8b, 0x97, 0x66, 0x04, 0x6c, 0xa7, 0xe4, 0x5b}})) {
         return static_cast<IHttpConnectionStoredContext*>(to_core(static_cast<IHttpConnectionStoredContext*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpConnectionModuleContextContainer))) {
+    if (IsEqualGUID(iid, GUID{0xf3dd2fb3, 0x4d11, 0x4295, {0xb8, 0xab, 0x4c, 0xb6, 0x67, 0xad, 0xd1, 0xfe}})) {
         return static_cast<IHttpConnectionModuleContextContainer*>(to_core(static_cast<IHttpConnectionModuleContextContainer*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpConnection))) {
+    if (IsEqualGUID(iid, GUID{0xd9a5de00, 0x3346, 0x4599, {0x98, 0x26, 0xfe, 0x88, 0x56, 0x5e, 0x12, 0x26}})) {
         return static_cast<IHttpConnection*>(to_core(static_cast<IHttpConnection*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpContext))) {
+    if (IsEqualGUID(iid, GUID{0x424c1b8c, 0xa1ba, 0x44d7, {0xac, 0x98, 0x9f, 0x8f, 0x45, 0x77, 0x01, 0xa5}})) {
         return static_cast<IHttpContext*>(to_core(static_cast<IHttpContext*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpTraceContext))) {
+    if (IsEqualGUID(iid, GUID{0x9f9098d5, 0x915c, 0x4294, {0xa5, 0x2e, 0x66, 0x53, 0x2a, 0x23, 0x2b, 0xc9}})) {
         return static_cast<IHttpTraceContext*>(to_core(static_cast<IHttpTraceContext*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpCacheKey))) {
+    if (IsEqualGUID(iid, GUID{0xcdef2aad, 0x20b3, 0x4512, {0xb1, 0xb1, 0x09, 0x4b, 0x38, 0x44, 0xae, 0xb2}})) {
         return static_cast<IHttpCacheKey*>(to_core(static_cast<IHttpCacheKey*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpCacheSpecificData))) {
+    if (IsEqualGUID(iid, GUID{0x37776aff, 0x852e, 0x4eec, {0x93, 0xa5, 0xb8, 0x5a, 0x28, 0x5a, 0x95, 0xb8}})) {
         return static_cast<IHttpCacheSpecificData*>(to_core(static_cast<IHttpCacheSpecificData*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpSite))) {
+    if (IsEqualGUID(iid, GUID{0xeb16a6ec, 0xba5d, 0x436f, {0xbf, 0x24, 0x3e, 0xde, 0x13, 0x90, 0x64, 0x50}})) {
         return static_cast<IHttpSite*>(to_core(static_cast<IHttpSite*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpFileMonitor))) {
+    if (IsEqualGUID(iid, GUID{0x985422da, 0xb0cf, 0x473b, {0xba, 0x9e, 0x81, 0x48, 0xce, 0xb3, 0xe2, 0x40}})) {
         return static_cast<IHttpFileMonitor*>(to_core(static_cast<IHttpFileMonitor*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpFileInfo))) {
+    if (IsEqualGUID(iid, GUID{0x71e95595, 0x8c74, 0x44d9, {0x88, 0xa9, 0xf5, 0x11, 0x2d, 0x5f, 0x59, 0x00}})) {
         return static_cast<IHttpFileInfo*>(to_core(static_cast<IHttpFileInfo*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpTokenEntry))) {
+    if (IsEqualGUID(iid, GUID{0xfd86e6de, 0xfb0e, 0x47dd, {0x82, 0x0a, 0xe0, 0xda, 0x12, 0xbe, 0x46, 0xe9}})) {
         return static_cast<IHttpTokenEntry*>(to_core(static_cast<IHttpTokenEntry*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpEventProvider))) {
+    if (IsEqualGUID(iid, GUID{0x6f3f657d, 0x2fb8, 0x43c6, {0xa0, 0x96, 0x50, 0x64, 0xb4, 0x1f, 0x05, 0x80}})) {
         return static_cast<IHttpEventProvider*>(to_core(static_cast<IHttpEventProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpCompletionInfo))) {
+    if (IsEqualGUID(iid, GUID{0x49dd20e3, 0xd9c0, 0x463c, {0x88, 0x21, 0xf3, 0x41, 0x3b, 0x55, 0xcc, 0x00}})) {
         return static_cast<IHttpCompletionInfo*>(to_core(static_cast<IHttpCompletionInfo*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(ICustomNotificationProvider))) {
+    if (IsEqualGUID(iid, GUID{0x671e6d34, 0x9380, 0x4df4, {0xb4, 0x53, 0x91, 0x12, 0x9d, 0xf0, 0x2b, 0x24}})) {
         return static_cast<ICustomNotificationProvider*>(to_core(static_cast<ICustomNotificationProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IAuthenticationProvider))) {
+    if (IsEqualGUID(iid, GUID{0x304d51d0, 0x0307, 0x45ed, {0x83, 0xfd, 0xdd, 0x3f, 0xc0, 0x32, 0xfd, 0xfc}})) {
         return static_cast<IAuthenticationProvider*>(to_core(static_cast<IAuthenticationProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IMapHandlerProvider))) {
+    if (IsEqualGUID(iid, GUID{0xfea3ce6b, 0xe346, 0x47e7, {0xb2, 0xa6, 0xad, 0x26, 0x5b, 0xae, 0xff, 0x2c}})) {
         return static_cast<IMapHandlerProvider*>(to_core(static_cast<IMapHandlerProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IMapPathProvider))) {
+    if (IsEqualGUID(iid, GUID{0x8efdf557, 0xa8f1, 0x4bc9, {0xb4, 0x62, 0x6d, 0xf3, 0xb0, 0x38, 0xa5, 0x9a}})) {
         return static_cast<IMapPathProvider*>(to_core(static_cast<IMapPathProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(ISendResponseProvider))) {
+    if (IsEqualGUID(iid, GUID{0x57f2e7bc, 0x0bcf, 0x4a9f, {0x94, 0xa4, 0x10, 0xe5, 0x5c, 0x6e, 0x5b, 0x51}})) {
         return static_cast<ISendResponseProvider*>(to_core(static_cast<ISendResponseProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IReadEntityProvider))) {
+    if (IsEqualGUID(iid, GUID{0xfe6d905a, 0x99b8, 0x49fd, {0xb3, 0x89, 0xcf, 0xc8, 0x09, 0x56, 0x2b, 0x81}})) {
         return static_cast<IReadEntityProvider*>(to_core(static_cast<IReadEntityProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IPreBeginRequestProvider))) {
+    if (IsEqualGUID(iid, GUID{0xfb715d26, 0xaff9, 0x476a, {0x8f, 0xc0, 0x6b, 0x1a, 0xcb, 0x3d, 0x10, 0x98}})) {
         return static_cast<IPreBeginRequestProvider*>(to_core(static_cast<IPreBeginRequestProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpApplicationProvider))) {
+    if (IsEqualGUID(iid, GUID{0x1de2c71c, 0xc126, 0x4512, {0xae, 0xd3, 0xf4, 0xf8, 0x85, 0xe1, 0x49, 0x97}})) {
         return static_cast<IHttpApplicationProvider*>(to_core(static_cast<IHttpApplicationProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpApplicationResolveModulesProvider))) {
+    if (IsEqualGUID(iid, GUID{0x0617d9b9, 0xe20f, 0x4a9f, {0x94, 0xf9, 0x35, 0x40, 0x3b, 0x3b, 0xe0, 0x1e}})) {
         return static_cast<IHttpApplicationResolveModulesProvider*>(to_core(static_cast<IHttpApplicationResolveModulesProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IGlobalRSCAQueryProvider))) {
+    if (IsEqualGUID(iid, GUID{0x63fdc43f, 0x934a, 0x4ee5, {0xbc, 0xd8, 0x7e, 0x7b, 0x50, 0xb7, 0x56, 0x05}})) {
         return static_cast<IGlobalRSCAQueryProvider*>(to_core(static_cast<IGlobalRSCAQueryProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IGlobalStopListeningProvider))) {
+    if (IsEqualGUID(iid, GUID{0x41f9a601, 0xe25d, 0x4ac8, {0x8a, 0x1f, 0x63, 0x56, 0x98, 0xa3, 0x0a, 0xb9}})) {
         return static_cast<IGlobalStopListeningProvider*>(to_core(static_cast<IGlobalStopListeningProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(ICacheProvider))) {
+    if (IsEqualGUID(iid, GUID{0x58925fb9, 0x7c5e, 0x4684, {0x83, 0x3b, 0x4a, 0x04, 0xe1, 0x28, 0x66, 0x90}})) {
         return static_cast<ICacheProvider*>(to_core(static_cast<ICacheProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IGlobalConfigurationChangeProvider))) {
+    if (IsEqualGUID(iid, GUID{0x3405f3b4, 0xb3d6, 0x4b73, {0xb5, 0xf5, 0x4d, 0x8a, 0x3c, 0xc6, 0x42, 0xce}})) {
         return static_cast<IGlobalConfigurationChangeProvider*>(to_core(static_cast<IGlobalConfigurationChangeProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IGlobalFileChangeProvider))) {
+    if (IsEqualGUID(iid, GUID{0xece31ee5, 0x0486, 0x4fb0, {0xa8, 0x75, 0x67, 0x39, 0xa2, 0xd7, 0xda, 0xf5}})) {
         return static_cast<IGlobalFileChangeProvider*>(to_core(static_cast<IGlobalFileChangeProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IGlobalTraceEventProvider))) {
+    if (IsEqualGUID(iid, GUID{0x7c6bb150, 0x0310, 0x4718, {0xa0, 0x1f, 0x6f, 0xac, 0xeb, 0x62, 0xdc, 0x1d}})) {
         return static_cast<IGlobalTraceEventProvider*>(to_core(static_cast<IGlobalTraceEventProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IGlobalThreadCleanupProvider))) {
+    if (IsEqualGUID(iid, GUID{0x6b36a149, 0x8620, 0x45a0, {0x81, 0x97, 0x00, 0x81, 0x4a, 0x70, 0x6e, 0x2e}})) {
         return static_cast<IGlobalThreadCleanupProvider*>(to_core(static_cast<IGlobalThreadCleanupProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IGlobalApplicationPreloadProvider))) {
+    if (IsEqualGUID(iid, GUID{0x2111f8d6, 0x0c41, 0x4ff7, {0xbd, 0x45, 0x5c, 0x04, 0xc7, 0xe9, 0x1a, 0x73}})) {
         return static_cast<IGlobalApplicationPreloadProvider*>(to_core(static_cast<IGlobalApplicationPreloadProvider*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IGlobalSuspendProcessCallback))) {
+    if (IsEqualGUID(iid, GUID{0x7fd8f303, 0x1031, 0x4e50, {0x91, 0x8a, 0xb7, 0xb9, 0x16, 0xfd, 0x6c, 0x54}})) {
         return static_cast<IGlobalSuspendProcessCallback*>(to_core(static_cast<IGlobalSuspendProcessCallback*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IModuleAllocator))) {
+    if (IsEqualGUID(iid, GUID{0x85c1679c, 0x0b21, 0x491c, {0xaf, 0xb5, 0xc7, 0xb5, 0xc8, 0x64, 0x64, 0xc4}})) {
         return static_cast<IModuleAllocator*>(to_core(static_cast<IModuleAllocator*>(p)));
     }
-    if (IsEqualGUID(iid, __uuidof(IHttpModuleFactory))) {
+    if (IsEqualGUID(iid, GUID{0xba32d330, 0x9ea8, 0x4b9e, {0x89, 0xf1, 0x8c, 0x76, 0xa3, 0x23, 0x27, 0x7f}})) {
         return static_cast<IHttpModuleFactory*>(to_core(static_cast<IHttpModuleFactory*>(p)));
     }
     return p; // not a class of httpserv.h: nothing to wrap it with

@@ -67,11 +67,17 @@ pub fn e2e_dir() -> &'static Path {
 
 /// The module DLL `<name>.dll` of [`e2e_dir`] through the DLL door.
 pub fn dll(name: &str) -> TestServer {
+    dll_with(name, None)
+}
+
+/// [`dll`], with a configuration served through `GetAdminManager`.
+pub fn dll_with(name: &str, config: Option<&httpserv_testing::Config>) -> TestServer {
     let dir = e2e_dir();
-    TestServer::dll_builder(dir.join(format!("{name}.dll")))
-        .simulator(dir.join("httpserv-simulator.exe"))
-        .start()
-        .unwrap_or_else(|e| panic!("{name}.dll: {e}"))
+    let mut builder = TestServer::dll_builder(dir.join(format!("{name}.dll"))).simulator(dir.join("httpserv-simulator.exe"));
+    if let Some(config) = config {
+        builder = builder.config(config.clone());
+    }
+    builder.start().unwrap_or_else(|e| panic!("{name}.dll: {e}"))
 }
 
 /// What one server gave for a run of requests: everything a test can observe.
@@ -179,6 +185,16 @@ pub fn same_through_both_doors(register: RegisterModuleFn, dll_name: &str, steps
     let in_process = run(TestServer::new(register).unwrap(), steps);
     let through_dll = run(dll(dll_name), steps);
     assert_runs_equal(&in_process, &through_dll, &format!("in-process vs {dll_name}.dll"));
+    through_dll
+}
+
+/// [`same_through_both_doors`] with a configuration (`TestServer::with_config` and the DLL
+/// door's `--config`).
+#[allow(dead_code)]
+pub fn same_through_both_doors_with_config(register: RegisterModuleFn, dll_name: &str, config: &httpserv_testing::Config, steps: &[Step]) -> Run {
+    let in_process = run(TestServer::with_config(register, config).unwrap(), steps);
+    let through_dll = run(dll_with(dll_name, Some(config)), steps);
+    assert_runs_equal(&in_process, &through_dll, &format!("in-process vs {dll_name}.dll, configured"));
     through_dll
 }
 
