@@ -59,7 +59,7 @@ fn extended_api_is_the_same_through_both_doors() {
             "config=Some(\"C:\\\\inetpub\\\\temp\\\\apppools\\\\DefaultAppPool\\\\DefaultAppPool.config\")\n\
              sni=Ok(516) flags=2\n\
              translated=Some(\"C:\\\\inetpub\\\\wwwroot\\\\app\\\\page.aspx\")\n\
-             meta=Some(\"MACHINE/WEBROOT/APPHOST/Default Web Site\") vr=Some(\"C:\\\\inetpub\\\\wwwroot\\\\\")\n\
+             meta=Some(\"MACHINE/WEBROOT/APPHOST/Default Web Site/app/page.aspx\") vr=Some(\"C:\\\\inetpub\\\\wwwroot\")\n\
              connection=Ok(()) Some(\"per connection\") metadata={metadata_set:?} Some(\"per configuration\")\n"
         )
     };
