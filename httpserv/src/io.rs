@@ -49,6 +49,7 @@ impl Op {
             let Some(state) = polled() else {
                 return Poll::Ready(Err(invalid("asynchronous body I/O runs only inside an async fn handler")));
             };
+            state.watch_disconnect();
             if state.disconnected.load(core::sync::atomic::Ordering::Acquire) {
                 return Poll::Ready(Err(Error::from_hresult(HRESULT(ERROR_CONNECTION_ABORTED_HRESULT))));
             }
@@ -58,7 +59,7 @@ impl Op {
                     return Poll::Ready(Err(Error::from_hresult(HRESULT(ERROR_BUSY_HRESULT))));
                 }
                 // Marked before the call: IIS may complete it on another thread at once.
-                *io = Io::Waiting { orphan: None };
+                state.set_io(&mut io, Io::Waiting { orphan: None });
             }
             let buffer = self.buffer.as_mut().expect("the buffer is ours until issued");
             let (hr, started) = start(buffer);
@@ -68,11 +69,11 @@ impl Op {
                     Poll::Pending
                 }
                 Start::Done(bytes, done_hr) => {
-                    *state.io.lock().unwrap_or_else(|p| p.into_inner()) = Io::Idle;
+                    state.set_io(&mut state.io.lock().unwrap_or_else(|p| p.into_inner()), Io::Idle);
                     Poll::Ready(Ok((bytes, if hr < 0 { hr } else { done_hr })))
                 }
                 Start::Pending => {
-                    *state.io.lock().unwrap_or_else(|p| p.into_inner()) = Io::Idle;
+                    state.set_io(&mut state.io.lock().unwrap_or_else(|p| p.into_inner()), Io::Idle);
                     Poll::Ready(Ok((0, hr)))
                 }
             };
@@ -80,7 +81,7 @@ impl Op {
         let mut io = state.io.lock().unwrap_or_else(|p| p.into_inner());
         match *io {
             Io::Done(bytes, hr) => {
-                *io = Io::Idle;
+                state.set_io(&mut io, Io::Idle);
                 drop(io);
                 self.issued = None;
                 Poll::Ready(Ok((bytes, hr)))
@@ -240,7 +241,10 @@ impl Future for Disconnected<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
-        let gone = polled().is_some_and(|state| state.disconnected.load(core::sync::atomic::Ordering::Acquire));
+        let gone = polled().is_some_and(|state| {
+            state.watch_disconnect();
+            state.disconnected.load(core::sync::atomic::Ordering::Acquire)
+        });
         // Before the watcher has heard anything, the connection itself may already be closed.
         if gone || self.context.connection().is_some_and(|c| !c.is_connected()) {
             Poll::Ready(())

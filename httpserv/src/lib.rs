@@ -75,6 +75,7 @@ pub use response::{CurrentStatus, Response, Status};
 pub use server::{Extension, Server};
 pub use strings::WideStr;
 pub use io::{Disconnected, FlushBody, ReadBody, WriteBody};
+pub use bridge::task::{yield_now, YieldNow};
 
 /// The raw bindings, for calls the safe API does not cover.
 pub use httpserv_sys as sys;

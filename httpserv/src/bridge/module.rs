@@ -9,7 +9,7 @@ use httpserv_sys::*;
 
 use super::panic::{catch, fail_request, trace_raw};
 use super::registration::{Current, Registration};
-use super::task::{Frame, Task};
+use super::task::{Frame, Started, Step, Task};
 use crate::module::{request_notifications, HttpModule};
 use crate::providers::*;
 use crate::HttpContext;
@@ -94,12 +94,17 @@ unsafe fn dispatch<M: HttpModule>(
         let context = unsafe { HttpContext::from_raw_in(context, registration) }?;
         f(module, &context)
     });
-    let suspended = frame.started() == Some(true);
+    let started = frame.started();
     drop(frame);
     match result {
-        Ok(_) if suspended => {
+        Ok(_) if started != Started::None => {
             // The future holds the module: it stays busy until the future finishes.
             core::mem::forget(release);
+            if started == Started::Yielded {
+                // SAFETY: the future yielded; nothing above refers to the task or the module
+                // any more (`release` is forgotten, the guards only restore thread-locals).
+                return unsafe { post_yield::<M>(object, context) };
+            }
             RQ_NOTIFICATION_PENDING
         }
         Ok(status) => status.unwrap_or_default().to_raw(),
@@ -198,21 +203,62 @@ member_fn! {
 /// `completion` is null or IIS's live completion info.
 unsafe fn resume<M: HttpModule>(object: *mut ModuleObject<M>, context: *mut IHttpContext, completion: *mut IHttpCompletionInfo) -> REQUEST_NOTIFICATION_STATUS {
     // SAFETY: the caller's contract.
+    match unsafe { poll_task(object, context, completion) } {
+        Some(status) => status,
+        // SAFETY: the future yielded; `poll_task` has let go of the object.
+        None => unsafe { post_yield(object, context) },
+    }
+}
+
+/// Polls a suspended task once (see [`resume`]): the status for IIS, or `None` when the future
+/// yielded ([`crate::bridge::task::yield_now`]) and the caller must post its completion.
+///
+/// # Safety
+/// As for [`resume`].
+unsafe fn poll_task<M: HttpModule>(object: *mut ModuleObject<M>, context: *mut IHttpContext, completion: *mut IHttpCompletionInfo) -> Option<REQUEST_NOTIFICATION_STATUS> {
+    // SAFETY: the caller's contract.
     let (busy, registration, task) = unsafe { (&(*object).busy, &*(*object).registration, &mut (*object).task) };
     // SAFETY: the object's Arc keeps the registration alive past the guard.
     let _current = unsafe { Current::enter(registration) };
     // SAFETY: the task is alive and its busy flag held (the caller's contract); `completion`
-    // is IIS's live completion info.
+    // is IIS's live completion info. After Pending or Yielded, `task` and `busy` are not used.
     match catch(|| unsafe { task.resume(completion) }) {
-        Ok(core::task::Poll::Pending) => RQ_NOTIFICATION_PENDING,
-        Ok(core::task::Poll::Ready(status)) => {
+        Ok(Step::Pending) => Some(RQ_NOTIFICATION_PENDING),
+        Ok(Step::Yielded) => None,
+        Ok(Step::Ready(status)) => {
             busy.store(false, Ordering::Release);
-            status.to_raw()
+            Some(status.to_raw())
         }
         Err(message) => {
             abandon_task(task, context);
             busy.store(false, Ordering::Release);
-            fail_request(context, "an async handler (resumed in OnAsyncCompletion)", &message)
+            Some(fail_request(context, "an async handler (resumed in OnAsyncCompletion)", &message))
+        }
+    }
+}
+
+/// Completes a yield ([`crate::bridge::task::yield_now`]): posts the completion that resumes
+/// the task in `OnAsyncCompletion`, and returns `PENDING`. This is the notification's last act,
+/// as in a C++ module that calls `PostCompletion` and returns `RQ_NOTIFICATION_PENDING`: IIS may
+/// run `OnAsyncCompletion` on another thread before this returns (ANCM holds a lock across its
+/// notification for that); nothing here touches the module object after the post. Should IIS
+/// refuse the post, no completion will come and this thread still owns the task: it polls again.
+///
+/// # Safety
+/// `object`'s task just yielded (its state is `POSTED`: no wake posts) and the caller holds no
+/// reference into the object; `context` is the live context of the notification.
+unsafe fn post_yield<M: HttpModule>(object: *mut ModuleObject<M>, context: *mut IHttpContext) -> REQUEST_NOTIFICATION_STATUS {
+    loop {
+        // SAFETY: the request is pending on this task, so its context is live; IIS lets a
+        // module post a completion from any thread (IHttpContext::PostCompletion,
+        // https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-postcompletion-method).
+        let hr = unsafe { ((*(*context).lpVtbl).PostCompletion)(context, 0) };
+        if hr >= 0 {
+            return RQ_NOTIFICATION_PENDING;
+        }
+        // SAFETY: no completion was posted, so the task is still this thread's, alive, busy.
+        if let Some(status) = unsafe { poll_task(object, context, core::ptr::null_mut()) } {
+            return status;
         }
     }
 }

@@ -19,14 +19,29 @@
 //! (or before the notification has returned `PENDING`) does not post a completion: the poll
 //! loop sees it and polls again, so `OnAsyncCompletion` never races the notification that
 //! suspended.
+//!
+//! [`yield_now`] is the exception: it asks for the round trip itself (give the IIS thread back,
+//! be resumed on one of IIS's threads). The poll then ends with [`Step::Yielded`], the state is
+//! already `POSTED` (no other wake can post), and the dispatcher calls `PostCompletion` as the
+//! last thing before it returns `PENDING`, once nothing on its stack refers to the task or the
+//! module any more: an `OnAsyncCompletion` that IIS runs at once on another thread (before the
+//! notification has returned, the case ANCM takes a lock for) finds them free. C++ modules write
+//! the same round trip by hand (simulator/modules/suspend_cpp.cpp).
+//!
+//! Costs per round trip are kept to what the round trip needs: the waker is a `RawWaker` over the
+//! `Arc` the task holds (polling clones nothing), the I/O slot is only locked while an operation
+//! is in flight (an atomic flag says so), the future's request memory is not zeroed (it is
+//! written at once), and the connection's disconnect watcher is only set up when the future asks
+//! about the client (body I/O, `disconnected()`).
 
+use core::ffi::c_void;
 use core::future::Future;
+use core::mem::ManuallyDrop;
 use core::pin::Pin;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU8, Ordering};
-use core::task::{Context, Poll, Waker};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use std::sync::{Arc, Mutex};
-use std::task::Wake;
 
 use httpserv_sys::*;
 
@@ -67,14 +82,23 @@ pub(crate) struct WakeState {
     state: AtomicU8,
     /// The request's context, or null once the task is gone (the request ended or the future
     /// finished): a late wake must not touch it.
-    context: core::sync::atomic::AtomicPtr<IHttpContext>,
+    context: AtomicPtr<IHttpContext>,
     /// Wakes inside `PostCompletion` right now: `finish` waits for them to leave before the
     /// context can go away (unless it runs inside one of them, on the same thread).
-    posters: core::sync::atomic::AtomicUsize,
+    posters: AtomicUsize,
     /// The task's asynchronous read, write or flush, if one is in flight (IIS allows one).
+    /// Changed only with `io_waiting` kept equal to "is `Io::Waiting`", under the lock.
     pub(crate) io: Mutex<Io>,
+    /// Whether `io` is `Io::Waiting`: lets wakes and polls with no operation in flight (the
+    /// common case) skip the lock.
+    pub(crate) io_waiting: AtomicBool,
     /// Set when IIS reports the client gone (`IHttpConnectionStoredContext::NotifyDisconnect`).
-    pub(crate) disconnected: core::sync::atomic::AtomicBool,
+    pub(crate) disconnected: AtomicBool,
+    /// The module id (`IHttpModuleRegistrationInfo::GetId`) for the connection's disconnect
+    /// watcher, set up on first use ([`WakeState::watch_disconnect`]).
+    module_id: AtomicPtr<c_void>,
+    /// Whether the watcher was set up for this task.
+    watching: AtomicBool,
 }
 
 /// The one asynchronous operation IIS lets a request have outstanding.
@@ -95,15 +119,36 @@ thread_local! {
     static POSTING: core::cell::Cell<*const WakeState> = const { core::cell::Cell::new(core::ptr::null()) };
 }
 
-impl Wake for WakeState {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
+impl WakeState {
+    /// Sets `io` (under its lock, held by the caller) and keeps `io_waiting` equal to it.
+    pub(crate) fn set_io(&self, io: &mut Io, next: Io) {
+        self.io_waiting.store(matches!(next, Io::Waiting { .. }), Ordering::Release);
+        *io = next;
     }
 
-    fn wake_by_ref(self: &Arc<Self>) {
+    /// Sets up the connection's disconnect watcher for this task, once (called by the futures
+    /// that ask about the client: body I/O and `disconnected()`, inside the task's poll). A
+    /// client already gone then (`IHttpConnection::IsConnected`) marks the task disconnected.
+    pub(crate) fn watch_disconnect(self: &Arc<Self>) {
+        if self.watching.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let context = self.context.load(Ordering::Acquire);
+        if context.is_null() {
+            return;
+        }
+        // SAFETY: called inside the task's poll, so the task (and its request) is alive.
+        let connected = unsafe { super::disconnect::watch(context, self.module_id.load(Ordering::Relaxed), self) };
+        if !connected {
+            self.disconnected.store(true, Ordering::Release);
+        }
+    }
+
+    /// The waker's wake: posts a completion when the task is suspended (see the module docs).
+    fn wake_by_ref(&self) {
         // While an operation is in flight its completion resumes the task: posting another
         // completion would be taken for it.
-        if matches!(*self.io.lock().unwrap_or_else(|p| p.into_inner()), Io::Waiting { .. }) {
+        if self.io_waiting.load(Ordering::Acquire) {
             return;
         }
         let mut state = self.state.load(Ordering::Acquire);
@@ -124,7 +169,7 @@ impl Wake for WakeState {
         self.posters.fetch_add(1, Ordering::SeqCst);
         let context = self.context.load(Ordering::SeqCst);
         if !context.is_null() {
-            let previous = POSTING.with(|p| p.replace(Arc::as_ptr(self)));
+            let previous = POSTING.with(|p| p.replace(self));
             // SAFETY: non-null after the announcement means `finish` has not returned, and it
             // waits for this post before the request can end. IIS lets any thread post a
             // completion (IHttpContext::PostCompletion); 0 bytes: this one carries no I/O.
@@ -133,6 +178,61 @@ impl Wake for WakeState {
         }
         self.posters.fetch_sub(1, Ordering::SeqCst);
     }
+
+    /// Wakes the task (for holders of an `Arc`, such as the disconnect watcher).
+    pub(crate) fn wake(&self) {
+        self.wake_by_ref();
+    }
+}
+
+/// The task's `Waker`: its data pointer is an `Arc<WakeState>` (`Arc::into_raw`); every clone
+/// holds one strong count, as `std::task::Wake`'s wakers do. `Task::resume` lends the task's own
+/// `Arc` to the poll without raising the count (see `borrowed_waker`).
+static WAKER_VTABLE: RawWakerVTable = RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
+
+unsafe fn waker_clone(data: *const ()) -> RawWaker {
+    // SAFETY: `data` is a live `Arc<WakeState>` pointer (the waker being cloned holds or
+    // borrows a count); the new waker owns the count raised here.
+    unsafe { Arc::increment_strong_count(data.cast::<WakeState>()) };
+    RawWaker::new(data, &WAKER_VTABLE)
+}
+
+unsafe fn waker_wake(data: *const ()) {
+    // SAFETY: an owned waker (only clones are woken by value; `borrowed_waker`'s is never
+    // dropped or woken by value, it is `ManuallyDrop`): its count is released here.
+    let state = unsafe { Arc::from_raw(data.cast::<WakeState>()) };
+    state.wake_by_ref();
+}
+
+unsafe fn waker_wake_by_ref(data: *const ()) {
+    // SAFETY: the waker holds or borrows a count, so the state is alive.
+    unsafe { &*data.cast::<WakeState>() }.wake_by_ref();
+}
+
+unsafe fn waker_drop(data: *const ()) {
+    // SAFETY: an owned waker's count, released once.
+    drop(unsafe { Arc::from_raw(data.cast::<WakeState>()) });
+}
+
+/// A waker over `state` that borrows the caller's count: never dropped (so no count is released).
+///
+/// # Safety
+/// `state` comes from an `Arc<WakeState>` that stays alive while the returned waker (or a
+/// `&Waker` from it) is used; clones made from it own their count.
+unsafe fn borrowed_waker(state: *const WakeState) -> ManuallyDrop<Waker> {
+    // SAFETY: the vtable's contract holds for `state` (the caller's contract).
+    ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(state.cast(), &WAKER_VTABLE)) })
+}
+
+/// What a poll of the task left.
+pub(crate) enum Step {
+    /// The future finished with this status (the task is finished).
+    Ready(NotificationStatus),
+    /// Suspended: a wake will post the completion.
+    Pending,
+    /// Suspended by [`yield_now`]: the completion is the caller's to post
+    /// ([`post_yield`](crate::bridge::module)) once nothing on its stack refers to the task.
+    Yielded,
 }
 
 /// The module object's slot for a suspended handler. Lives in the module object (request
@@ -170,23 +270,31 @@ impl Task {
     ///
     /// # Safety
     /// The task is alive, the caller holds the module's busy flag, and `completion` is null or
-    /// live.
-    pub(crate) unsafe fn resume(&mut self, completion: *mut IHttpCompletionInfo) -> Poll<NotificationStatus> {
-        let (Some(future), Some(state)) = (self.future, self.waker.clone()) else { return Poll::Ready(NotificationStatus::Continue) };
-        {
+    /// live. After `Step::Pending` or `Step::Yielded` the caller must not touch the task again
+    /// before the next `OnAsyncCompletion` (another thread may already be running it).
+    pub(crate) unsafe fn resume(&mut self, completion: *mut IHttpCompletionInfo) -> Step {
+        let (Some(future), Some(waker)) = (self.future, self.waker.as_ref()) else { return Step::Ready(NotificationStatus::Continue) };
+        let state_ptr = Arc::as_ptr(waker);
+        // SAFETY: `self.waker` keeps the state alive until `finish`, which is the last use of
+        // `self` below; `state` is not used after it.
+        let state = unsafe { &*state_ptr };
+        if state.io_waiting.load(Ordering::Acquire) && !completion.is_null() {
             let mut io = state.io.lock().unwrap_or_else(|p| p.into_inner());
-            if matches!(*io, Io::Waiting { .. }) && !completion.is_null() {
+            if matches!(*io, Io::Waiting { .. }) {
                 // SAFETY: IIS's live completion info of this OnAsyncCompletion.
                 let (bytes, hr) = unsafe { (((*(*completion).lpVtbl).GetCompletionBytes)(completion), ((*(*completion).lpVtbl).GetCompletionStatus)(completion)) };
                 // An orphaned buffer is released here: IIS is done with it.
-                *io = Io::Done(bytes, hr);
+                state.set_io(&mut io, Io::Done(bytes, hr));
             }
         }
-        let waker = Waker::from(state.clone());
+        // SAFETY: the task's Arc outlives the poll (see `state`); the waker is not kept, only
+        // lent to the future as `&Waker` (clones own their counts).
+        let waker = unsafe { borrowed_waker(state_ptr) };
         let mut cx = Context::from_waker(&waker);
-        let _polling = Polling::enter(&state);
+        let _polling = Polling::enter(state_ptr);
         loop {
             state.state.store(POLLING, Ordering::Release);
+            YIELDING.with(|y| y.set(false));
             // SAFETY: the future lives in request memory that never moves until `finish`, and
             // only the busy holder polls it.
             let poll = unsafe { Pin::new_unchecked(&mut *future.as_ptr()) }.poll(&mut cx);
@@ -194,13 +302,20 @@ impl Task {
                 Poll::Ready(status) => {
                     // SAFETY: alive, polled to completion; dropped once, here.
                     unsafe { self.finish() };
-                    return Poll::Ready(status);
+                    return Step::Ready(status);
                 }
                 Poll::Pending => {
                     if state.state.compare_exchange(POLLING, SUSPENDED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-                        return Poll::Pending;
+                        return Step::Pending;
                     }
-                    // Woken while polling: poll again rather than post a completion.
+                    // WOKEN: woken while polling. By `yield_now`: suspend, the caller posts the
+                    // completion (POSTED now, so no other wake posts one). Otherwise poll again
+                    // rather than post a completion. Only this thread moves the state out of
+                    // WOKEN.
+                    if YIELDING.with(|y| y.replace(false)) {
+                        state.state.store(POSTED, Ordering::Release);
+                        return Step::Yielded;
+                    }
                 }
             }
         }
@@ -221,7 +336,7 @@ impl Task {
             while state.posters.load(Ordering::SeqCst) > posts_here {
                 std::thread::yield_now();
             }
-            if matches!(*state.io.lock().unwrap_or_else(|p| p.into_inner()), Io::Waiting { .. }) {
+            if state.io_waiting.load(Ordering::Acquire) && matches!(*state.io.lock().unwrap_or_else(|p| p.into_inner()), Io::Waiting { .. }) {
                 self.inflight = Some(state);
             }
         }
@@ -237,12 +352,25 @@ impl Task {
 thread_local! {
     /// The waker state of the task being polled on this thread, for its I/O futures.
     static POLLED: core::cell::Cell<*const WakeState> = const { core::cell::Cell::new(core::ptr::null()) };
+    /// Set by [`yield_now`] during the current poll (reset before each poll).
+    static YIELDING: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
     /// The task slot and module of the handler being dispatched on this thread, for [`start`].
     static FRAME: core::cell::Cell<(*mut Task, *mut ())> = const { core::cell::Cell::new((core::ptr::null_mut(), core::ptr::null_mut())) };
     /// What the last `start` on this thread did, for the dispatcher. Not derivable from the task
     /// slot afterwards: once suspended, another thread's `OnAsyncCompletion` may finish the
     /// future before the notification has returned (bench/tests/early_completion.rs).
-    static STARTED: core::cell::Cell<Option<bool>> = const { core::cell::Cell::new(None) };
+    static STARTED: core::cell::Cell<Started> = const { core::cell::Cell::new(Started::None) };
+}
+
+/// What a handler's [`start`] did, for the dispatcher.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Started {
+    /// No async handler ran, or its future finished.
+    None,
+    /// Its future suspended; a wake posts the completion.
+    Suspended,
+    /// Its future yielded ([`yield_now`]): the dispatcher posts the completion.
+    Yielded,
 }
 
 /// Marks the task being polled on this thread, until dropped.
@@ -251,8 +379,8 @@ struct Polling {
 }
 
 impl Polling {
-    fn enter(state: &Arc<WakeState>) -> Self {
-        Self { previous: POLLED.with(|p| p.replace(Arc::as_ptr(state))) }
+    fn enter(state: *const WakeState) -> Self {
+        Self { previous: POLLED.with(|p| p.replace(state)) }
     }
 }
 
@@ -284,13 +412,13 @@ pub(crate) struct Frame {
 
 impl Frame {
     pub(crate) fn enter(task: *mut Task, module: *mut ()) -> Self {
-        STARTED.with(|s| s.set(None));
+        STARTED.with(|s| s.set(Started::None));
         Self { previous: FRAME.with(|f| f.replace((task, module))) }
     }
 
-    /// What the handler's `start` did: `Some(true)` if it left a suspended future.
-    pub(crate) fn started(&self) -> Option<bool> {
-        STARTED.with(|s| s.take())
+    /// What the handler's `start` did.
+    pub(crate) fn started(&self) -> Started {
+        STARTED.with(|s| s.replace(Started::None))
     }
 }
 
@@ -299,6 +427,41 @@ impl Drop for Frame {
         FRAME.with(|f| f.set(self.previous));
     }
 }
+
+/// [`yield_now`]'s future.
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        // The wake makes any executor poll again; ours, seeing YIELDING, does it through IIS.
+        // (Polled by another executor, or under a combinator with its own waker, the flag has
+        // no effect unless that wake reaches our task's waker while it is being polled, which
+        // then resumes through IIS: either way the task is polled again.)
+        YIELDING.with(|y| y.set(true));
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Gives the IIS thread back and resumes on one of IIS's threads: the notification returns
+/// `RQ_NOTIFICATION_PENDING`, the bridge calls `IHttpContext::PostCompletion(0)`, and IIS
+/// polls the handler again in `CHttpModule::OnAsyncCompletion`. The round trip a C++ module
+/// makes by hand to let a long piece of work give other requests a turn. Outside an async
+/// handler it behaves as any executor's yield (wake, then pending once).
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+const E_OUTOFMEMORY: i32 = 0x8007_000E_u32 as i32;
 
 /// Runs an async handler: the body of the trait method `#[http_module]` generates for an
 /// `async fn` handler. The returned status is what the handler finished with, or (when the
@@ -322,20 +485,23 @@ where
     type Fut<M, F> = <F as AsyncHandler<'static, M>>::Future;
     let size = core::mem::size_of::<Fut<M, F>>() + core::mem::align_of::<Fut<M, F>>();
     // Request memory lives until the request's modules are disposed (the module object itself
-    // is in the same pool), so the future outlives every poll and its drop in Dispose.
-    let memory = match context.allocate_request_memory(size) {
-        Ok(memory) => memory.as_mut_ptr(),
-        Err(error) => {
-            if let Some(trace) = context.trace() {
-                let _ = trace.quick_trace("httpserv: no request memory for an async handler's future", None, error.code(), crate::TraceLevel::Error);
-            }
-            let response = context.response();
-            response.clear();
-            let _ = response.set_status(500, "Internal Server Error");
-            STARTED.with(|s| s.set(Some(false)));
-            return NotificationStatus::FinishRequest;
-        }
+    // is in the same pool), so the future outlives every poll and its drop in Dispose. Not
+    // zeroed: the future is written into it at once.
+    let memory = match u32::try_from(size) {
+        // SAFETY: live context; IIS returns `size` writable bytes or null.
+        Ok(size) => unsafe { ((*(*context.as_raw()).lpVtbl).AllocateRequestMemory)(context.as_raw(), size) }.cast::<u8>(),
+        Err(_) => core::ptr::null_mut(),
     };
+    if memory.is_null() {
+        if let Some(trace) = context.trace() {
+            let _ = trace.quick_trace("httpserv: no request memory for an async handler's future", None, crate::HRESULT(E_OUTOFMEMORY), crate::TraceLevel::Error);
+        }
+        let response = context.response();
+        response.clear();
+        let _ = response.set_status(500, "Internal Server Error");
+        STARTED.with(|s| s.set(Started::None));
+        return NotificationStatus::FinishRequest;
+    }
     let slot = memory.wrapping_add(memory.align_offset(core::mem::align_of::<Fut<M, F>>())).cast::<Fut<M, F>>();
     // SAFETY: the context handle is valid for the rest of the request, which outlives the task
     // (the task is finished at the latest in Dispose); 'static only erases that bound.
@@ -355,25 +521,23 @@ where
     unsafe { slot.write(future) };
     let future: *mut (dyn Future<Output = NotificationStatus> + 'static) = slot;
     task.future = NonNull::new(future);
-    let state = Arc::new(WakeState {
+    task.waker = Some(Arc::new(WakeState {
         state: AtomicU8::new(POLLING),
-        context: core::sync::atomic::AtomicPtr::new(context.as_raw()),
-        posters: core::sync::atomic::AtomicUsize::new(0),
+        context: AtomicPtr::new(context.as_raw()),
+        posters: AtomicUsize::new(0),
         io: Mutex::new(Io::Idle),
-        disconnected: core::sync::atomic::AtomicBool::new(false),
-    });
-    super::disconnect::watch(context, &state);
-    task.waker = Some(state);
-    // SAFETY: alive, and the dispatcher holds the busy flag; no completion yet.
-    match unsafe { task.resume(core::ptr::null_mut()) } {
-        Poll::Ready(status) => {
-            STARTED.with(|s| s.set(Some(false)));
-            status
-        }
-        Poll::Pending => {
-            STARTED.with(|s| s.set(Some(true)));
-            NotificationStatus::Continue
-        }
-    }
+        io_waiting: AtomicBool::new(false),
+        disconnected: AtomicBool::new(false),
+        module_id: AtomicPtr::new(context.module_id()),
+        watching: AtomicBool::new(false),
+    }));
+    // SAFETY: alive, and the dispatcher holds the busy flag; no completion yet. `task` is not
+    // used after a suspension.
+    let (started, status) = match unsafe { task.resume(core::ptr::null_mut()) } {
+        Step::Ready(status) => (Started::None, status),
+        Step::Pending => (Started::Suspended, NotificationStatus::Continue),
+        Step::Yielded => (Started::Yielded, NotificationStatus::Continue),
+    };
+    STARTED.with(|s| s.set(started));
+    status
 }
-
