@@ -99,6 +99,8 @@ pub(crate) struct WakeState {
     module_id: AtomicPtr<c_void>,
     /// Whether the watcher was set up for this task.
     watching: AtomicBool,
+    /// The chunk array of the task's asynchronous write (see `io::ChunkSlot`).
+    pub(crate) chunks: crate::io::ChunkSlot,
 }
 
 /// The one asynchronous operation IIS lets a request have outstanding.
@@ -530,6 +532,7 @@ where
         disconnected: AtomicBool::new(false),
         module_id: AtomicPtr::new(context.module_id()),
         watching: AtomicBool::new(false),
+        chunks: crate::io::ChunkSlot::new(),
     }));
     // SAFETY: alive, and the dispatcher holds the busy flag; no completion yet. `task` is not
     // used after a suspension.
