@@ -9,7 +9,7 @@ use httpserv_sys::*;
 
 use super::panic::{catch, fail_request, trace_raw};
 use super::registration::{Current, Registration};
-use super::task::{Frame, Started, Step, Task};
+use super::task::{Frame, FrameSlot, Started, Step, Task};
 use crate::module::{request_notifications, HttpModule};
 use crate::providers::*;
 use crate::HttpContext;
@@ -39,6 +39,8 @@ pub struct ModuleObject<M> {
     /// Set while a handler holds `&mut` to `module`: see [`dispatch`]. A suspended async
     /// handler keeps it set until its future finishes.
     busy: AtomicBool,
+    /// The bytes reserved for a future right after this object (see `task::FrameSlot`).
+    room_len: u32,
     /// The future of a suspended async handler (see `bridge/task.rs`).
     task: Task,
     module: M,
@@ -84,8 +86,16 @@ unsafe fn dispatch<M: HttpModule>(
     let release = Release(busy);
     // SAFETY: the object's Arc keeps the registration alive past the guard.
     let _current = unsafe { Current::enter(registration) };
-    // SAFETY: the caller's contract; the task slot and the module are fields of the live object.
-    let frame = unsafe { Frame::enter(core::ptr::addr_of_mut!((*object).task), core::ptr::addr_of_mut!((*object).module).cast()) };
+    // SAFETY: the caller's contract; the task slot and the module are fields of the live object,
+    // and its room follows it in the same request memory (`get_http_module`).
+    let frame = unsafe {
+        Frame::enter(FrameSlot {
+            task: core::ptr::addr_of_mut!((*object).task),
+            module: core::ptr::addr_of_mut!((*object).module).cast(),
+            room: object.cast::<u8>().add(size_of::<ModuleObject<M>>()),
+            room_len: (*object).room_len as usize,
+        })
+    };
     let result = catch(|| {
         // SAFETY: `busy` was clear and is now set by this call: no other reference to the
         // module exists until `release` clears it (a nested notification stops above).
@@ -358,8 +368,10 @@ member_fn! {
         // SAFETY: the factory keeps the registration alive past the guard.
         let _current = unsafe { Current::enter(&**registration) };
         let result = catch(|| {
-            // Over-allocate so the object can be aligned whatever IIS's allocator returns.
-            let size = size_of::<ModuleObject<M>>() + align_of::<ModuleObject<M>>() - 1;
+            // Over-allocate so the object can be aligned whatever IIS's allocator returns, and
+            // leave room after it for an async handler's future (bridge/task.rs `start`).
+            let room = registration.future_room().load(Ordering::Relaxed).min(super::task::MAX_ROOM);
+            let size = size_of::<ModuleObject<M>>() + align_of::<ModuleObject<M>>() - 1 + room;
             let size = u32::try_from(size).ok()?;
             // SAFETY: IIS passes a live allocator for this request.
             let raw = unsafe { ((*(*allocator).lpVtbl).AllocateMemory)(allocator, size) }.cast::<u8>();
@@ -367,9 +379,16 @@ member_fn! {
                 return None;
             }
             let object = raw.wrapping_add(raw.align_offset(align_of::<ModuleObject<M>>())).cast::<ModuleObject<M>>();
+            // The bytes after the object: at least `room` (the alignment took at most align - 1
+            // of the slack), at most MAX_ROOM + align - 1.
+            let after = object as usize + size_of::<ModuleObject<M>>();
+            let room_len = (raw as usize + size as usize - after) as u32;
             let module = M::default();
-            // SAFETY: `object` is aligned and has room for a ModuleObject<M> within `size`.
-            unsafe { object.write(ModuleObject { vtbl: &VtableOf::<M>::VTABLE, registration: registration.clone(), busy: AtomicBool::new(false), task: Task::new(), module }) };
+            // SAFETY: `object` is aligned and has room for a ModuleObject<M> within `size`, and
+            // `room_len` bytes after it, request memory for nothing else.
+            unsafe {
+                object.write(ModuleObject { vtbl: &VtableOf::<M>::VTABLE, registration: registration.clone(), busy: AtomicBool::new(false), room_len, task: Task::new(), module })
+            };
             Some(object)
         });
         match result {

@@ -3,8 +3,10 @@
 //! How a suspended request travels:
 //!
 //! 1. An `async fn` handler (the `#[http_module]` impl block turns it into the trait method,
-//!    which calls [`start`]) creates its future in the request's memory, in the module object's
-//!    [`Task`] slot, and polls it once inside the notification.
+//!    which calls [`start`]) creates its future in the request's memory (room reserved after the
+//!    module object, sized from the futures seen so far, or else `AllocateRequestMemory`),
+//!    records it in the module object's [`Task`] slot, and polls it once inside the
+//!    notification.
 //! 2. Ready: its status goes back to IIS. Pending: the notification returns
 //!    `RQ_NOTIFICATION_PENDING` and the module stays busy (a nested or later notification for it
 //!    is not delivered, see `module::dispatch`), because the future still holds `&mut self`.
@@ -250,6 +252,10 @@ pub(crate) struct Task {
     inflight: Option<Arc<WakeState>>,
 }
 
+/// The largest room `GetHttpModule` reserves for futures: a bigger future always gets its own
+/// request memory, so that one huge future does not grow every request's module object.
+pub(crate) const MAX_ROOM: usize = 16 * 1024;
+
 impl Task {
     pub(crate) const fn new() -> Self {
         Self { context: None, future: None, waker: None, inflight: None }
@@ -356,8 +362,8 @@ thread_local! {
     static POLLED: core::cell::Cell<*const WakeState> = const { core::cell::Cell::new(core::ptr::null()) };
     /// Set by [`yield_now`] during the current poll (reset before each poll).
     static YIELDING: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
-    /// The task slot and module of the handler being dispatched on this thread, for [`start`].
-    static FRAME: core::cell::Cell<(*mut Task, *mut ())> = const { core::cell::Cell::new((core::ptr::null_mut(), core::ptr::null_mut())) };
+    /// The handler being dispatched on this thread, for [`start`].
+    static FRAME: core::cell::Cell<FrameSlot> = const { core::cell::Cell::new(FrameSlot::NONE) };
     /// What the last `start` on this thread did, for the dispatcher. Not derivable from the task
     /// slot afterwards: once suspended, another thread's `OnAsyncCompletion` may finish the
     /// future before the notification has returned (bench/tests/early_completion.rs).
@@ -407,15 +413,33 @@ pub(crate) fn polled() -> Option<Arc<WakeState>> {
     }
 }
 
-/// Marks the task slot and module of the handler being dispatched, until dropped.
+/// What [`start`] needs of the module object whose handler is being dispatched.
+#[derive(Clone, Copy)]
+pub(crate) struct FrameSlot {
+    /// The object's task slot.
+    pub(crate) task: *mut Task,
+    /// The module (`&mut M` for the handler), to check that `start` is called for it.
+    pub(crate) module: *mut (),
+    /// Request memory after the module object reserved for a future (`room_len` bytes; only the
+    /// object's one alive future uses it, and the request's next one once it is dropped: IIS
+    /// never points into a future, I/O buffers and chunk arrays are owned by the waker state).
+    pub(crate) room: *mut u8,
+    pub(crate) room_len: usize,
+}
+
+impl FrameSlot {
+    const NONE: Self = Self { task: core::ptr::null_mut(), module: core::ptr::null_mut(), room: core::ptr::null_mut(), room_len: 0 };
+}
+
+/// Marks the module object of the handler being dispatched, until dropped.
 pub(crate) struct Frame {
-    previous: (*mut Task, *mut ()),
+    previous: FrameSlot,
 }
 
 impl Frame {
-    pub(crate) fn enter(task: *mut Task, module: *mut ()) -> Self {
+    pub(crate) fn enter(slot: FrameSlot) -> Self {
         STARTED.with(|s| s.set(Started::None));
-        Self { previous: FRAME.with(|f| f.replace((task, module))) }
+        Self { previous: FRAME.with(|f| f.replace(slot)) }
     }
 
     /// What the handler's `start` did.
@@ -475,9 +499,10 @@ pub fn start<M: 'static, F>(module: &mut M, context: &HttpContext<'_>, handler: 
 where
     F: for<'a> AsyncHandler<'a, M>,
 {
-    let (task, frame_module) = FRAME.with(|f| f.get());
+    let frame = FRAME.with(|f| f.get());
+    let task = frame.task;
     assert!(
-        !task.is_null() && core::ptr::eq(frame_module, (module as *mut M).cast()),
+        !task.is_null() && core::ptr::eq(frame.module, (module as *mut M).cast()),
         "httpserv: an async handler's body ran outside its own notification"
     );
     // SAFETY: the dispatcher set FRAME to the task slot of this module object, which lives until
@@ -487,12 +512,21 @@ where
     type Fut<M, F> = <F as AsyncHandler<'static, M>>::Future;
     let size = core::mem::size_of::<Fut<M, F>>() + core::mem::align_of::<Fut<M, F>>();
     // Request memory lives until the request's modules are disposed (the module object itself
-    // is in the same pool), so the future outlives every poll and its drop in Dispose. Not
-    // zeroed: the future is written into it at once.
-    let memory = match u32::try_from(size) {
-        // SAFETY: live context; IIS returns `size` writable bytes or null.
-        Ok(size) => unsafe { ((*(*context.as_raw()).lpVtbl).AllocateRequestMemory)(context.as_raw(), size) }.cast::<u8>(),
-        Err(_) => core::ptr::null_mut(),
+    // is in the same pool), so the future outlives every poll and its drop in Dispose. The
+    // module object's room if the future fits (no future is alive, so the room is free), else
+    // its own allocation, and the next module objects get room for it. Not zeroed: the future
+    // is written into it at once.
+    let memory = if size <= frame.room_len {
+        frame.room
+    } else {
+        if size <= MAX_ROOM {
+            super::registration::Current::with(|r| r.map(|r| r.future_room().fetch_max(size, Ordering::Relaxed)));
+        }
+        match u32::try_from(size) {
+            // SAFETY: live context; IIS returns `size` writable bytes or null.
+            Ok(size) => unsafe { ((*(*context.as_raw()).lpVtbl).AllocateRequestMemory)(context.as_raw(), size) }.cast::<u8>(),
+            Err(_) => core::ptr::null_mut(),
+        }
     };
     if memory.is_null() {
         if let Some(trace) = context.trace() {
