@@ -84,6 +84,11 @@ impl ChunkSlot {
     pub(crate) const fn new() -> Self {
         Self(UnsafeCell::new(Vec::new()))
     }
+
+    /// Forgets the chunks (exclusive access: no operation in flight), keeping the capacity.
+    pub(crate) fn clear(&mut self) {
+        self.0.get_mut().clear();
+    }
 }
 
 /// How an operation started.

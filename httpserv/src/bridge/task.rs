@@ -14,8 +14,10 @@
 //!    `CHttpModule::OnAsyncCompletion` on one of its threads, which polls the future again
 //!    ([`Task::resume`]); its final status completes the notification.
 //!
-//! The waker is the one heap allocation of a suspended request: it may outlive the request (a
-//! timer thread keeps it), so it holds the context pointer, which the task's end clears (after
+//! The waker is the one heap allocation of a suspended request (none when the thread has a
+//! spare one: a finished task's waker state that nothing else refers to is kept for the
+//! thread's next task): it may outlive the request (a timer thread keeps it), so it holds the
+//! context pointer, which the task's end clears (after
 //! waiting for any wake still inside `PostCompletion` on another thread); a late `wake` then does
 //! nothing. A wake that arrives while the future is being polled
 //! (or before the notification has returned `PENDING`) does not post a completion: the poll
@@ -123,7 +125,58 @@ thread_local! {
     static POSTING: core::cell::Cell<*const WakeState> = const { core::cell::Cell::new(core::ptr::null()) };
 }
 
+thread_local! {
+    /// A waker state of a finished task that nothing else referred to any more, kept for this
+    /// thread's next task: a request after the first on a thread then allocates nothing.
+    static SPARE: core::cell::Cell<Option<Arc<WakeState>>> = const { core::cell::Cell::new(None) };
+}
+
+/// Keeps `state` for reuse if nothing else holds it (no waker clone, no disconnect watcher's
+/// `Weak`); else drops this count.
+fn recycle(mut state: Arc<WakeState>) {
+    let Some(fresh) = Arc::get_mut(&mut state) else { return };
+    fresh.reset(core::ptr::null_mut(), core::ptr::null_mut());
+    // During thread teardown the spare is simply dropped.
+    let _ = SPARE.try_with(|spare| spare.set(Some(state)));
+}
+
 impl WakeState {
+    /// A waker state for a new task of `context`: this thread's spare one, or a new allocation
+    /// (the suspended request's one heap allocation).
+    fn take(context: *mut IHttpContext, module_id: HTTP_MODULE_ID) -> Arc<Self> {
+        if let Some(mut state) = SPARE.try_with(|spare| spare.take()).ok().flatten() {
+            // Unique since `recycle` checked it: nothing could clone or downgrade it since.
+            if let Some(fresh) = Arc::get_mut(&mut state) {
+                fresh.reset(context, module_id);
+                return state;
+            }
+        }
+        Arc::new(WakeState {
+            state: AtomicU8::new(POLLING),
+            context: AtomicPtr::new(context),
+            posters: AtomicUsize::new(0),
+            io: Mutex::new(Io::Idle),
+            io_waiting: AtomicBool::new(false),
+            disconnected: AtomicBool::new(false),
+            module_id: AtomicPtr::new(module_id),
+            watching: AtomicBool::new(false),
+            chunks: crate::io::ChunkSlot::new(),
+        })
+    }
+
+    /// Back to a new task's state (exclusive access), keeping the chunk array's capacity.
+    fn reset(&mut self, context: *mut IHttpContext, module_id: HTTP_MODULE_ID) {
+        *self.state.get_mut() = POLLING;
+        *self.context.get_mut() = context;
+        *self.posters.get_mut() = 0;
+        *self.io.get_mut().unwrap_or_else(|p| p.into_inner()) = Io::Idle;
+        *self.io_waiting.get_mut() = false;
+        *self.disconnected.get_mut() = false;
+        *self.module_id.get_mut() = module_id;
+        *self.watching.get_mut() = false;
+        self.chunks.clear();
+    }
+
     /// Sets `io` (under its lock, held by the caller) and keeps `io_waiting` equal to it.
     pub(crate) fn set_io(&self, io: &mut Io, next: Io) {
         self.io_waiting.store(matches!(next, Io::Waiting { .. }), Ordering::Release);
@@ -335,6 +388,7 @@ impl Task {
     /// # Safety
     /// The caller holds the module's busy flag (or the module is being disposed).
     pub(crate) unsafe fn finish(&mut self) {
+        let mut spare = None;
         if let Some(state) = self.waker.take() {
             state.context.store(core::ptr::null_mut(), Ordering::SeqCst);
             // A wake still inside PostCompletion on another thread keeps the request alive
@@ -346,6 +400,9 @@ impl Task {
             }
             if state.io_waiting.load(Ordering::Acquire) && matches!(*state.io.lock().unwrap_or_else(|p| p.into_inner()), Io::Waiting { .. }) {
                 self.inflight = Some(state);
+            } else if posts_here == 0 {
+                // Not inside one of its own posts (whose frame still uses it): may be reused.
+                spare = Some(state);
             }
         }
         if let Some(future) = self.future.take() {
@@ -354,6 +411,9 @@ impl Task {
             unsafe { core::ptr::drop_in_place(future.as_ptr()) };
         }
         self.context = None;
+        if let Some(state) = spare {
+            recycle(state);
+        }
     }
 }
 
@@ -557,17 +617,7 @@ where
     unsafe { slot.write(future) };
     let future: *mut (dyn Future<Output = NotificationStatus> + 'static) = slot;
     task.future = NonNull::new(future);
-    task.waker = Some(Arc::new(WakeState {
-        state: AtomicU8::new(POLLING),
-        context: AtomicPtr::new(context.as_raw()),
-        posters: AtomicUsize::new(0),
-        io: Mutex::new(Io::Idle),
-        io_waiting: AtomicBool::new(false),
-        disconnected: AtomicBool::new(false),
-        module_id: AtomicPtr::new(context.module_id()),
-        watching: AtomicBool::new(false),
-        chunks: crate::io::ChunkSlot::new(),
-    }));
+    task.waker = Some(WakeState::take(context.as_raw(), context.module_id()));
     // SAFETY: alive, and the dispatcher holds the busy flag; no completion yet. `task` is not
     // used after a suspension.
     let (started, status) = match unsafe { task.resume(core::ptr::null_mut()) } {
