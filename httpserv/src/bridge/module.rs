@@ -227,12 +227,12 @@ unsafe fn resume<M: HttpModule>(object: *mut ModuleObject<M>, context: *mut IHtt
 /// As for [`resume`].
 unsafe fn poll_task<M: HttpModule>(object: *mut ModuleObject<M>, context: *mut IHttpContext, completion: *mut IHttpCompletionInfo) -> Option<REQUEST_NOTIFICATION_STATUS> {
     // SAFETY: the caller's contract.
-    let (busy, registration, task) = unsafe { (&(*object).busy, &*(*object).registration, &mut (*object).task) };
+    let (busy, registration, task) = unsafe { (&(*object).busy, &*(*object).registration, core::ptr::addr_of_mut!((*object).task)) };
     // SAFETY: the object's Arc keeps the registration alive past the guard.
     let _current = unsafe { Current::enter(registration) };
     // SAFETY: the task is alive and its busy flag held (the caller's contract); `completion`
     // is IIS's live completion info. After Pending or Yielded, `task` and `busy` are not used.
-    match catch(|| unsafe { task.resume(completion) }) {
+    match catch(|| unsafe { Task::resume(task, completion) }) {
         Ok(Step::Pending) => Some(RQ_NOTIFICATION_PENDING),
         Ok(Step::Yielded) => None,
         Ok(Step::Ready(status)) => {
@@ -240,7 +240,8 @@ unsafe fn poll_task<M: HttpModule>(object: *mut ModuleObject<M>, context: *mut I
             Some(status.to_raw())
         }
         Err(message) => {
-            abandon_task(task, context);
+            // SAFETY: the poll panicked before suspending: the task is still this thread's.
+            abandon_task(unsafe { &mut *task }, context);
             busy.store(false, Ordering::Release);
             Some(fail_request(context, "an async handler (resumed in OnAsyncCompletion)", &message))
         }

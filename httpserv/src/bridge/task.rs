@@ -332,12 +332,16 @@ impl Task {
     /// # Safety
     /// The task is alive, the caller holds the module's busy flag, and `completion` is null or
     /// live. After `Step::Pending` or `Step::Yielded` the caller must not touch the task again
-    /// before the next `OnAsyncCompletion` (another thread may already be running it).
-    pub(crate) unsafe fn resume(&mut self, completion: *mut IHttpCompletionInfo) -> Step {
-        let (Some(future), Some(waker)) = (self.future, self.waker.as_ref()) else { return Step::Ready(NotificationStatus::Continue) };
-        let state_ptr = Arc::as_ptr(waker);
-        // SAFETY: `self.waker` keeps the state alive until `finish`, which is the last use of
-        // `self` below; `state` is not used after it.
+    /// before the next `OnAsyncCompletion` (another thread may already be running it). A raw
+    /// pointer, not `&mut self`: once the state says SUSPENDED another thread may resume the
+    /// task while this call is still returning, which a `&mut` argument (live to the end of
+    /// the call) would alias.
+    pub(crate) unsafe fn resume(this: *mut Task, completion: *mut IHttpCompletionInfo) -> Step {
+        // SAFETY: the caller's contract: alive, and only this busy holder accesses it now.
+        let (future, waker) = unsafe { ((*this).future, (*this).waker.as_ref().map(Arc::as_ptr)) };
+        let (Some(future), Some(state_ptr)) = (future, waker) else { return Step::Ready(NotificationStatus::Continue) };
+        // SAFETY: the task's `waker` keeps the state alive until `finish`, which is the last use
+        // of the task below; `state` is not used after it.
         let state = unsafe { &*state_ptr };
         if state.io_waiting.load(Ordering::Acquire) && !completion.is_null() {
             let mut io = state.io.lock().unwrap_or_else(|p| p.into_inner());
@@ -361,8 +365,9 @@ impl Task {
             let poll = unsafe { Pin::new_unchecked(&mut *future.as_ptr()) }.poll(&mut cx);
             match poll {
                 Poll::Ready(status) => {
-                    // SAFETY: alive, polled to completion; dropped once, here.
-                    unsafe { self.finish() };
+                    // SAFETY: alive, polled to completion (so not suspended: this thread still
+                    // has the task to itself); dropped once, here.
+                    unsafe { (*this).finish() };
                     return Step::Ready(status);
                 }
                 Poll::Pending => {
@@ -620,7 +625,7 @@ where
     task.waker = Some(WakeState::take(context.as_raw(), context.module_id()));
     // SAFETY: alive, and the dispatcher holds the busy flag; no completion yet. `task` is not
     // used after a suspension.
-    let (started, status) = match unsafe { task.resume(core::ptr::null_mut()) } {
+    let (started, status) = match unsafe { Task::resume(task, core::ptr::null_mut()) } {
         Step::Ready(status) => (Started::None, status),
         Step::Pending => (Started::Suspended, NotificationStatus::Continue),
         Step::Yielded => (Started::Yielded, NotificationStatus::Continue),
