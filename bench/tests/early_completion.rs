@@ -125,6 +125,9 @@ fn a_completion_before_the_pending_notification_returns_resumes_once() {
     }
     STOP.store(true, Ordering::Release);
     waker_thread.join().unwrap();
+    // IIS terminates the factory at shutdown: it holds the module's registration.
+    // SAFETY: the factory RegisterModule gave, terminated once; every module is disposed.
+    unsafe { ((*(*registration.factory).lpVtbl).Terminate)(registration.factory) };
     println!("early_completion: {rounds} rounds: {suspended} suspended and resumed by an immediate OnAsyncCompletion, {direct} finished in the notification");
     assert_eq!(suspended + direct, rounds);
 }

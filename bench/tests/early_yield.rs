@@ -109,4 +109,7 @@ fn a_yield_completed_before_the_notification_returns_resumes_once_per_post() {
         c.join().unwrap();
     }
     assert!(QUEUE.lock().unwrap().is_empty(), "no completion left over");
+    // IIS terminates the factory at shutdown: it holds the module's registration.
+    // SAFETY: the factory RegisterModule gave, terminated once; every module is disposed.
+    unsafe { ((*(*registration.factory).lpVtbl).Terminate)(registration.factory) };
 }

@@ -120,6 +120,8 @@ fn requests_on_fake_objects(register: RegisterModuleFn) -> Counts {
         total.allocations += counts.allocations;
         total.bytes += counts.bytes;
     }
+    // SAFETY: as IIS does at shutdown, once, after every module was disposed.
+    unsafe { ((*(*factory).lpVtbl).Terminate)(factory) };
     total
 }
 
@@ -295,4 +297,6 @@ fn a_suspended_request_allocates_at_most_one_waker() {
     let posted = fake::POSTED.with(|p| p.get());
     kept.into_iter().for_each(core::task::Waker::wake);
     assert_eq!(fake::POSTED.with(|p| p.get()), posted);
+    // SAFETY: as IIS does at shutdown, once, after every module was disposed.
+    unsafe { ((*(*factory).lpVtbl).Terminate)(factory) };
 }
