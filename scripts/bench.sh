@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh: the measurements behind "safe costs the same as raw" (bench/, crate httpserv-bench).
 #
-#   scripts/bench.sh [all|calls|suspend|alloc|sim|tower|rps]      (default: all)
+#   scripts/bench.sh [all|calls|suspend|alloc|sim|sim-async|tower|rps]      (default: all)
 #
 #   calls  instructions per call (valgrind --tool=callgrind) of HttpContext::cancel_io,
 #          Request::header and Request::known_header against the raw vtable calls they wrap,
@@ -13,6 +13,16 @@
 #          shims), side by side: the macro-built cancel-io DLL, the raw cancel-io-raw DLL and the
 #          C++ cancel_io_cpp.dll, `--requests N` each, runs alternated; prints every run's
 #          requests/s, the medians and the ratios.
+#   suspend  callgrind instructions per suspended round trip (bench/src/bin/suspend.rs): the
+#          raw module, the `async fn` module woken by a parked waker, and one that yields
+#          (httpserv::yield_now). With BENCH_BASELINE=<git rev>, that revision's suspend binary is
+#          built (from `git archive`, under $BENCH_OUT/baseline-*) and measured in the same run:
+#          before/after figures.
+#   sim-async  the suspended round trip (handler, PostCompletion, PENDING, OnAsyncCompletion,
+#          CONTINUE) in httpserv-simulator.exe under Wine: the `async fn` module
+#          examples/async_yield against the C++ module written by hand with ANCM's lock
+#          (simulator/modules/async_yield_cpp.cpp), `--requests N` each, runs alternated;
+#          requests/s, medians, ratio rust/cpp (the issue's goal: >= 0.95).
 #   tower  what httpserv-tower adds per request: httpserv-tower/examples/hello_axum.rs (an axum
 #          route through the adapter) against hello_raw.rs (a hand-written #[http_module]
 #          writing the same response), both in the in-process simulator, release profile with
@@ -109,17 +119,37 @@ do_calls() {
     echo "   server function, which is the same function for both; safe-raw: what the safe layer adds)"
 }
 
-do_suspend() {
-    command -v valgrind >/dev/null || { echo "bench.sh: valgrind not found" >&2; exit 1; }
-    local n=100000 data="$out/suspend.out" listing="$out/suspend.txt"
-    host_cargo build --release -p httpserv-bench --bin suspend
-    run_to "$out/suspend.stdout" "$out/suspend.log" valgrind --tool=callgrind --callgrind-out-file="$data" "$root/target/release/suspend" "$n"
-    run_to "$listing" "$out/suspend.annotate.err" callgrind_annotate --inclusive=yes --threshold=100 "$data"
-    local r a
+# suspend_measure LABEL BIN: callgrind of one suspend binary, per-round-trip figures printed.
+suspend_measure() {
+    local label="$1" bin="$2" n=100000
+    local data="$out/suspend.$label.out" listing="$out/suspend.$label.txt"
+    run_to "$out/suspend.$label.stdout" "$out/suspend.$label.log" valgrind --tool=callgrind --callgrind-out-file="$data" "$bin" "$n"
+    run_to "$listing" "$out/suspend.$label.annotate.err" callgrind_annotate --inclusive=yes --threshold=100 "$data"
+    local r a y
     r="$(ir_of "$listing" "suspend::raw_round_trips")"
     a="$(ir_of "$listing" "suspend::async_round_trips")"
-    echo "suspend: a suspended request's round trip (GetHttpModule, PENDING, PostCompletion, OnAsyncCompletion, Dispose), N=$n"
-    awk -v r="$r" -v a="$a" -v n="$n" 'BEGIN { printf "  raw module %.1f Ir, async fn module %.1f Ir, async/raw %.2f, async-raw %+.1f Ir per round trip\n", r / n, a / n, a / r, (a - r) / n }'
+    y="$(ir_of "$listing" "suspend::yield_round_trips")"
+    echo "suspend ($label): a suspended request's round trip (GetHttpModule, PENDING, PostCompletion, OnAsyncCompletion, Dispose), N=$n, from $listing"
+    awk -v r="$r" -v a="$a" -v n="$n" 'BEGIN { printf "  raw module %.1f Ir, async fn module (parked waker) %.1f Ir, async/raw %.2f, async-raw %+.1f Ir per round trip\n", r / n, a / n, a / r, (a - r) / n }'
+    if [ -n "$y" ]; then
+        awk -v r="$r" -v y="$y" -v n="$n" 'BEGIN { printf "  async fn module (yield_now) %.1f Ir, yield/raw %.2f, yield-raw %+.1f Ir per round trip\n", y / n, y / r, (y - r) / n }'
+    fi
+}
+
+do_suspend() {
+    command -v valgrind >/dev/null || { echo "bench.sh: valgrind not found" >&2; exit 1; }
+    if [ -n "${BENCH_BASELINE:-}" ]; then
+        local src="$out/baseline-src" rev
+        rev="$(git -C "$root" rev-parse --short "$BENCH_BASELINE")"
+        rm -rf "$src"
+        mkdir -p "$src"
+        echo "+ git -C $root archive $rev | tar -x -C $src" >&2
+        git -C "$root" archive "$rev" | tar -x -C "$src"
+        (cd "$src" && host_cargo build --release -p httpserv-bench --bin suspend --target-dir "$out/baseline-target")
+        suspend_measure "before-$rev" "$out/baseline-target/release/suspend"
+    fi
+    host_cargo build --release -p httpserv-bench --bin suspend
+    suspend_measure "this-tree" "$root/target/release/suspend"
 }
 
 do_alloc() {
@@ -244,7 +274,7 @@ do_sim() (
     for m in "${modules[@]}"; do
         local values=()
         for ((i = 1; i <= runs; i++)); do
-            values+=("$(tr -d '\r' <"$out/sim.$m.$i.out" | sed -n 's/^bench: .* ms, \([0-9.]*\) requests\/s$/\1/p')")
+            values+=("$(tr -d '\r' <"$out/sim.$m.$i.out" | sed -n 's/^bench: [0-9]* requests, [0-9.]* ms, \([0-9.]*\) requests\/s.*$/\1/p')")
         done
         med[$m]="$(printf '%s\n' "${values[@]}" | median)"
         printf '  %-14s runs: %s   median: %s\n' "$m" "${values[*]}" "${med[$m]}"
@@ -254,6 +284,71 @@ do_sim() (
     }'
 )
 
+# sim_runs MODULE...: BENCH_RUNS alternated `--requests N` runs of each module; prints each run and
+# the medians, and leaves the medians in the associative arrays `med` (wall clock requests/s) and
+# `cpu` (requests per CPU second of the request thread), declared by the caller.
+sim_runs() {
+    local dir="$root/target/e2e" m rc i
+    local sim="$dir/httpserv-simulator.exe"
+    for ((i = 1; i <= runs; i++)); do
+        for m in "$@"; do
+            rc=0
+            run_to "$out/sim.$m.$i.out" "$out/sim.$m.$i.err" wine "$sim" "$dir/$m.dll" --requests "$requests" </dev/null || rc=$?
+            if [ "$rc" != 0 ] || ! grep -q '^bench:' "$out/sim.$m.$i.out"; then
+                echo "bench.sh: $m run $i: exit $rc; see $out/sim.$m.$i.out and .err" >&2
+                exit 1
+            fi
+            grep '^bench:' "$out/sim.$m.$i.out" | sed "s/^/  $m run $i: /" >&2
+        done
+    done
+    echo "  wall clock, requests/s:"
+    for m in "$@"; do
+        local values=()
+        for ((i = 1; i <= runs; i++)); do
+            values+=("$(tr -d '\r' <"$out/sim.$m.$i.out" | sed -n 's/^bench: [0-9]* requests, [0-9.]* ms, \([0-9.]*\) requests\/s.*$/\1/p')")
+        done
+        med[$m]="$(printf '%s\n' "${values[@]}" | median)"
+        printf '    %-16s runs: %s   median: %s\n' "$m" "${values[*]}" "${med[$m]}"
+    done
+    echo "  the request thread's CPU time, requests/cpu-s (GetThreadTimes: less disturbed by other load):"
+    for m in "$@"; do
+        local values=()
+        for ((i = 1; i <= runs; i++)); do
+            values+=("$(tr -d '\r' <"$out/sim.$m.$i.out" | sed -n 's/^bench: .* ms cpu, \([0-9.]*\) requests\/cpu-s$/\1/p')")
+        done
+        cpu[$m]="$(printf '%s\n' "${values[@]}" | median)"
+        printf '    %-16s runs: %s   median: %s\n' "$m" "${values[*]}" "${cpu[$m]}"
+    done
+}
+
+do_sim_async() (
+    # shellcheck source=scripts/env.sh
+    . "$root/scripts/env.sh"
+    run "$root/scripts/build-windows.sh" x64 >&2
+    local dir="$root/target/e2e" m rc
+    local sim="$dir/httpserv-simulator.exe"
+    local modules=(async_yield async_yield_cpp)
+    # Sanity: each module must suspend once (PostCompletion, PENDING, OnAsyncCompletion).
+    for m in "${modules[@]}"; do
+        rc=0
+        echo '{"command":"send","request":{"method":"GET","url":"/index.html","headers":[],"body":[],"remote":"127.0.0.1:50000","local":"127.0.0.1:80","version":[1,1],"user":null}}' \
+            | run_to "$out/sim.$m.transcript" "$out/sim.$m.err" wine "$sim" "$dir/$m.dll" || rc=$?
+        if [ "$rc" != 0 ] || ! grep -q 'IHttpContext::PostCompletion' "$out/sim.$m.transcript" \
+            || ! grep -q 'RQ_NOTIFICATION_PENDING' "$out/sim.$m.transcript" || ! grep -q 'OnAsyncCompletion' "$out/sim.$m.transcript"; then
+            echo "bench.sh: $m: exit $rc or no suspended round trip; see $out/sim.$m.transcript" >&2
+            exit 1
+        fi
+    done
+    echo
+    echo "sim-async: httpserv-simulator.exe --requests $requests (GET /index.html: OnExecuteRequestHandler posts a completion and returns PENDING, OnAsyncCompletion returns CONTINUE), $runs runs per module alternated, requests/s"
+    declare -A med cpu
+    sim_runs "${modules[@]}"
+    awk -v rust="${med[async_yield]}" -v cpp="${med[async_yield_cpp]}" -v rc="${cpu[async_yield]}" -v cc="${cpu[async_yield_cpp]}" 'BEGIN {
+        printf "  ratio async fn rust / hand-written cpp: wall clock %.3f, cpu time %.3f   (goal >= 0.95)\n", rust / cpp, rc / cc
+    }'
+)
+
+
 case "${1:-all}" in
     calls) do_calls ;;
     suspend) do_suspend ;;
@@ -261,6 +356,7 @@ case "${1:-all}" in
     sim) do_sim ;;
     tower) do_tower ;;
     rps) do_rps ;;
+    sim-async) do_sim_async ;;
     all)
         do_calls
         echo
@@ -270,12 +366,14 @@ case "${1:-all}" in
         echo
         do_sim
         echo
+        do_sim_async
+        echo
         do_tower
         echo
         do_rps
         ;;
     *)
-        echo "usage: scripts/bench.sh [all|calls|suspend|alloc|sim|tower|rps]" >&2
+        echo "usage: scripts/bench.sh [all|calls|suspend|alloc|sim|sim-async|tower|rps]" >&2
         exit 1
         ;;
 esac

@@ -10,6 +10,8 @@
 #   extended_api.dll    calls the methods wrapped for issue 12 (e2e/support/extended_api)
 #   cancel_io_cpp.dll   the seed module in C++ (simulator/modules), the benchmark baseline
 #   exercise_cpp.dll    the C++ test module that drives most of the API by ?mode= (simulator/modules)
+#   async_yield_cpp.dll the suspended round trip by hand in C++ (simulator/modules), the async
+#                       benchmark baseline
 #   bcryptprimitives.dll  Wine 8 lacks it and Rust's std imports it (test scaffolding only): the
 #                       exe, and so every Rust DLL it loads, finds it in the exe's directory
 # Every DLL must export `RegisterModule` undecorated (IIS looks that name up); checked at the end.
@@ -74,7 +76,7 @@ build_arch() {
     local sim="$root/target/simulator"
     [ "$arch" = x64 ] || sim="$root/target/simulator-$arch"
     SIM_ARCH="$arch" simulator/build.sh "$sim" >/dev/null
-    cp "$sim/cancel_io_cpp.dll" "$sim/exercise_cpp.dll" "$out/"
+    cp "$sim/cancel_io_cpp.dll" "$sim/exercise_cpp.dll" "$sim/async_yield_cpp.dll" "$out/"
 
     if [ ! -f "$out/bcryptprimitives.dll" ] || [ e2e/support/processprng/processprng.c -nt "$out/bcryptprimitives.dll" ]; then
         # On x86 the .def's ProcessPrng is the __stdcall _ProcessPrng@8 (stdcall fixup).
@@ -85,7 +87,7 @@ build_arch() {
     # IIS calls GetProcAddress(module, "RegisterModule"): a decorated _RegisterModule@12 (what
     # __stdcall names become on x86) would not be found.
     local dll exports
-    for dll in "${libs[@]}" cancel_io_cpp exercise_cpp; do
+    for dll in "${libs[@]}" cancel_io_cpp exercise_cpp async_yield_cpp; do
         exports="$("$mingw-objdump" -p "$out/$dll.dll" | sed -n '/^\[Ordinal\/Name Pointer\] Table/,/^$/p')"
         if ! grep -Eq '^\s*\[ *[0-9]+\] RegisterModule$' <<<"$exports"; then
             echo "build-windows.sh: $out/$dll.dll does not export RegisterModule undecorated:" >&2

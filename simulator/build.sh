@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # build.sh: builds the C++ test modules in simulator/modules/ (cancel_io_cpp.dll, the seed's C++
-# module and the benchmark baseline; exercise_cpp.dll, which drives most of the API by ?mode=)
+# module and the benchmark baseline; exercise_cpp.dll, which drives most of the API by ?mode=;
+# async_yield_cpp.dll, the suspended round trip by hand, the async benchmark baseline)
 # into an output directory (default: target/simulator at the workspace root).
 #
 #   simulator/build.sh [OUT_DIR]

@@ -12,7 +12,7 @@ use common::*;
 
 #[test]
 fn every_example_dll_exports_register_module() {
-    for dll in ["cancel_io", "cancel_io_raw", "hello_world", "security_headers", "echo_body", "lifecycle", "remap", "cancel_io_cpp", "exercise_cpp"] {
+    for dll in ["cancel_io", "cancel_io_raw", "hello_world", "security_headers", "echo_body", "lifecycle", "remap", "async_yield", "cancel_io_cpp", "exercise_cpp", "async_yield_cpp"] {
         assert!(exports(&format!("{dll}.dll")).contains("] RegisterModule\n"), "{dll}.dll does not export RegisterModule undecorated");
     }
 }

@@ -44,12 +44,21 @@ pub mod fake {
     fn trap_vtable<V>() -> *mut V {
         assert_eq!(size_of::<V>() % size_of::<usize>(), 0);
         let slots = vec![trap as unsafe extern "system" fn() as usize; size_of::<V>() / size_of::<usize>()];
-        Box::leak(slots.into_boxed_slice()).as_mut_ptr().cast::<V>()
+        kept(Box::leak(slots.into_boxed_slice()).as_mut_ptr().cast::<V>())
     }
 
     fn object<T>(vtbl: *const c_void) -> *mut T {
         // Every IIS object is, for its callers, a pointer to its vtable pointer.
-        Box::leak(Box::new(vtbl)) as *mut *const c_void as *mut T
+        kept(Box::leak(Box::new(vtbl)) as *mut *const c_void as *mut T)
+    }
+
+    /// The fake objects live for the process, on purpose; listed here so that valgrind
+    /// (scripts/valgrind.sh runs this crate's tests) sees them as still reachable, not lost.
+    static KEPT: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+
+    fn kept<T>(object: *mut T) -> *mut T {
+        KEPT.lock().unwrap_or_else(|p| p.into_inner()).push(object as usize);
+        object
     }
 
     // --- the server side: the one function behind both the raw and the safe call -------------

@@ -96,6 +96,7 @@ pub use websocket::{Fragment, Message, NamedContexts, ReadFragment, WebSocket, W
 /// The `http` crate, whose types the `http` feature's methods take and return.
 #[cfg(feature = "http")]
 pub use http;
+pub use bridge::task::{yield_now, YieldNow};
 
 /// The raw bindings, for calls the safe API does not cover.
 pub use httpserv_sys as sys;
@@ -121,4 +122,15 @@ pub mod __private {
     pub use crate::error::last_refusal;
     pub use httpserv_sys::{IHttpModuleRegistrationInfo, IHttpServer};
     pub use windows_sys::core::HRESULT;
+
+    /// `Response::write` with chunks of at most `max_len` bytes: lets a test see a large write
+    /// split as IIS requires without allocating gigabytes (the real limit is 4 GiB per chunk).
+    pub fn write_split(response: &crate::Response<'_>, body: &[u8], max_len: usize) -> crate::Result<()> {
+        response.write_split(body, max_len)
+    }
+
+    /// `Response::write_async` with chunks of at most `max_len` bytes, as [`write_split`].
+    pub fn write_async_split<'a>(response: &crate::Response<'a>, data: Vec<u8>, max_len: usize) -> crate::WriteBody<'a> {
+        response.write_async_split(data, max_len)
+    }
 }

@@ -165,16 +165,28 @@ impl<'a> Response<'a> {
     }
 
     /// Appends `body` to the response entity (`WriteEntityChunks`, synchronous; IIS copies
-    /// memory chunks, so `body` need not outlive the call).
+    /// memory chunks, so `body` need not outlive the call). A body over 4 GiB goes as several
+    /// chunks of one call (see `io::memory_chunks`).
     pub fn write(&self, body: &[u8]) -> Result<()> {
-        let len = u32::try_from(body.len()).map_err(|_| invalid("body chunk larger than 4 GiB"))?;
-        let mut chunk = HTTP_DATA_CHUNK {
-            DataChunkType: HttpDataChunkFromMemory,
-            Anonymous: HTTP_DATA_CHUNK_0 { FromMemory: HTTP_DATA_CHUNK_0_0 { pBuffer: body.as_ptr() as *mut _, BufferLength: len } },
+        self.write_split(body, crate::io::MAX_CHUNK_LEN)
+    }
+
+    /// [`write`](Self::write) with chunks of at most `max_len` bytes (a test hook lowers it).
+    pub(crate) fn write_split(&self, body: &[u8], max_len: usize) -> Result<()> {
+        let mut one;
+        let mut many = Vec::new();
+        let chunks: &mut [HTTP_DATA_CHUNK] = if body.len() <= max_len {
+            // At most MAX_CHUNK_LEN = u32::MAX bytes.
+            one = [crate::io::memory_chunk(body.as_ptr(), body.len() as u32)];
+            &mut one
+        } else {
+            crate::io::memory_chunks(body, max_len, &mut many)?;
+            &mut many
         };
         let (mut sent, mut pending) = (0u32, 0);
-        // SAFETY: live response; one memory chunk that IIS only reads during the call.
-        check(unsafe { (self.vtbl().WriteEntityChunks)(self.as_raw(), &mut chunk, 1, 0, 1, &mut sent, &mut pending) })
+        // SAFETY: live response; memory chunks over `body`, which IIS only reads during the
+        // call; the count fits (at most MAX_CHUNKS).
+        check(unsafe { (self.vtbl().WriteEntityChunks)(self.as_raw(), chunks.as_mut_ptr(), chunks.len() as u32, 0, 1, &mut sent, &mut pending) })
     }
 
     /// Sends what is buffered so far (synchronously).

@@ -464,3 +464,42 @@ fn a_disconnect_wakes_the_future_and_fails_its_io() {
     assert!(response.calls_to("IHttpStoredContext::CleanupStoredContext").any(|c| c.detail.contains("connection")), "{}", response.transcript());
     server.shutdown();
 }
+
+/// `httpserv::yield_now` gives the thread back to IIS each time: the notification posts a
+/// completion as its last act and returns PENDING, and `OnAsyncCompletion` polls again (the
+/// round trip a C++ module makes by hand, simulator/modules/suspend_cpp.cpp).
+#[derive(Default)]
+struct Yielder {
+    resumed: usize,
+}
+
+#[http_module]
+impl HttpModule for Yielder {
+    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> NotificationStatus {
+        for _ in 0..3 {
+            httpserv::yield_now().await;
+            self.resumed += 1;
+        }
+        context.response().write(format!("resumed {} times", self.resumed).as_bytes()).unwrap();
+        NotificationStatus::Continue
+    }
+}
+
+#[test]
+fn yield_now_suspends_through_post_completion_each_time() {
+    let server = TestServer::new(register::<Yielder>).unwrap();
+    let response = server.send(TestRequest::get("/"));
+    assert_eq!(response.status, 200, "{}", response.transcript());
+    assert_eq!(response.body_str(), "resumed 3 times");
+    assert_eq!(response.called("IHttpContext::PostCompletion"), 3, "{}", response.transcript());
+    assert_eq!(response.called_during("IHttpContext::PostCompletion", Notification::ExecuteRequestHandler), 1, "{}", response.transcript());
+    assert_eq!(response.returned("CHttpModule::OnExecuteRequestHandler").collect::<Vec<_>>(), ["RQ_NOTIFICATION_PENDING"], "{}", response.transcript());
+    assert_eq!(
+        response.returned("CHttpModule::OnAsyncCompletion").collect::<Vec<_>>(),
+        ["RQ_NOTIFICATION_PENDING", "RQ_NOTIFICATION_PENDING", "RQ_NOTIFICATION_CONTINUE"],
+        "{}",
+        response.transcript()
+    );
+    let report = server.shutdown();
+    assert_eq!((report.modules_created, report.modules_disposed), (1, 1));
+}

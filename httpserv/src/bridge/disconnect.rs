@@ -5,16 +5,17 @@
 //!
 //! One watcher per module per connection (keyed by the module id); a connection serves requests
 //! one after another, so each async task points it at itself. It holds the task weakly: a task
-//! that finished (or a watcher the connection already cleaned up) needs no unhooking.
+//! that finished (or a watcher the connection already cleaned up) needs no unhooking. A task
+//! sets it up on first use, when its future asks about the client (body I/O, `disconnected()`):
+//! a future that never does would not look at the flag, and its round trip costs no connection
+//! calls (`WakeState::watch_disconnect`).
 
 use core::ptr::NonNull;
 use std::sync::{Arc, Mutex, Weak};
-use std::task::Wake;
 
 use httpserv_sys::*;
 
 use super::task::WakeState;
-use crate::HttpContext;
 
 /// The connection stored context: one heap allocation per module and connection.
 #[repr(C)]
@@ -50,13 +51,29 @@ member_fn! {
 }
 
 /// Points the connection's watcher (created on first use) at `task`; nothing when the context
-/// has no connection or module id, or IIS refuses the stored context.
-pub(crate) fn watch(context: &HttpContext<'_>, task: &Arc<WakeState>) -> Option<()> {
-    let module_id = context.module_id();
-    let connection = context.connection()?.as_raw();
-    if module_id.is_null() {
-        return None;
+/// has no connection or module id, or IIS refuses the stored context. Returns `false` when the
+/// client is already gone (`IHttpConnection::IsConnected`).
+///
+/// # Safety
+/// `context` is the live context of `task`'s request.
+pub(crate) unsafe fn watch(context: *mut IHttpContext, module_id: HTTP_MODULE_ID, task: &Arc<WakeState>) -> bool {
+    // SAFETY: live context (the caller's contract).
+    let connection = unsafe { ((*(*context).lpVtbl).GetConnection)(context) };
+    if connection.is_null() {
+        return true;
     }
+    // SAFETY: live connection of the request.
+    let connected = unsafe { ((*(*connection).lpVtbl).IsConnected)(connection) } != 0;
+    if !module_id.is_null() {
+        // SAFETY: as above.
+        unsafe { point_watcher(connection, module_id, task) };
+    }
+    connected
+}
+
+/// # Safety
+/// `connection` is the live connection of `task`'s request.
+unsafe fn point_watcher(connection: *mut IHttpConnection, module_id: HTTP_MODULE_ID, task: &Arc<WakeState>) -> Option<()> {
     // SAFETY: live connection of the request.
     let container = unsafe { ((*(*connection).lpVtbl).GetModuleContextContainer)(connection) };
     let container = NonNull::new(container)?.as_ptr();

@@ -9,7 +9,7 @@ use httpserv_sys::*;
 
 use super::panic::{catch, fail_request, trace_raw};
 use super::registration::{Current, Registration};
-use super::task::{Frame, Task};
+use super::task::{Frame, FrameSlot, Started, Step, Task};
 use crate::module::{request_notifications, HttpModule};
 use crate::providers::*;
 use crate::HttpContext;
@@ -39,6 +39,8 @@ pub struct ModuleObject<M> {
     /// Set while a handler holds `&mut` to `module`: see [`dispatch`]. A suspended async
     /// handler keeps it set until its future finishes.
     busy: AtomicBool,
+    /// The bytes reserved for a future right after this object (see `task::FrameSlot`).
+    room_len: u32,
     /// The future of a suspended async handler (see `bridge/task.rs`).
     task: Task,
     module: M,
@@ -84,8 +86,16 @@ unsafe fn dispatch<M: HttpModule>(
     let release = Release(busy);
     // SAFETY: the object's Arc keeps the registration alive past the guard.
     let _current = unsafe { Current::enter(registration) };
-    // SAFETY: the caller's contract; the task slot and the module are fields of the live object.
-    let frame = unsafe { Frame::enter(core::ptr::addr_of_mut!((*object).task), core::ptr::addr_of_mut!((*object).module).cast()) };
+    // SAFETY: the caller's contract; the task slot and the module are fields of the live object,
+    // and its room follows it in the same request memory (`get_http_module`).
+    let frame = unsafe {
+        Frame::enter(FrameSlot {
+            task: core::ptr::addr_of_mut!((*object).task),
+            module: core::ptr::addr_of_mut!((*object).module).cast(),
+            room: object.cast::<u8>().add(size_of::<ModuleObject<M>>()),
+            room_len: (*object).room_len as usize,
+        })
+    };
     let result = catch(|| {
         // SAFETY: `busy` was clear and is now set by this call: no other reference to the
         // module exists until `release` clears it (a nested notification stops above).
@@ -94,12 +104,17 @@ unsafe fn dispatch<M: HttpModule>(
         let context = unsafe { HttpContext::from_raw_in(context, registration) }?;
         f(module, &context)
     });
-    let suspended = frame.started() == Some(true);
+    let started = frame.started();
     drop(frame);
     match result {
-        Ok(_) if suspended => {
+        Ok(_) if started != Started::None => {
             // The future holds the module: it stays busy until the future finishes.
             core::mem::forget(release);
+            if started == Started::Yielded {
+                // SAFETY: the future yielded; nothing above refers to the task or the module
+                // any more (`release` is forgotten, the guards only restore thread-locals).
+                return unsafe { post_yield::<M>(object, context) };
+            }
             RQ_NOTIFICATION_PENDING
         }
         Ok(status) => status.unwrap_or_default().to_raw(),
@@ -198,21 +213,63 @@ member_fn! {
 /// `completion` is null or IIS's live completion info.
 unsafe fn resume<M: HttpModule>(object: *mut ModuleObject<M>, context: *mut IHttpContext, completion: *mut IHttpCompletionInfo) -> REQUEST_NOTIFICATION_STATUS {
     // SAFETY: the caller's contract.
-    let (busy, registration, task) = unsafe { (&(*object).busy, &*(*object).registration, &mut (*object).task) };
+    match unsafe { poll_task(object, context, completion) } {
+        Some(status) => status,
+        // SAFETY: the future yielded; `poll_task` has let go of the object.
+        None => unsafe { post_yield(object, context) },
+    }
+}
+
+/// Polls a suspended task once (see [`resume`]): the status for IIS, or `None` when the future
+/// yielded ([`crate::bridge::task::yield_now`]) and the caller must post its completion.
+///
+/// # Safety
+/// As for [`resume`].
+unsafe fn poll_task<M: HttpModule>(object: *mut ModuleObject<M>, context: *mut IHttpContext, completion: *mut IHttpCompletionInfo) -> Option<REQUEST_NOTIFICATION_STATUS> {
+    // SAFETY: the caller's contract.
+    let (busy, registration, task) = unsafe { (&(*object).busy, &*(*object).registration, core::ptr::addr_of_mut!((*object).task)) };
     // SAFETY: the object's Arc keeps the registration alive past the guard.
     let _current = unsafe { Current::enter(registration) };
     // SAFETY: the task is alive and its busy flag held (the caller's contract); `completion`
-    // is IIS's live completion info.
-    match catch(|| unsafe { task.resume(completion) }) {
-        Ok(core::task::Poll::Pending) => RQ_NOTIFICATION_PENDING,
-        Ok(core::task::Poll::Ready(status)) => {
+    // is IIS's live completion info. After Pending or Yielded, `task` and `busy` are not used.
+    match catch(|| unsafe { Task::resume(task, completion) }) {
+        Ok(Step::Pending) => Some(RQ_NOTIFICATION_PENDING),
+        Ok(Step::Yielded) => None,
+        Ok(Step::Ready(status)) => {
             busy.store(false, Ordering::Release);
-            status.to_raw()
+            Some(status.to_raw())
         }
         Err(message) => {
-            abandon_task(task, context);
+            // SAFETY: the poll panicked before suspending: the task is still this thread's.
+            abandon_task(unsafe { &mut *task }, context);
             busy.store(false, Ordering::Release);
-            fail_request(context, "an async handler (resumed in OnAsyncCompletion)", &message)
+            Some(fail_request(context, "an async handler (resumed in OnAsyncCompletion)", &message))
+        }
+    }
+}
+
+/// Completes a yield ([`crate::bridge::task::yield_now`]): posts the completion that resumes
+/// the task in `OnAsyncCompletion`, and returns `PENDING`. This is the notification's last act,
+/// as in a C++ module that calls `PostCompletion` and returns `RQ_NOTIFICATION_PENDING`: IIS may
+/// run `OnAsyncCompletion` on another thread before this returns (ANCM holds a lock across its
+/// notification for that); nothing here touches the module object after the post. Should IIS
+/// refuse the post, no completion will come and this thread still owns the task: it polls again.
+///
+/// # Safety
+/// `object`'s task just yielded (its state is `POSTED`: no wake posts) and the caller holds no
+/// reference into the object; `context` is the live context of the notification.
+unsafe fn post_yield<M: HttpModule>(object: *mut ModuleObject<M>, context: *mut IHttpContext) -> REQUEST_NOTIFICATION_STATUS {
+    loop {
+        // SAFETY: the request is pending on this task, so its context is live; IIS lets a
+        // module post a completion from any thread (IHttpContext::PostCompletion,
+        // https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-postcompletion-method).
+        let hr = unsafe { ((*(*context).lpVtbl).PostCompletion)(context, 0) };
+        if hr >= 0 {
+            return RQ_NOTIFICATION_PENDING;
+        }
+        // SAFETY: no completion was posted, so the task is still this thread's, alive, busy.
+        if let Some(status) = unsafe { poll_task(object, context, core::ptr::null_mut()) } {
+            return status;
         }
     }
 }
@@ -312,8 +369,10 @@ member_fn! {
         // SAFETY: the factory keeps the registration alive past the guard.
         let _current = unsafe { Current::enter(&**registration) };
         let result = catch(|| {
-            // Over-allocate so the object can be aligned whatever IIS's allocator returns.
-            let size = size_of::<ModuleObject<M>>() + align_of::<ModuleObject<M>>() - 1;
+            // Over-allocate so the object can be aligned whatever IIS's allocator returns, and
+            // leave room after it for an async handler's future (bridge/task.rs `start`).
+            let room = registration.future_room().load(Ordering::Relaxed).min(super::task::MAX_ROOM);
+            let size = size_of::<ModuleObject<M>>() + align_of::<ModuleObject<M>>() - 1 + room;
             let size = u32::try_from(size).ok()?;
             // SAFETY: IIS passes a live allocator for this request.
             let raw = unsafe { ((*(*allocator).lpVtbl).AllocateMemory)(allocator, size) }.cast::<u8>();
@@ -321,9 +380,16 @@ member_fn! {
                 return None;
             }
             let object = raw.wrapping_add(raw.align_offset(align_of::<ModuleObject<M>>())).cast::<ModuleObject<M>>();
+            // The bytes after the object: at least `room` (the alignment took at most align - 1
+            // of the slack), at most MAX_ROOM + align - 1.
+            let after = object as usize + size_of::<ModuleObject<M>>();
+            let room_len = (raw as usize + size as usize - after) as u32;
             let module = M::default();
-            // SAFETY: `object` is aligned and has room for a ModuleObject<M> within `size`.
-            unsafe { object.write(ModuleObject { vtbl: &VtableOf::<M>::VTABLE, registration: registration.clone(), busy: AtomicBool::new(false), task: Task::new(), module }) };
+            // SAFETY: `object` is aligned and has room for a ModuleObject<M> within `size`, and
+            // `room_len` bytes after it, request memory for nothing else.
+            unsafe {
+                object.write(ModuleObject { vtbl: &VtableOf::<M>::VTABLE, registration: registration.clone(), busy: AtomicBool::new(false), room_len, task: Task::new(), module })
+            };
             Some(object)
         });
         match result {

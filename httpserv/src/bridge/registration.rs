@@ -10,6 +10,7 @@
 
 use core::any::Any;
 use core::cell::Cell;
+use core::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use httpserv_sys::*;
@@ -21,17 +22,21 @@ pub struct Registration {
     version: u32,
     module_id: HTTP_MODULE_ID,
     state: Option<Arc<dyn Any + Send + Sync>>,
+    /// Bytes for an async handler's future that `GetHttpModule` reserves in each module object:
+    /// the largest future of this module seen so far (see `task::start`), so that after the
+    /// first request a future needs no `AllocateRequestMemory` of its own.
+    future_room: AtomicUsize,
 }
 
 // SAFETY: the raw pointers are IIS's process-wide server and an opaque id, which IIS lets any
 // worker thread use; the state is `Send + Sync`.
 unsafe impl Send for Registration {}
-// SAFETY: as above; nothing here is mutated after creation.
+// SAFETY: as above; nothing here is mutated after creation but the atomic `future_room`.
 unsafe impl Sync for Registration {}
 
 impl Registration {
     pub(crate) fn new(server: *mut IHttpServer, version: u32, module_id: HTTP_MODULE_ID) -> Self {
-        Self { server, version, module_id, state: None }
+        Self { server, version, module_id, state: None, future_room: AtomicUsize::new(0) }
     }
 
     pub(crate) fn set_state(&mut self, state: Arc<dyn Any + Send + Sync>) {
@@ -51,6 +56,11 @@ impl Registration {
     /// The id IIS gave this registration's module (the key of its stored contexts).
     pub(crate) fn module_id(&self) -> HTTP_MODULE_ID {
         self.module_id
+    }
+
+    /// The room to reserve for a handler's future in each module object (grown by `task::start`).
+    pub(crate) fn future_room(&self) -> &AtomicUsize {
+        &self.future_room
     }
 
     /// The module's state, if it has one of type `S`.
