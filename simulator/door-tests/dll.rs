@@ -71,7 +71,8 @@ fn cpp_module_dll_cancels_io() {
 }
 
 /// Shims of per-request core objects are found again by (core pointer, type), and the module's
-/// per-request objects' proxies end with Dispose: the live count does not grow with requests.
+/// per-request objects' proxies end with Dispose: the live count settles and does not grow with
+/// requests.
 #[test]
 fn shims_stay_bounded_across_requests() {
     let dir = e2e_dir();
@@ -109,8 +110,15 @@ fn shims_stay_bounded_across_requests() {
     assert!(matches!(replies[101], door::Reply::ShutDown { .. }), "{:?}", replies[101]);
     // One count per reply line: after registering, after each request, after the shutdown.
     assert_eq!(counts.len(), 102, "{counts:?}");
-    assert!(counts[1..101].iter().all(|&n| n == counts[1]), "live shims after each request: {counts:?}");
-    assert!(counts[101] < counts[1], "the factory's proxy ends with Terminate: {counts:?}");
+    // The shims of per-request core objects are kept by the objects' addresses and reused
+    // when a later request's objects get the same ones, so the count depends on how many
+    // address sets the core's allocator cycles through (a previous request's objects may still
+    // be alive while the next is built): it settles after a few requests, and must then stay
+    // there rather than grow with every request.
+    let steady = counts[10];
+    assert!(counts[10..101].iter().all(|&n| n == steady), "live shims after each request: {counts:?}");
+    assert!(steady <= 3 * counts[1], "live shims after each request: {counts:?}");
+    assert!(counts[101] < steady, "the factory's proxy ends with Terminate: {counts:?}");
 }
 
 /// A DLL that does not load (here: missing) is reported by the exe as the door's first reply,
