@@ -86,6 +86,11 @@ const WOKEN: u8 = 1;
 const SUSPENDED: u8 = 2;
 /// A completion was posted; `OnAsyncCompletion` will poll.
 const POSTED: u8 = 3;
+/// Or'ed into the state while an operation is in flight (`Io::Waiting`): its completion resumes
+/// the task, so a wake must not post one (it would be taken for the operation's, and the
+/// operation's buffer handed back while IIS still uses it). In the same atomic as the state so
+/// that a wake cannot see "no operation" and then post after one was issued.
+const IO: u8 = 4;
 
 /// What a waker shares with its task.
 pub(crate) struct WakeState {
@@ -185,7 +190,13 @@ impl WakeState {
 
     /// Sets `io` (under its lock, held by the caller) and keeps `io_waiting` equal to it.
     pub(crate) fn set_io(&self, io: &mut Io, next: Io) {
-        self.io_waiting.store(matches!(next, Io::Waiting { .. }), Ordering::Release);
+        let waiting = matches!(next, Io::Waiting { .. });
+        self.io_waiting.store(waiting, Ordering::Release);
+        if waiting {
+            self.state.fetch_or(IO, Ordering::AcqRel);
+        } else {
+            self.state.fetch_and(!IO, Ordering::AcqRel);
+        }
         *io = next;
     }
 
@@ -209,16 +220,14 @@ impl WakeState {
 
     /// The waker's wake: posts a completion when the task is suspended (see the module docs).
     fn wake_by_ref(&self) {
-        // While an operation is in flight its completion resumes the task: posting another
-        // completion would be taken for it.
-        if self.io_waiting.load(Ordering::Acquire) {
-            return;
-        }
         let mut state = self.state.load(Ordering::Acquire);
         loop {
             let next = match state {
                 POLLING => WOKEN,
+                s if s == POLLING | IO => WOKEN | IO,
                 SUSPENDED => POSTED,
+                // SUSPENDED | IO among them: while an operation is in flight its completion
+                // resumes (and polls) the task; posting another would be taken for it.
                 _ => return,
             };
             match self.state.compare_exchange(state, next, Ordering::AcqRel, Ordering::Acquire) {
@@ -349,6 +358,9 @@ impl Task {
         // SAFETY: the task's `waker` keeps the state alive until `finish`, which is the last use
         // of the task below; `state` is not used after it.
         let state = unsafe { &*state_ptr };
+        // Polling from here on (keeping IO): a wake from now on makes no post, and this poll
+        // serves it; so clearing IO below cannot open a window for a post.
+        state.state.fetch_and(IO, Ordering::AcqRel);
         if state.io_waiting.load(Ordering::Acquire) && !completion.is_null() {
             let mut io = state.io.lock().unwrap_or_else(|p| p.into_inner());
             if matches!(*io, Io::Waiting { .. }) {
@@ -364,7 +376,8 @@ impl Task {
         let mut cx = Context::from_waker(&waker);
         let _polling = Polling::enter(state_ptr);
         loop {
-            state.state.store(POLLING, Ordering::Release);
+            // Keeps IO: an operation issued in an earlier poll may still be in flight.
+            state.state.fetch_and(IO, Ordering::AcqRel);
             YIELDING.with(|y| y.set(false));
             // SAFETY: the future lives in request memory that never moves until `finish`, and
             // only the busy holder polls it.
@@ -377,14 +390,22 @@ impl Task {
                     return Step::Ready(status);
                 }
                 Poll::Pending => {
-                    if state.state.compare_exchange(POLLING, SUSPENDED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                    // Only this thread changes IO now (operations are issued and completed by
+                    // the task's poller), so the bit read here stays as it is.
+                    let io = state.state.load(Ordering::Acquire) & IO;
+                    if state.state.compare_exchange(POLLING | io, SUSPENDED | io, Ordering::AcqRel, Ordering::Acquire).is_ok() {
                         return Step::Pending;
                     }
                     // WOKEN: woken while polling. By `yield_now`: suspend, the caller posts the
-                    // completion (POSTED now, so no other wake posts one). Otherwise poll again
-                    // rather than post a completion. Only this thread moves the state out of
-                    // WOKEN.
+                    // completion (POSTED now, so no other wake posts one), unless an operation
+                    // is in flight, whose completion polls the yielded future again instead.
+                    // Otherwise poll again rather than post a completion. Only this thread
+                    // moves the state out of WOKEN.
                     if YIELDING.with(|y| y.replace(false)) {
+                        if io != 0 {
+                            state.state.store(SUSPENDED | IO, Ordering::Release);
+                            return Step::Pending;
+                        }
                         state.state.store(POSTED, Ordering::Release);
                         return Step::Yielded;
                     }
