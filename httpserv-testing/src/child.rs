@@ -25,7 +25,9 @@
 //!   (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-releaseclonedcontext-method>):
 //!   called on the clone once, after its execution completed; releasing a clone that is still
 //!   executing is refused (`ERROR_BUSY`), and a clone not released when the parent request ends
-//!   makes `send` fail, as a request left pending does. A released clone's memory is freed with
+//!   makes `send` fail, as a request left pending does. A child still executing when the
+//!   parent request ends (its notification did not wait) is run then, before the module is
+//!   disposed, with no completion delivered (`finish_children`). A released clone's memory is freed with
 //!   the parent's (the module must not use it after the release, as in IIS).
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -216,6 +218,19 @@ impl RequestCtx {
         parent.released.borrow_mut().push(child);
         parent.record("IHttpContext::ReleaseClonedContext", format!("-> S_OK{}", if executed { "" } else { " (never executed)" }));
         S_OK
+    }
+
+    /// The end of the request: a child still executing means the parent's notification did not
+    /// wait for it (the ExecuteRequest page: the module returns `RQ_NOTIFICATION_PENDING` and
+    /// gets the completion in `OnAsyncCompletion`). IIS runs the child regardless; here it runs
+    /// now, with no pending notification to deliver its completion to, so that the clone can be
+    /// released.
+    pub(crate) fn finish_children(&self) {
+        let executing: Vec<usize> = self.children.borrow().iter().filter(|c| c.executing.is_some()).map(|c| c.ctx.as_ptr() as usize).collect();
+        for address in executing {
+            self.record("IHttpContext::ExecuteRequest", "the parent's notification did not wait for this child (it returned without RQ_NOTIFICATION_PENDING): the child runs at the end of the request, its completion not delivered".to_owned());
+            self.run_child(address);
+        }
     }
 
     /// The clones not released (for the end of the request): their URLs.

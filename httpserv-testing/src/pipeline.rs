@@ -954,6 +954,7 @@ impl RequestCtx {
     /// after a panic cut the request short, so that the module does not leak).
     pub(crate) fn end(&self) {
         let server = self.server();
+        self.finish_children();
         // As in IIS: the request's stored contexts go first, then the module object, then the
         // request memory (which the module object may live in) when the request is dropped.
         let cleaned =
