@@ -91,7 +91,8 @@ impl RequestCtx {
             request.version = st.version;
             request.user = st.user.clone();
             request.headers = if flags & CLONE_FLAG_HEADERS != 0 {
-                st.headers.0.iter().filter(|(name, _)| !(flags & CLONE_FLAG_NO_PRECONDITION != 0 && is_precondition(name)) && !(flags & CLONE_FLAG_NO_DAV != 0 && is_dav(name))).cloned().collect()
+                let dropped = |name: &str| (flags & CLONE_FLAG_NO_PRECONDITION != 0 && is_precondition(name)) || (flags & CLONE_FLAG_NO_DAV != 0 && is_dav(name));
+                st.headers.0.iter().filter(|(name, _)| !dropped(name)).cloned().collect()
             } else {
                 st.headers.get("Host").map(|host| vec![("Host".to_owned(), host)]).unwrap_or_default()
             };

@@ -122,6 +122,7 @@ impl Drop for OwnedClone {
 pub struct ClonedContext<'a> {
     owned: OwnedClone,
     parent: HttpContext<'a>,
+    /// Neither `Send` nor `Sync`: used on the request's handler, as the parent context is.
     _not_sync: PhantomData<*mut ()>,
 }
 
@@ -137,7 +138,7 @@ impl<'a> HttpContext<'a> {
     pub fn clone_context(&self, options: CloneOptions) -> Result<ClonedContext<'a>> {
         let mut clone = core::ptr::null_mut();
         // SAFETY: the context is live for 'a; `clone` is a writable out-pointer.
-        check(unsafe { ((*(*self.as_raw()).lpVtbl).CloneContext)(self.as_raw(), options.bits(), &mut clone) }.into())?;
+        check(unsafe { ((*(*self.as_raw()).lpVtbl).CloneContext)(self.as_raw(), options.bits(), &mut clone) })?;
         let Some(clone) = NonNull::new(clone) else {
             return Err(invalid("CloneContext returned no context"));
         };
@@ -212,7 +213,7 @@ impl<'a> Future for Execute<'a> {
                 return Poll::Pending;
             }
             state.set_io(&mut state.io.lock().unwrap_or_else(|p| p.into_inner()), Io::Idle);
-            return Poll::Ready(check(hr.into()).and_then(|()| this.clone.take().ok_or_else(|| invalid("no clone"))));
+            return Poll::Ready(check(hr).and_then(|()| this.clone.take().ok_or_else(|| invalid("no clone"))));
         };
         let mut io = state.io.lock().unwrap_or_else(|p| p.into_inner());
         match *io {
@@ -220,7 +221,7 @@ impl<'a> Future for Execute<'a> {
                 state.set_io(&mut io, Io::Idle);
                 drop(io);
                 this.issued = None;
-                Poll::Ready(check(hr.into()).and_then(|()| this.clone.take().ok_or_else(|| invalid("no clone"))))
+                Poll::Ready(check(hr).and_then(|()| this.clone.take().ok_or_else(|| invalid("no clone"))))
             }
             Io::Waiting { .. } => Poll::Pending,
             Io::Idle => {
