@@ -446,7 +446,7 @@ thunks! {
         0
     }
 
-    fn ctx_execute_request(this: *mut IHttpContext, asynchronous: BOOL, _child: *mut IHttpContext, flags: u32, _user: *mut IHttpUser, expected: *mut BOOL) -> HRESULT {
+    fn ctx_execute_request(this: *mut IHttpContext, asynchronous: BOOL, child: *mut IHttpContext, flags: u32, user: *mut IHttpUser, expected: *mut BOOL) -> HRESULT {
         // SAFETY: called on the context of a running request; `expected` is null or writable.
         unsafe {
             put(expected, 0);
@@ -457,9 +457,12 @@ thunks! {
                 req(this).record("IHttpContext::ExecuteRequest", format!("flags {flags:#x}, synchronous -> HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED)"));
                 return crate::strings::hresult_from_win32(50);
             }
-            req(this).record("IHttpContext::ExecuteRequest", format!("flags {flags:#x} -> E_NOTIMPL (child requests are not simulated)"));
         }
-        E_NOTIMPL
+        // SAFETY: as above; `child` is only compared with this request's clones (child.rs).
+        let (hr, pending) = unsafe { req(this) }.execute_child(child, flags, !user.is_null());
+        // SAFETY: `expected` is null or writable.
+        unsafe { put(expected, pending as BOOL) };
+        hr
     }
 
     fn ctx_get_execute_flags(this: *mut IHttpContext) -> u32 {
@@ -669,30 +672,46 @@ thunks! {
 
     fn ctx_get_parent_context(this: *mut IHttpContext) -> *mut IHttpContext {
         // SAFETY: called on the context of a running request.
-        unsafe { req(this) }.record("IHttpContext::GetParentContext", "-> NULL".to_owned());
-        std::ptr::null_mut()
+        let req = unsafe { req(this) };
+        let parent = req.parent.get();
+        if parent.is_null() {
+            req.record("IHttpContext::GetParentContext", "-> NULL".to_owned());
+            return std::ptr::null_mut();
+        }
+        req.record("IHttpContext::GetParentContext", "-> the context this one was cloned from".to_owned());
+        // SAFETY: a clone's parent outlives it (it owns it, child.rs).
+        unsafe { &*parent }.context_ptr()
     }
 
     fn ctx_get_root_context(this: *mut IHttpContext) -> *mut IHttpContext {
         // SAFETY: called on the context of a running request.
         let req = unsafe { req(this) };
-        req.record("IHttpContext::GetRootContext", "-> this context".to_owned());
-        req.context_ptr()
+        let mut root = req;
+        while !root.parent.get().is_null() {
+            // SAFETY: as in `ctx_get_parent_context`.
+            root = unsafe { &*root.parent.get() };
+        }
+        req.record("IHttpContext::GetRootContext", if std::ptr::eq(root, req) { "-> this context" } else { "-> the top-level request's context" }.to_owned());
+        root.context_ptr()
     }
 
     fn ctx_clone_context(this: *mut IHttpContext, flags: u32, clone: *mut *mut IHttpContext) -> HRESULT {
-        // SAFETY: called on the context of a running request; `clone` is null or writable.
-        unsafe {
-            req(this).record("IHttpContext::CloneContext", format!("flags {flags:#x} -> E_NOTIMPL"));
-            put(clone, std::ptr::null_mut());
+        // SAFETY: called on the context of a running request.
+        let req = unsafe { req(this) };
+        if clone.is_null() {
+            req.record("IHttpContext::CloneContext", format!("flags {flags:#x}, ppHttpContext NULL -> E_INVALIDARG"));
+            return windows_sys::Win32::Foundation::E_INVALIDARG;
         }
-        E_NOTIMPL
+        let child = req.clone_child(flags);
+        // SAFETY: `clone` is writable (checked not null; the caller's out-pointer).
+        unsafe { clone.write(child) };
+        0
     }
 
     fn ctx_release_cloned_context(this: *mut IHttpContext) -> HRESULT {
-        // SAFETY: called on the context of a running request.
-        unsafe { req(this) }.record("IHttpContext::ReleaseClonedContext", "-> E_NOTIMPL".to_owned());
-        E_NOTIMPL
+        // SAFETY: called on a context of a running request (a clone stays allocated until its
+        // parent ends, see child.rs).
+        unsafe { req(this) }.release_clone()
     }
 
     fn ctx_get_current_execution_stats(this: *mut IHttpContext, notification: *mut u32, notification_start: *mut u32, module: *mut PCWSTR, module_start: *mut u32, async_notification: *mut u32, async_start: *mut u32) -> HRESULT {

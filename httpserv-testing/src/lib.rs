@@ -279,6 +279,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use windows_sys::core::HRESULT;
 
+mod child;
 mod client;
 mod config;
 mod containers;

@@ -194,9 +194,9 @@ pub(crate) struct RequestCtx {
     pub(crate) keep: Keep,
     /// Request memory.
     pub(crate) arena: Arena,
-    factory: *mut IHttpModuleFactory,
-    request_mask: u32,
-    post_mask: u32,
+    pub(crate) factory: *mut IHttpModuleFactory,
+    pub(crate) request_mask: u32,
+    pub(crate) post_mask: u32,
     global: *mut CGlobalModule,
     global_mask: u32,
     module: Cell<*mut CHttpModule>,
@@ -204,6 +204,11 @@ pub(crate) struct RequestCtx {
     cleaned: Cell<usize>,
     pub(crate) st: RefCell<RequestState>,
     pub(crate) started: Instant,
+    /// The request this one is a clone of (`CloneContext`, `child.rs`), or null.
+    pub(crate) parent: Cell<*const RequestCtx>,
+    /// This request's clones not released yet, and those released (freed with this request).
+    pub(crate) children: RefCell<Vec<super::child::Child>>,
+    pub(crate) released: RefCell<Vec<super::child::Child>>,
     /// Completions posted from other threads, for the request's own thread.
     pub(crate) completions: std::sync::Arc<Completions>,
     /// The thread running the request (`TestServer::send`'s caller).
@@ -233,6 +238,8 @@ pub(crate) enum Completion {
     WebSocket(u8),
     /// `CloseTcpConnection` / `CancelOutstandingIO`: outstanding WebSocket operations fail.
     WebSocketAbort(HRESULT),
+    /// `ExecuteRequest` queued the child request at this address (`child.rs`).
+    Child(usize),
 }
 
 impl Completions {
@@ -296,7 +303,7 @@ fn parse_url(url: &str) -> (Option<String>, String) {
 
 impl RequestCtx {
     /// A new request for `server` at a fixed address.
-    fn create(
+    pub(crate) fn create(
         server: &ServerShared,
         registration: &Registration,
         request: TestRequest,
@@ -402,6 +409,9 @@ impl RequestCtx {
             cleaned: Cell::new(0),
             st: RefCell::new(state),
             started: Instant::now(),
+            parent: Cell::new(std::ptr::null()),
+            children: RefCell::new(Vec::new()),
+            released: RefCell::new(Vec::new()),
         }));
         let raw = ctx.as_ptr();
         // SAFETY: `raw` is the only handle to the new request; the mutable borrow ends before
@@ -646,6 +656,11 @@ impl RequestCtx {
                         // PostCompletion loop: only posts in a row count towards the limit.
                         rounds = 0;
                     }
+                    Some(Completion::Child(address)) => {
+                        io_status = self.run_child(address);
+                        posted = Some(0);
+                        rounds = 0;
+                    }
                     Some(Completion::Posted(bytes)) => {
                         self.record("IHttpContext::PostCompletion", format!("{bytes} bytes, from another thread"));
                         posted = Some(bytes);
@@ -875,7 +890,7 @@ impl RequestCtx {
     }
 
     /// Runs the whole request.
-    fn run(&self) {
+    pub(crate) fn run(&self) {
         let server = self.server();
         server.lock().counts.requests += 1;
         if let Some(after) = self.disconnect_after {
@@ -937,8 +952,9 @@ impl RequestCtx {
 
     /// Ends the request: cleans up its stored contexts and disposes of the module (once; also
     /// after a panic cut the request short, so that the module does not leak).
-    fn end(&self) {
+    pub(crate) fn end(&self) {
         let server = self.server();
+        self.finish_children();
         // As in IIS: the request's stored contexts go first, then the module object, then the
         // request memory (which the module object may live in) when the request is dropped.
         let cleaned =
@@ -1105,6 +1121,12 @@ pub(crate) fn run(
     });
     if let Some(failure) = req.st.borrow_mut().left_pending.take() {
         panic!("{failure}\ntranscript:\n{}", response.transcript());
+    }
+    let unreleased = req.unreleased_clones();
+    if !unreleased.is_empty() {
+        // IIS's rule: a clone is released with ReleaseClonedContext once its execution completed
+        // (child.rs).
+        panic!("cloned context(s) never released with ReleaseClonedContext: {}\ntranscript:\n{}", unreleased.join(", "), response.transcript());
     }
     response
 }

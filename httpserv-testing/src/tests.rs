@@ -1480,8 +1480,8 @@ kit_module!(
                 assert_eq!(call!(e.ctx, GetRootContext), e.ctx);
                 assert!(call!(e.ctx, GetParentContext).is_null());
                 assert_eq!(
-                    call!(e.ctx, CloneContext, 0, &mut std::ptr::null_mut()),
-                    super::strings::E_NOTIMPL
+                    call!(e.ctx, CloneContext, 0, std::ptr::null_mut()),
+                    windows_sys::Win32::Foundation::E_INVALIDARG
                 );
             }
             RQ_NOTIFICATION_CONTINUE

@@ -175,7 +175,7 @@ impl Drop for Op {
         if let (Some(state), Some(buffer)) = (&self.issued, self.buffer.take()) {
             let mut io = state.io.lock().unwrap_or_else(|p| p.into_inner());
             if let Io::Waiting { orphan } = &mut *io {
-                *orphan = Some(buffer);
+                *orphan = Some(crate::bridge::task::Orphan::Buffer(buffer));
             }
         }
     }

@@ -52,6 +52,7 @@
 
 pub mod bridge;
 pub mod config;
+mod child;
 mod context;
 mod descriptors;
 mod error;
@@ -76,6 +77,7 @@ mod websocket;
 
 pub use bridge::register::Priority;
 pub use context::HttpContext;
+pub use child::{ClonedContext, CloneOptions, Execute, ExecuteOptions};
 pub use descriptors::{Application, Connection, Site, TraceContext, TraceLevel, User};
 pub use error::{Error, Result, E_INVALIDARG, HRESULT};
 pub use httpserv_macros::http_module;

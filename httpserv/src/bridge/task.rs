@@ -118,6 +118,17 @@ pub(crate) struct WakeState {
     pub(crate) chunks: crate::io::ChunkSlot,
 }
 
+/// What an operation whose future was dropped leaves in flight, kept until its completion.
+pub(crate) enum Orphan {
+    /// The buffer IIS reads or writes (`io.rs`).
+    #[allow(dead_code)] // held, never read: dropping it is the point
+    Buffer(Vec<u8>),
+    /// The clone of a child request IIS runs: released (`ReleaseClonedContext`) on drop
+    /// (`child.rs`).
+    #[allow(dead_code)]
+    Clone(crate::child::OwnedClone),
+}
+
 /// The one asynchronous operation IIS lets a request have outstanding.
 #[derive(Default)]
 pub(crate) enum Io {
@@ -126,7 +137,7 @@ pub(crate) enum Io {
     Idle,
     /// Issued, completion pending: the next `OnAsyncCompletion` is its. A buffer whose future
     /// was dropped meanwhile is kept here, since IIS may still write into it or read from it.
-    Waiting { orphan: Option<Vec<u8>> },
+    Waiting { orphan: Option<Orphan> },
     /// Completed with (bytes, HRESULT), not yet taken by its future.
     Done(u32, i32),
 }
