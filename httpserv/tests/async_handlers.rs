@@ -503,3 +503,58 @@ fn yield_now_suspends_through_post_completion_each_time() {
     let report = server.shutdown();
     assert_eq!((report.modules_created, report.modules_disposed), (1, 1));
 }
+
+#[derive(Default)]
+struct WakesDuringReads;
+
+#[http_module]
+impl HttpModule for WakesDuringReads {
+    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> NotificationStatus {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        // Another thread wakes the task as fast as it can for as long as the body is read: no
+        // wake may become a completion IIS would deliver as a read's (the read would end early
+        // with 0 bytes, its buffer handed back while IIS still filled it).
+        let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let waking = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    waker.wake_by_ref();
+                    std::thread::yield_now();
+                }
+            })
+        };
+        let mut total = Vec::new();
+        let mut buffer = vec![0; 7];
+        loop {
+            let (read, returned) = context.request().read_body_async(buffer).await;
+            buffer = returned;
+            match read {
+                Ok(0) => break,
+                Ok(n) => total.extend_from_slice(&buffer[..n]),
+                Err(e) => {
+                    note(format!("read failed: {e}"));
+                    break;
+                }
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        waking.join().unwrap();
+        context.response().write(&total).unwrap();
+        NotificationStatus::FinishRequest
+    }
+}
+
+#[test]
+fn wakes_from_another_thread_during_reads_post_no_completion_for_them() {
+    let server = TestServer::new(register::<WakesDuringReads>).unwrap();
+    let body: Vec<u8> = (0..600u32).map(|i| b'a' + (i % 26) as u8).collect();
+    for _ in 0..20 {
+        let response = server.send(TestRequest::post("/", body.clone()).body_pieces(5, std::time::Duration::from_micros(200)));
+        assert_eq!(response.status, 200, "{}", response.transcript());
+        assert_eq!(response.body, body, "the body read back, whole and in order");
+        assert_eq!(seen(), Vec::<String>::new());
+    }
+    server.shutdown();
+}
