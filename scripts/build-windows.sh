@@ -8,6 +8,7 @@
 #   <example>.dll       every example module crate
 #   panicking.dll       a module that panics (e2e/support/panicking, for tests/e2e_panics.rs)
 #   extended_api.dll    calls the methods wrapped for issue 12 (e2e/support/extended_api)
+#   child_request.dll   a child request through ExecuteRequest (e2e/support/child_request)
 #   cancel_io_cpp.dll   the seed module in C++ (simulator/modules), the benchmark baseline
 #   exercise_cpp.dll    the C++ test module that drives most of the API by ?mode= (simulator/modules)
 #   async_yield_cpp.dll the suspended round trip by hand in C++ (simulator/modules), the async
@@ -28,8 +29,8 @@ scripts/install-toolchain.sh >/dev/null
 packages=(-p httpserv-simulator)
 libs=()
 # e2e/support/panicking: the test module of tests/e2e_panics.rs; e2e/support/extended_api: of
-# tests/e2e_extended_api.rs.
-for manifest in examples/*/Cargo.toml e2e/support/panicking/Cargo.toml e2e/support/extended_api/Cargo.toml; do
+# tests/e2e_extended_api.rs; e2e/support/child_request: of tests/e2e_child_request.rs.
+for manifest in examples/*/Cargo.toml e2e/support/panicking/Cargo.toml e2e/support/extended_api/Cargo.toml e2e/support/child_request/Cargo.toml; do
     name="$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1)"
     packages+=(-p "$name")
     libs+=("$(echo "$name" | tr - _)")
