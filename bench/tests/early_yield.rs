@@ -95,7 +95,12 @@ fn a_yield_completed_before_the_notification_returns_resumes_once_per_post() {
             MODULE.store(module, Ordering::Release);
             let status = ((*(*module).lpVtbl).OnExecuteRequestHandler)(module, context, provider);
             assert_eq!(status, RQ_NOTIFICATION_PENDING);
-            while COMPLETED.load(Ordering::Acquire) < round {
+            // The first completer counts its PENDING after its OnAsyncCompletion returns, by which
+            // time the other may already have run the second completion: wait for both counts
+            // (a missing one is a failure, not a hang).
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while COMPLETED.load(Ordering::Acquire) < round || PENDING_AGAIN.load(Ordering::Acquire) < round {
+                assert!(std::time::Instant::now() < deadline, "round {round}: completed {}, pending again {}", COMPLETED.load(Ordering::Acquire), PENDING_AGAIN.load(Ordering::Acquire));
                 std::thread::yield_now();
             }
             ((*(*module).lpVtbl).Dispose)(module);
