@@ -112,12 +112,12 @@ fn shims_stay_bounded_across_requests() {
     assert_eq!(counts.len(), 102, "{counts:?}");
     // The shims of per-request core objects are kept by the objects' addresses and reused
     // when a later request's objects get the same ones, so the count depends on how many
-    // address sets the core's allocator cycles through (a previous request's objects may still
-    // be alive while the next is built): it settles after a few requests, and must then stay
-    // there rather than grow with every request.
-    let steady = counts[10];
-    assert!(counts[10..101].iter().all(|&n| n == steady), "live shims after each request: {counts:?}");
-    assert!(steady <= 3 * counts[1], "live shims after each request: {counts:?}");
+    // address sets the core's allocator cycles through (it changes with the request, e.g. when
+    // the URL gets a character longer at /r10): it must stay within a few requests' worth, and
+    // stay put over the second half, where nothing about the requests changes.
+    let steady = counts[50];
+    assert!(counts[1..101].iter().all(|&n| n <= 4 * counts[1]), "live shims after each request: {counts:?}");
+    assert!(counts[50..101].iter().all(|&n| n == steady), "live shims after each request: {counts:?}");
     assert!(counts[101] < steady, "the factory's proxy ends with Terminate: {counts:?}");
 }
 
