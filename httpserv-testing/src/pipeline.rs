@@ -14,7 +14,7 @@ use windows_sys::core::HRESULT;
 use super::containers::{ContextStore, Kind, Scope};
 use super::server::{with_active, Active, Registration, ServerShared};
 use super::sockaddr::SockAddr;
-use super::strings::{hr_str, reason_phrase, split_query, status_name, Arena, Headers, Keep};
+use super::strings::{hr_str, reason_phrase, split_query, status_name, too_long, Arena, Headers, Keep};
 use super::thunk::{owner, rethrow, Obj, Pinned};
 use super::{context, providers, request, response};
 use super::{Call, CallKind, Disconnect, Handler, Notification, TestRequest, TestResponse};
@@ -329,6 +329,11 @@ impl RequestCtx {
             headers
                 .0
                 .push(("Content-Length".to_owned(), request.body.len().to_string()));
+        }
+        // Refused before anything of the request exists, so that the panic cuts nothing short
+        // (a panic later, once the module object exists, would skip its Dispose).
+        if let Some((what, len)) = super::request::too_long_part(&request.method, &raw_url, &headers, request.local.port()) {
+            panic!("{}", too_long(what, len));
         }
         let state = RequestState {
             method: request.method.clone(),
@@ -964,11 +969,12 @@ impl RequestCtx {
         // back the reference SetUser handed over (IAuthenticationProvider::SetUser,
         // https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/iauthenticationprovider-setuser-method).
         // The log entry is written now, while the module's user still answers for AUTH_USER.
-        let logged = {
+        // A panic building it (a module's user name longer than the log's USHORT length) is
+        // raised once the module object is disposed of, so that it does not leak.
+        let logged = catch_unwind(AssertUnwindSafe(|| {
             let entry = self.log_entry();
             crate::LogRecord { user_name: entry.user_name(), uri_stem: entry.uri_stem(), status: entry.status() }
-        };
-        self.st.borrow_mut().logged = logged;
+        }));
         let user = std::mem::replace(&mut self.st.borrow_mut().auth_user, std::ptr::null_mut());
         self.release_module_user(user, "end of request");
         let module = self.module.replace(std::ptr::null_mut());
@@ -978,6 +984,10 @@ impl RequestCtx {
             unsafe { ((*(*module).lpVtbl).Dispose)(module) };
             rethrow();
             server.lock().counts.modules_disposed += 1;
+        }
+        match logged {
+            Ok(logged) => self.st.borrow_mut().logged = logged,
+            Err(panic) => resume_unwind(panic),
         }
     }
 

@@ -3,10 +3,12 @@
 //!
 //! Header values, the URL and the method handed out are released (overwritten, see
 //! [`Keep::release`]) by the next `SetHeader`, `DeleteHeader`, `SetUrl`, `SetHttpMethod` or
-//! `SetServerVariable`, as IIS documents no lifetime for them. A `TestRequest` whose header
-//! value or URL is longer than HTTP.sys's `USHORT` lengths allow (65,535 bytes; 32,767 UTF-16
-//! units for the full URL) makes `TestServer::send` panic with a message naming it, the first
-//! time the module reads it: such a request cannot reach IIS, and the simulator never cuts it.
+//! `SetServerVariable`, as IIS documents no lifetime for them. A `TestRequest` whose method,
+//! header or URL is longer than HTTP.sys's `USHORT` lengths allow (65,535 bytes; 32,767 UTF-16
+//! units for the full URL) makes `TestServer::send` panic with a message naming it before any
+//! module sees the request (see [`too_long_part`]): such a request cannot reach IIS, and the
+//! simulator never cuts it. A module's `SetUrl` or `SetHeader` that would make one is refused
+//! with `E_INVALIDARG`.
 
 use std::ffi::c_void;
 
@@ -55,22 +57,63 @@ fn verb(method: &str) -> HTTP_VERB {
     }
 }
 
+/// The host of the cooked URL: the `Host` header (`localhost` without one), with `port` added
+/// when it names none.
+fn cooked_host(host_header: Option<String>, port: u16) -> String {
+    let mut host = host_header.unwrap_or_else(|| "localhost".to_owned());
+    let has_port = match host.rfind(']') {
+        Some(end) => host[end..].contains(':'),
+        None => host.contains(':'),
+    };
+    if !has_port {
+        host.push_str(&format!(":{port}"));
+    }
+    host
+}
+
+/// The first part of a request with this method, URL (path and query), headers and local
+/// port whose length does not fit the `USHORT` HTTP.sys stores it in (`HTTP_REQUEST`,
+/// `HTTP_COOKED_URL`, `HTTP_KNOWN_HEADER`, `HTTP_UNKNOWN_HEADER`:
+/// https://learn.microsoft.com/en-us/windows/win32/api/http/ns-http-http_request_v1), as
+/// (what, length); `None` if every part fits. Such a request cannot reach IIS. The cooked URL's
+/// lengths count bytes of UTF-16, so the full URL has room for 32,767 units; the log entry's
+/// URI stem is the path, which the full URL contains, so it fits whenever the full URL does.
+pub(crate) fn too_long_part(method: &str, url: &str, headers: &Headers, port: u16) -> Option<(&'static str, usize)> {
+    let fits = |len: usize| len <= usize::from(u16::MAX);
+    if verb(method) == HttpVerbUnknown && !fits(method.len()) {
+        return Some(("the request method", method.len()));
+    }
+    if !fits(url.len()) {
+        return Some(("the request URL", url.len()));
+    }
+    let host = cooked_host(headers.get("Host"), port);
+    let full = ("http://".len() + host.encode_utf16().count() + url.encode_utf16().count()) * 2;
+    if !fits(full) {
+        return Some(("the full request URL (in UTF-16)", full));
+    }
+    let entries = headers.raw_entries(&REQUEST_HEADERS);
+    for (id, name, value) in &entries {
+        // Known headers have no name of their own (their id names them).
+        if id.is_none() && !fits(name.len() - 1) {
+            return Some(("a request header name", name.len() - 1));
+        }
+        if !fits(value.len() - 1) {
+            return Some(("a request header value", value.len() - 1));
+        }
+    }
+    let unknown = entries.iter().filter(|(id, _, _)| id.is_none()).count();
+    if !fits(unknown) {
+        return Some(("the number of request headers", unknown));
+    }
+    None
+}
+
 impl RequestCtx {
     /// A snapshot of the request as an `HTTP_REQUEST_V2`, valid until the request ends.
     fn raw_request(&self) -> *mut HTTP_REQUEST_V2 {
         let url = self.current_url();
         let st = self.st.borrow();
-        let mut host = st
-            .headers
-            .get("Host")
-            .unwrap_or_else(|| "localhost".to_owned());
-        let has_port = match host.rfind(']') {
-            Some(end) => host[end..].contains(':'),
-            None => host.contains(':'),
-        };
-        if !has_port {
-            host.push_str(&format!(":{}", self.local_addr.port()));
-        }
+        let host = cooked_host(st.headers.get("Host"), self.local_addr.port());
         let (path, query) = split_query(&url);
         let full = format!("http://{host}{url}");
 
@@ -283,16 +326,25 @@ impl RequestCtx {
                 Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
                 None => (url.clone(), None),
             };
-            st.path = if path.starts_with('/') {
+            let path = if path.starts_with('/') {
                 path
             } else {
                 format!("/{path}")
             };
-            match query {
-                Some(q) => st.query = q,
-                None if reset_query => st.query.clear(),
-                None => {}
+            let query = match query {
+                Some(q) => q,
+                None if reset_query => String::new(),
+                None => st.query.clone(),
+            };
+            // A URL HTTP.sys could not carry (see `too_long_part`): refused, not cut.
+            let new_url = if query.is_empty() { path.clone() } else { format!("{path}?{query}") };
+            if let Some((what, len)) = too_long_part(&st.method, &new_url, &st.headers, self.local_addr.port()) {
+                drop(st);
+                self.record(method, format!("{} bytes -> E_INVALIDARG ({what} would be {len} bytes, over a USHORT)", url.len()));
+                return E_INVALIDARG;
             }
+            st.path = path;
+            st.query = query;
             st.url_changed = true;
         }
         self.keep.release(Side::Request);
@@ -317,10 +369,19 @@ impl RequestCtx {
     ) -> HRESULT {
         {
             let mut st = self.st.borrow_mut();
+            let before = st.headers.clone();
             if replace {
                 st.headers.replace(name, value.clone());
             } else {
                 st.headers.combine(name, value.clone());
+            }
+            // A header (or, for Host, a full URL) HTTP.sys could not carry: refused, not cut.
+            let url = if st.query.is_empty() { st.path.clone() } else { format!("{}?{}", st.path, st.query) };
+            if let Some((what, len)) = too_long_part(&st.method, &url, &st.headers, self.local_addr.port()) {
+                st.headers = before;
+                drop(st);
+                self.record(method, format!("{name}: {} bytes -> E_INVALIDARG ({what} would be {len} bytes, over a USHORT)", value.len()));
+                return E_INVALIDARG;
             }
         }
         self.keep.release(Side::Request);

@@ -271,7 +271,12 @@ impl Keep {
 /// the length: a longer value cannot exist in IIS, so the test is wrong, not the module.
 #[track_caller]
 pub(crate) fn len16(what: &str, len: usize) -> u16 {
-    u16::try_from(len).unwrap_or_else(|_| panic!("httpserv-testing: {what} is {len} bytes; IIS and HTTP.sys carry at most 65,535 (a USHORT length)"))
+    u16::try_from(len).unwrap_or_else(|_| panic!("{}", too_long(what, len)))
+}
+
+/// The message of a length over a `USHORT` (see [`len16`]).
+pub(crate) fn too_long(what: &str, len: usize) -> String {
+    format!("httpserv-testing: {what} is {len} bytes; IIS and HTTP.sys carry at most 65,535 (a USHORT length)")
 }
 
 /// `len` as a `u32` length ([`len16`] for 32-bit lengths).

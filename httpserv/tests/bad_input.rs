@@ -491,7 +491,7 @@ fn map_path_over_260_characters_raises_rq_map_path_once() {
 }
 
 #[test]
-#[should_panic(expected = "a TestRequest header value is 65536 bytes")]
+#[should_panic(expected = "a request header value is 65536 bytes")]
 fn test_request_header_over_u16_max_is_refused_not_truncated() {
     let ran = in_handler_with(TestRequest::get("/").header("X-Long", "v".repeat(65_536)), |context| {
         context.request().headers().map(|(_, v)| v.len()).max()
@@ -500,8 +500,78 @@ fn test_request_header_over_u16_max_is_refused_not_truncated() {
 }
 
 #[test]
-#[should_panic(expected = "the TestRequest URL is 70001 bytes")]
+#[should_panic(expected = "the request URL is 70001 bytes")]
 fn test_request_url_over_u16_max_is_refused_not_truncated() {
     let ran = in_handler_with(TestRequest::get(format!("/{}", "u".repeat(70_000))), |context| context.request().raw_url().map(<[u8]>::len));
     panic!("the simulator truncated the URL to {:?} bytes", ran.value);
+}
+
+/// The panic message of `sim.send(request)` (the test fails if it does not panic).
+fn send_refusal(sim: &mut Sim, request: TestRequest) -> String {
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.send(request))).expect_err("a request HTTP.sys could not carry was sent");
+    match payload.downcast::<String>() {
+        Ok(message) => *message,
+        Err(payload) => payload.downcast_ref::<&str>().map_or_else(|| "<not a string>".to_owned(), |s| (*s).to_owned()),
+    }
+}
+
+#[test]
+fn test_requests_http_sys_could_not_carry_are_refused_before_any_module_sees_them() {
+    let mut sim = Sim::new();
+    let ran = Rc::new(RefCell::new(0));
+    let count = ran.clone();
+    on(Stage::BeginRequest, move |_, _| {
+        *count.borrow_mut() += 1;
+        NotificationStatus::Continue
+    });
+    let cases = [
+        (TestRequest::get(format!("/{}", "u".repeat(70_000))), "the request URL is 70001 bytes"),
+        // 40,001 bytes of URL fit, but not the full URL in UTF-16: "http://localhost:80" and
+        // the URL are 40,020 units of two bytes.
+        (TestRequest::get(format!("/{}", "u".repeat(40_000))), "the full request URL (in UTF-16) is 80040 bytes"),
+        (TestRequest::get("/").header("Host", "h".repeat(40_000)), "the full request URL (in UTF-16)"),
+        (TestRequest::get("/").header("X-Long", "v".repeat(65_536)), "a request header value is 65536 bytes"),
+        // Two lines of a known header are one HTTP_KNOWN_HEADER value, joined with ", ".
+        (TestRequest::get("/").header("Accept", "a".repeat(40_000)).header("Accept", "b".repeat(40_000)), "a request header value is 80002 bytes"),
+        (TestRequest::get("/").header(&"N".repeat(65_536), "v"), "a request header name is 65536 bytes"),
+        (TestRequest::new(&"M".repeat(65_536), "/"), "the request method is 65536 bytes"),
+    ];
+    for (request, expected) in cases {
+        let message = send_refusal(&mut sim, request);
+        assert!(message.contains(expected), "expected {expected:?} in {message:?}");
+    }
+    assert_eq!(*ran.borrow(), 0, "a module saw a request that cannot reach IIS");
+    // Nothing was cut short: the server still serves, and every module object it made is gone.
+    assert_eq!(sim.send(TestRequest::get(format!("/{}", "u".repeat(30_000)))).status, 200);
+    assert_eq!(*ran.borrow(), 1);
+    let report = sim.shutdown();
+    assert_eq!((report.requests, report.modules_created, report.modules_disposed), (1, 1, 1), "{report:?}");
+}
+
+#[test]
+fn set_url_and_set_header_that_http_sys_could_not_carry_are_refused_not_cut() {
+    let ran = in_handler(|context| {
+        let request = context.request();
+        let long_url = request.set_url(&format!("/{}", "u".repeat(70_000)));
+        let long_full_url = request.set_url(&format!("/{}", "u".repeat(40_000)));
+        let url_after = request.raw_url().map(<[u8]>::to_vec);
+        let first = request.append_header("Accept", &"a".repeat(40_000));
+        let joined = request.append_header("Accept", &"b".repeat(40_000));
+        let host = request.set_header("Host", &"h".repeat(40_000));
+        let accept = request.header("Accept").map(<[u8]>::len);
+        let fitting = request.set_url(&format!("/{}", "u".repeat(20_000)));
+        (long_url, long_full_url, url_after, first, joined, host, accept, fitting, request.raw_url().map(<[u8]>::len))
+    });
+    let (long_url, long_full_url, url_after, first, joined, host, accept, fitting, url_len) = ran.value;
+    assert_invalid(long_url);
+    assert_invalid(long_full_url);
+    assert_eq!(url_after.as_deref(), Some(&b"/"[..]), "a refused SetUrl changed the URL");
+    first.expect("a 40,000-byte header fits");
+    assert_invalid(joined);
+    assert_invalid(host);
+    assert_eq!(accept, Some(40_000), "a refused SetHeader changed the header");
+    fitting.expect("a 20,001-byte URL fits");
+    assert_eq!(url_len, Some(20_001));
+    assert_eq!(ran.response.status, 200, "{}", ran.response.transcript());
+    assert_eq!((ran.report.modules_created, ran.report.modules_disposed), (1, 1));
 }

@@ -441,3 +441,19 @@ fn a_synchronous_child_request_is_not_supported() {
     });
     assert_eq!(ran.value, 0x8007_0032_u32 as i32, "HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED)");
 }
+
+#[test]
+fn a_user_name_too_long_for_the_log_fails_the_send_and_still_disposes_of_the_module() {
+    let mut sim = Sim::new();
+    // 40,000 UTF-16 units: 80,000 bytes, over the log entry's USHORT UserNameLength.
+    authenticate_with(|_, provider| provider.set_user(AuthenticatedUser::new(&"u".repeat(40_000), "Basic").unwrap()));
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.send(TestRequest::get("/")))).expect_err("the log took an 80,000-byte user name");
+    let message = payload.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("a log user name is 80000 bytes"), "{message:?}");
+    // The panic came at the end of the request, after the module object was disposed of and
+    // the user's reference given back.
+    clear_hooks();
+    assert_eq!(sim.send(TestRequest::get("/")).status, 200);
+    let report = sim.shutdown();
+    assert_eq!((report.requests, report.modules_created, report.modules_disposed), (2, 2, 2), "{report:?}");
+}
