@@ -506,15 +506,6 @@ fn test_request_url_over_u16_max_is_refused_not_truncated() {
     panic!("the simulator truncated the URL to {:?} bytes", ran.value);
 }
 
-/// The panic message of `sim.send(request)` (the test fails if it does not panic).
-fn send_refusal(sim: &mut Sim, request: TestRequest) -> String {
-    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.send(request))).expect_err("a request HTTP.sys could not carry was sent");
-    match payload.downcast::<String>() {
-        Ok(message) => *message,
-        Err(payload) => payload.downcast_ref::<&str>().map_or_else(|| "<not a string>".to_owned(), |s| (*s).to_owned()),
-    }
-}
-
 #[test]
 fn test_requests_http_sys_could_not_carry_are_refused_before_any_module_sees_them() {
     let mut sim = Sim::new();
@@ -537,7 +528,7 @@ fn test_requests_http_sys_could_not_carry_are_refused_before_any_module_sees_the
         (TestRequest::new(&"M".repeat(65_536), "/"), "the request method is 65536 bytes"),
     ];
     for (request, expected) in cases {
-        let message = send_refusal(&mut sim, request);
+        let message = sim.send_panic(request);
         assert!(message.contains(expected), "expected {expected:?} in {message:?}");
     }
     assert_eq!(*ran.borrow(), 0, "a module saw a request that cannot reach IIS");

@@ -215,6 +215,16 @@ impl Sim {
         self.server.send(request)
     }
 
+    /// The message `send(request)` panics with; fails the test if it does not panic.
+    #[track_caller]
+    pub fn send_panic(&mut self, request: TestRequest) -> String {
+        let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.server.send(request))).expect_err("send did not panic");
+        match payload.downcast::<String>() {
+            Ok(message) => *message,
+            Err(payload) => payload.downcast_ref::<&str>().map_or_else(|| "<not a string>".to_owned(), |s| (*s).to_owned()),
+        }
+    }
+
     /// Shuts down and checks that every module created was disposed.
     pub fn shutdown(self) -> ShutdownReport {
         let report = self.server.shutdown();
