@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh: the measurements behind "safe costs the same as raw" (bench/, crate httpserv-bench).
 #
-#   scripts/bench.sh [all|calls|suspend|alloc|sim|sim-async|tower|rps]      (default: all)
+#   scripts/bench.sh [all|calls|suspend|alloc|sim|sim-async|sim-suspend|tower|rps]   (default: all)
 #
 #   calls  instructions per call (valgrind --tool=callgrind) of HttpContext::cancel_io,
 #          Request::header and Request::known_header against the raw vtable calls they wrap,
@@ -23,6 +23,13 @@
 #          examples/async_yield against the C++ module written by hand with ANCM's lock
 #          (simulator/modules/async_yield_cpp.cpp), `--requests N` each, runs alternated;
 #          requests/s, medians, ratio rust/cpp (the issue's goal: >= 0.95).
+#   sim-suspend  the same suspended round trip through the in-process simulator (bench/examples/
+#          sim_suspend.rs; each request resumed on a simulator worker thread): the `async fn`
+#          module examples/async_yield against httpserv_bench::suspend_raw, the round trip
+#          written by hand on the raw ABI as a C++ module writes it. Instructions per request,
+#          server included (callgrind totals of a run of N2 requests minus a run of N1, over
+#          N2 - N1: exact, unlike the Wine runs' wall clock), and requests/s of BENCH_RUNS
+#          alternated native runs of BENCH_REQUESTS each; ratios raw / async (goal >= 0.95).
 #   tower  what httpserv-tower adds per request: httpserv-tower/examples/hello_axum.rs (an axum
 #          route through the adapter) against hello_raw.rs (a hand-written #[http_module]
 #          writing the same response), both in the in-process simulator, release profile with
@@ -348,6 +355,40 @@ do_sim_async() (
     }'
 )
 
+do_sim_suspend() {
+    local n1="${BENCH_SUSPEND_N1:-2000}" n2="${BENCH_SUSPEND_N2:-12000}" m n i
+    host_cargo build --release -p httpserv-bench --example sim_suspend
+    local bin="$root/target/release/examples/sim_suspend"
+    declare -A ir rps
+    for m in raw async; do
+        local total=()
+        for n in "$n1" "$n2"; do
+            run_to "$out/sim_suspend.$m.$n.stdout" "$out/sim_suspend.$m.$n.log" \
+                valgrind --tool=callgrind --callgrind-out-file="$out/sim_suspend.$m.$n.out" "$bin" "$m" "$n"
+            total+=("$(sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' "$out/sim_suspend.$m.$n.log")")
+        done
+        ir[$m]="$(awk -v a="${total[0]}" -v b="${total[1]}" -v n="$((n2 - n1))" 'BEGIN { printf "%.0f", (b - a) / n }')"
+    done
+    for ((i = 1; i <= runs; i++)); do
+        for m in raw async; do
+            run_to "$out/sim_suspend.$m.run$i.out" "$out/sim_suspend.$m.run$i.err" "$bin" "$m" "$requests"
+            sed 's/^/  /' "$out/sim_suspend.$m.run$i.out" >&2
+        done
+    done
+    echo "sim-suspend: the suspended round trip (handler, PostCompletion, PENDING, OnAsyncCompletion on a worker thread, CONTINUE) through the in-process simulator, async fn module (examples/async_yield) against the hand-written raw-ABI one (httpserv_bench::suspend_raw)"
+    for m in raw async; do
+        local values=()
+        for ((i = 1; i <= runs; i++)); do
+            values+=("$(sed -n 's/^sim_suspend: .* ms, \([0-9]*\) requests\/s$/\1/p' "$out/sim_suspend.$m.run$i.out")")
+        done
+        rps[$m]="$(printf '%s\n' "${values[@]}" | median)"
+        printf '  %-6s instructions per request (callgrind, (Ir of %s requests - Ir of %s) / %s): %s   requests/s of %s runs: %s   median: %s\n' \
+            "$m" "$n2" "$n1" "$((n2 - n1))" "${ir[$m]}" "$runs" "${values[*]}" "${rps[$m]}"
+    done
+    awk -v ra="${ir[raw]}" -v aa="${ir[async]}" -v rr="${rps[raw]}" -v ar="${rps[async]}" 'BEGIN {
+        printf "  ratio async fn / hand-written: instructions raw/async %.3f (+%d Ir per request), requests/s async/raw %.3f   (goal >= 0.95)\n", ra / aa, aa - ra, ar / rr
+    }'
+}
 
 case "${1:-all}" in
     calls) do_calls ;;
@@ -357,6 +398,7 @@ case "${1:-all}" in
     tower) do_tower ;;
     rps) do_rps ;;
     sim-async) do_sim_async ;;
+    sim-suspend) do_sim_suspend ;;
     all)
         do_calls
         echo
@@ -368,12 +410,14 @@ case "${1:-all}" in
         echo
         do_sim_async
         echo
+        do_sim_suspend
+        echo
         do_tower
         echo
         do_rps
         ;;
     *)
-        echo "usage: scripts/bench.sh [all|calls|suspend|alloc|sim|sim-async|tower|rps]" >&2
+        echo "usage: scripts/bench.sh [all|calls|suspend|alloc|sim|sim-async|sim-suspend|tower|rps]" >&2
         exit 1
         ;;
 esac

@@ -17,6 +17,88 @@ pub mod cancel_io_raw {
     include!(concat!(env!("OUT_DIR"), "/cancel_io_raw.rs"));
 }
 
+/// The hand-written baseline of the suspended round trip: a `CHttpModule` whose handler posts a completion and returns
+/// PENDING, and whose `OnAsyncCompletion` returns CONTINUE (what a C++ module writes).
+pub mod suspend_raw {
+    //! The raw-ABI suspended round trip (src/bin/suspend.rs against fake objects,
+    //! examples/sim_suspend.rs through the simulator).
+
+    use core::ffi::c_void;
+
+    use httpserv_sys::*;
+
+    #[repr(C)]
+    struct Module {
+        vtbl: *const CHttpModule_Vtbl,
+    }
+
+    unsafe extern "system" fn on_execute(_this: *mut CHttpModule, context: *mut IHttpContext, _p: *mut IHttpEventProvider) -> REQUEST_NOTIFICATION_STATUS {
+        // SAFETY: IIS's live context.
+        unsafe { ((*(*context).lpVtbl).PostCompletion)(context, 0) };
+        RQ_NOTIFICATION_PENDING
+    }
+
+    unsafe extern "system" fn on_async(_this: *mut CHttpModule, _c: *mut IHttpContext, _n: u32, _post: i32, _p: *mut IHttpEventProvider, _i: *mut IHttpCompletionInfo) -> REQUEST_NOTIFICATION_STATUS {
+        RQ_NOTIFICATION_CONTINUE
+    }
+
+    unsafe extern "system" fn dispose(_this: *mut CHttpModule) {}
+
+    unsafe extern "system" fn destructor(this: *mut CHttpModule, _flags: u32) -> *mut c_void {
+        this.cast()
+    }
+
+    unsafe extern "system" fn continue_event(_this: *mut CHttpModule, _c: *mut IHttpContext, _p: *mut IHttpEventProvider) -> REQUEST_NOTIFICATION_STATUS {
+        RQ_NOTIFICATION_CONTINUE
+    }
+
+    /// The vtable: every notification slot continues (only OnExecuteRequestHandler is
+    /// registered); the three that matter are set after.
+    fn vtable() -> &'static CHttpModule_Vtbl {
+        static VTABLE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        let p = *VTABLE.get_or_init(|| {
+            let slots = core::mem::size_of::<CHttpModule_Vtbl>() / core::mem::size_of::<usize>();
+            let table: &'static mut [usize] = Box::leak(vec![continue_event as *const () as usize; slots].into_boxed_slice());
+            let vtbl = table.as_mut_ptr().cast::<CHttpModule_Vtbl>();
+            // SAFETY: a writable, correctly sized vtable; the slots written have these types.
+            unsafe {
+                (*vtbl).OnExecuteRequestHandler = on_execute;
+                (*vtbl).OnAsyncCompletion = on_async;
+                (*vtbl).Dispose = dispose;
+                (*vtbl).Destructor = destructor;
+            }
+            vtbl as usize
+        });
+        // SAFETY: leaked above, never freed.
+        unsafe { &*(p as *const CHttpModule_Vtbl) }
+    }
+
+    #[repr(C)]
+    struct Factory {
+        vtbl: *const IHttpModuleFactory_Vtbl,
+    }
+
+    unsafe extern "system" fn get_module(_this: *mut IHttpModuleFactory, module: *mut *mut CHttpModule, allocator: *mut IModuleAllocator) -> windows_sys::core::HRESULT {
+        // SAFETY: IIS's live allocator and out pointer; the memory holds one pointer.
+        unsafe {
+            let object = ((*(*allocator).lpVtbl).AllocateMemory)(allocator, core::mem::size_of::<Module>() as u32).cast::<Module>();
+            object.write(Module { vtbl: vtable() });
+            *module = object.cast();
+        }
+        0
+    }
+
+    unsafe extern "system" fn terminate(_this: *mut IHttpModuleFactory) {}
+
+    static FACTORY_VTBL: IHttpModuleFactory_Vtbl = IHttpModuleFactory_Vtbl { GetHttpModule: get_module, Terminate: terminate };
+
+    pub unsafe extern "system" fn register(_version: u32, info: *mut IHttpModuleRegistrationInfo, _server: *mut IHttpServer) -> windows_sys::core::HRESULT {
+        let factory = Box::leak(Box::new(Factory { vtbl: &FACTORY_VTBL }));
+        // SAFETY: the fake registration info.
+        unsafe { ((*(*info).lpVtbl).SetRequestNotifications)(info, (factory as *mut Factory).cast(), RQ_EXECUTE_REQUEST_HANDLER, 0) }
+    }
+}
+
 pub mod fake {
     //! Hand-made IIS objects for measurements. Every vtable slot not set here traps (prints and
     //! aborts), so a measurement cannot silently go through an unexpected path. Building them

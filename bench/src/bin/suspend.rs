@@ -76,84 +76,6 @@ unsafe extern "system" fn register_async(version: u32, info: *mut IHttpModuleReg
     unsafe { httpserv::__private::register_module(version, info, server, || None, |r| r.request_module::<AsyncModule>()) }
 }
 
-/// The hand-written baseline: a `CHttpModule` whose handler posts a completion and returns
-/// PENDING, and whose `OnAsyncCompletion` returns CONTINUE (what a C++ module writes).
-mod raw {
-    use super::*;
-    use core::ffi::c_void;
-
-    #[repr(C)]
-    struct Module {
-        vtbl: *const CHttpModule_Vtbl,
-    }
-
-    unsafe extern "system" fn on_execute(_this: *mut CHttpModule, context: *mut IHttpContext, _p: *mut IHttpEventProvider) -> REQUEST_NOTIFICATION_STATUS {
-        // SAFETY: IIS's live context.
-        unsafe { ((*(*context).lpVtbl).PostCompletion)(context, 0) };
-        RQ_NOTIFICATION_PENDING
-    }
-
-    unsafe extern "system" fn on_async(_this: *mut CHttpModule, _c: *mut IHttpContext, _n: u32, _post: i32, _p: *mut IHttpEventProvider, _i: *mut IHttpCompletionInfo) -> REQUEST_NOTIFICATION_STATUS {
-        RQ_NOTIFICATION_CONTINUE
-    }
-
-    unsafe extern "system" fn dispose(_this: *mut CHttpModule) {}
-
-    unsafe extern "system" fn destructor(this: *mut CHttpModule, _flags: u32) -> *mut c_void {
-        this.cast()
-    }
-
-    unsafe extern "system" fn continue_event(_this: *mut CHttpModule, _c: *mut IHttpContext, _p: *mut IHttpEventProvider) -> REQUEST_NOTIFICATION_STATUS {
-        RQ_NOTIFICATION_CONTINUE
-    }
-
-    /// The vtable: every notification slot continues (only OnExecuteRequestHandler is
-    /// registered); the three that matter are set after.
-    fn vtable() -> &'static CHttpModule_Vtbl {
-        static VTABLE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-        let p = *VTABLE.get_or_init(|| {
-            let slots = core::mem::size_of::<CHttpModule_Vtbl>() / core::mem::size_of::<usize>();
-            let table: &'static mut [usize] = Box::leak(vec![continue_event as *const () as usize; slots].into_boxed_slice());
-            let vtbl = table.as_mut_ptr().cast::<CHttpModule_Vtbl>();
-            // SAFETY: a writable, correctly sized vtable; the slots written have these types.
-            unsafe {
-                (*vtbl).OnExecuteRequestHandler = on_execute;
-                (*vtbl).OnAsyncCompletion = on_async;
-                (*vtbl).Dispose = dispose;
-                (*vtbl).Destructor = destructor;
-            }
-            vtbl as usize
-        });
-        // SAFETY: leaked above, never freed.
-        unsafe { &*(p as *const CHttpModule_Vtbl) }
-    }
-
-    #[repr(C)]
-    struct Factory {
-        vtbl: *const IHttpModuleFactory_Vtbl,
-    }
-
-    unsafe extern "system" fn get_module(_this: *mut IHttpModuleFactory, module: *mut *mut CHttpModule, allocator: *mut IModuleAllocator) -> windows_sys::core::HRESULT {
-        // SAFETY: IIS's live allocator and out pointer; the memory holds one pointer.
-        unsafe {
-            let object = ((*(*allocator).lpVtbl).AllocateMemory)(allocator, core::mem::size_of::<Module>() as u32).cast::<Module>();
-            object.write(Module { vtbl: vtable() });
-            *module = object.cast();
-        }
-        0
-    }
-
-    unsafe extern "system" fn terminate(_this: *mut IHttpModuleFactory) {}
-
-    static FACTORY_VTBL: IHttpModuleFactory_Vtbl = IHttpModuleFactory_Vtbl { GetHttpModule: get_module, Terminate: terminate };
-
-    pub unsafe extern "system" fn register(_version: u32, info: *mut IHttpModuleRegistrationInfo, _server: *mut IHttpServer) -> windows_sys::core::HRESULT {
-        let factory = Box::leak(Box::new(Factory { vtbl: &FACTORY_VTBL }));
-        // SAFETY: the fake registration info.
-        unsafe { ((*(*info).lpVtbl).SetRequestNotifications)(info, (factory as *mut Factory).cast(), RQ_EXECUTE_REQUEST_HANDLER, 0) }
-    }
-}
-
 struct Objects {
     factory: *mut IHttpModuleFactory,
     context: *mut IHttpContext,
@@ -220,7 +142,7 @@ fn yield_round_trips(o: &mut Objects, n: u64) -> u64 {
 
 fn main() {
     let n: u64 = std::env::args().nth(1).map(|a| a.replace('_', "").parse().expect("usage: suspend [N]")).unwrap_or(100_000);
-    let mut raw = objects(raw::register);
+    let mut raw = objects(httpserv_bench::suspend_raw::register);
     let mut asynchronous = objects(register_async);
     let mut yielding = objects(register_yield);
     let posted = fake::POSTED.with(|p| p.get());
