@@ -9,7 +9,11 @@
 //!   Without `CLONE_FLAG_BASICS` the clone is a `GET /` (the module sets the URL with the clone's
 //!   `IHttpRequest::SetUrl`); without `CLONE_FLAG_HEADERS` it has only the `Host` header.
 //! - `ExecuteRequest` must be asynchronous: "Attempting to execute a synchronous child request
-//!   will return ERROR_NOT_SUPPORTED"; the child's completion reaches the parent module's
+//!   will return ERROR_NOT_SUPPORTED", as does executing "a child request that was not cloned
+//!   by the parent request"; "Each child context can be executed only once" (a second
+//!   `ExecuteRequest` gets `ERROR_INVALID_OPERATION` here: the page names no code); "The limit
+//!   for recursive child requests is 10", beyond it `ERROR_STACK_OVERFLOW` (here: executing a
+//!   child nested 11 deep); the child's completion reaches the parent module's
 //!   `OnAsyncCompletion`
 //!   (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-executerequest-method>).
 //!   Here `ExecuteRequest` sets `*pfCompletionPending` and queues the child; once the parent's
@@ -21,10 +25,12 @@
 //!   (`GetRawHttpResponse` of the clone shows its status, headers and body); without it the
 //!   child's body is added to the parent's response. `pHttpUser` is not simulated (recorded,
 //!   ignored). A child counts as a request in the server's counts.
-//! - `ReleaseClonedContext` "releases a cloned context"
-//!   (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-releaseclonedcontext-method>):
-//!   called on the clone once, after its execution completed; releasing a clone that is still
-//!   executing is refused (`ERROR_BUSY`), and a clone not released when the parent request ends
+//! - `ReleaseClonedContext` "releases a cloned IHttpContext instance"; releasing "a child
+//!   request after releasing its parent context will return ERROR_INVALID_PARAMETER" (nested
+//!   clones are released in reverse order of their creation)
+//!   (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-releaseclonedcontext-method>).
+//!   Called on the clone once, after its execution completed; releasing a clone that is still
+//!   executing is refused (`ERROR_BUSY`: the simulator's rule, the page is silent), and a clone not released when the parent request ends
 //!   makes `send` fail, as a request left pending does. A child still executing when the
 //!   parent request ends (its notification did not wait) is run then, before the module is
 //!   disposed, with no completion delivered (`finish_children`). A released clone's memory is freed with
@@ -42,8 +48,13 @@ use super::strings::hresult_from_win32;
 use super::thunk::Pinned;
 use super::TestRequest;
 
+const ERROR_NOT_SUPPORTED: u32 = 50;
 const ERROR_BUSY: u32 = 170;
+const ERROR_STACK_OVERFLOW: u32 = 1001;
 const ERROR_INVALID_OPERATION: u32 = 4317;
+/// How deep child requests nest: "The limit for recursive child requests is 10" (the
+/// ExecuteRequest page).
+const MAX_CHILD_DEPTH: usize = 10;
 
 /// A clone made by `CloneContext`, owned by its parent until `ReleaseClonedContext`.
 pub(crate) struct Child {
@@ -121,9 +132,14 @@ impl RequestCtx {
         let mut children = self.children.borrow_mut();
         let Some(child) = children.iter_mut().find(|c| c.ctx_ptr_context() == clone) else {
             drop(children);
-            self.record("IHttpContext::ExecuteRequest", format!("flags {flags:#x}, asynchronous -> E_INVALIDARG (not a clone of this context)"));
-            return (E_INVALIDARG, false);
+            self.record("IHttpContext::ExecuteRequest", format!("flags {flags:#x}, asynchronous -> HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED) (not cloned by this request)"));
+            return (hresult_from_win32(ERROR_NOT_SUPPORTED), false);
         };
+        if self.depth() + 1 > MAX_CHILD_DEPTH {
+            drop(children);
+            self.record("IHttpContext::ExecuteRequest", format!("flags {flags:#x}, asynchronous -> HRESULT_FROM_WIN32(ERROR_STACK_OVERFLOW) (a child {} deep; the limit is {MAX_CHILD_DEPTH})", self.depth() + 1));
+            return (hresult_from_win32(ERROR_STACK_OVERFLOW), false);
+        }
         if child.executing.is_some() || child.executed {
             drop(children);
             self.record("IHttpContext::ExecuteRequest", format!("flags {flags:#x}, asynchronous -> HRESULT_FROM_WIN32(ERROR_INVALID_OPERATION) (this clone was executed already)"));
@@ -199,8 +215,13 @@ impl RequestCtx {
             return E_INVALIDARG;
         }
         let me = self as *const RequestCtx;
-        // SAFETY: a clone's parent outlives it (it owns it).
+        // SAFETY: a clone's parent outlives it (it owns it, or its own parent keeps it once
+        // released).
         let parent = unsafe { &*parent };
+        if parent.clone_released.get() {
+            parent.record("IHttpContext::ReleaseClonedContext", "-> E_INVALIDARG (ERROR_INVALID_PARAMETER: the clone this one was cloned from was released first)".to_owned());
+            return E_INVALIDARG;
+        }
         let mut children = parent.children.borrow_mut();
         let Some(index) = children.iter().position(|c| std::ptr::eq(c.ctx.as_ptr(), me)) else {
             drop(children);
@@ -214,6 +235,7 @@ impl RequestCtx {
         }
         let child = children.remove(index);
         drop(children);
+        self.clone_released.set(true);
         let executed = child.executed;
         // Its memory is freed with the parent's (this call still runs on the clone's objects).
         parent.released.borrow_mut().push(child);
@@ -232,6 +254,18 @@ impl RequestCtx {
             self.record("IHttpContext::ExecuteRequest", "the parent's notification did not wait for this child (it returned without RQ_NOTIFICATION_PENDING): the child runs at the end of the request, its completion not delivered".to_owned());
             self.run_child(address);
         }
+    }
+
+    /// How many parents this request has (0 for a client's request).
+    fn depth(&self) -> usize {
+        let mut depth = 0;
+        let mut parent = self.parent.get();
+        while !parent.is_null() {
+            depth += 1;
+            // SAFETY: a clone's parent outlives it.
+            parent = unsafe { &*parent }.parent.get();
+        }
+        depth
     }
 
     /// The clones not released (for the end of the request): their URLs.

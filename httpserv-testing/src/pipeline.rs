@@ -209,6 +209,8 @@ pub(crate) struct RequestCtx {
     /// This request's clones not released yet, and those released (freed with this request).
     pub(crate) children: RefCell<Vec<super::child::Child>>,
     pub(crate) released: RefCell<Vec<super::child::Child>>,
+    /// This request is a clone its parent released (`ReleaseClonedContext`).
+    pub(crate) clone_released: Cell<bool>,
     /// Completions posted from other threads, for the request's own thread.
     pub(crate) completions: std::sync::Arc<Completions>,
     /// The thread running the request (`TestServer::send`'s caller).
@@ -417,6 +419,7 @@ impl RequestCtx {
             parent: Cell::new(std::ptr::null()),
             children: RefCell::new(Vec::new()),
             released: RefCell::new(Vec::new()),
+            clone_released: Cell::new(false),
         }));
         let raw = ctx.as_ptr();
         // SAFETY: `raw` is the only handle to the new request; the mutable borrow ends before

@@ -263,3 +263,70 @@ fn a_clone_never_released_fails_the_request() {
     assert!(message.contains("never released with ReleaseClonedContext: /leak"), "{message}");
     server.shutdown();
 }
+
+/// Includes itself: `/nest/N` executes `/nest/N+1` as a buffered child and answers
+/// `N>` followed by the child's body, or by the refusal once the nesting is too deep.
+#[derive(Default)]
+struct Nester;
+
+#[http_module]
+impl HttpModule for Nester {
+    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> HandlerResult {
+        let depth: u32 = context.request().path_str().and_then(|p| p.strip_prefix("/nest/")).and_then(|n| n.parse().ok()).unwrap_or(0);
+        let child = context.clone_context(CloneOptions::basics())?;
+        child.request().set_url(&format!("/nest/{}", depth + 1))?;
+        let inner = match child.execute(ExecuteOptions::default().buffer_response()).await {
+            Ok(child) => String::from_utf8_lossy(&child_body(&child).1).into_owned(),
+            Err(error) => format!("refused {:#x}", error.code().0 as u32),
+        };
+        context.response().write(format!("{depth}>{inner}").as_bytes())?;
+        Ok(NotificationStatus::FinishRequest)
+    }
+}
+
+#[test]
+fn child_requests_nest_ten_deep_and_no_deeper() {
+    let server = TestServer::new(register::<Nester>).unwrap();
+    let response = server.send(TestRequest::get("/nest/0"));
+    // The request at depth 10 may not execute an eleventh: HRESULT_FROM_WIN32(ERROR_STACK_OVERFLOW).
+    assert_eq!(response.body_str(), "0>1>2>3>4>5>6>7>8>9>10>refused 0x800703e9", "{}", response.transcript());
+    let report = server.shutdown();
+    // Every level's module object (the client's request and ten children) was disposed of.
+    assert_eq!((report.modules_created, report.modules_disposed), (11, 11));
+}
+
+#[derive(Default)]
+struct RawRules;
+
+#[http_module]
+impl HttpModule for RawRules {
+    fn on_execute_request_handler(&mut self, context: &HttpContext<'_>, _: &EventProvider<'_>) -> HandlerResult {
+        let raw = context.as_raw();
+        let mut pending = 1;
+        let (mut clone, mut nested) = (std::ptr::null_mut(), std::ptr::null_mut());
+        // SAFETY: the live context; the out-pointers are writable; each clone is released once
+        // (the nested one's refused release leaves it to the request's end, as in IIS).
+        let (not_cloned, first, second) = unsafe {
+            let vtbl = &*(*raw).lpVtbl;
+            let not_cloned = (vtbl.ExecuteRequest)(raw, 1, raw, 0, std::ptr::null_mut(), &mut pending);
+            assert_eq!((vtbl.CloneContext)(raw, httpserv_sys::CLONE_FLAG_BASICS, &mut clone), 0);
+            assert_eq!(((*(*clone).lpVtbl).CloneContext)(clone, httpserv_sys::CLONE_FLAG_BASICS, &mut nested), 0);
+            // Out of order: the clone before the clone made from it.
+            let first = ((*(*clone).lpVtbl).ReleaseClonedContext)(clone);
+            let second = ((*(*nested).lpVtbl).ReleaseClonedContext)(nested);
+            (not_cloned, first, second)
+        };
+        context.response().write(format!("not cloned {:#x} pending {pending}; release {:#x} then nested {:#x}", not_cloned as u32, first as u32, second as u32).as_bytes())?;
+        Ok(NotificationStatus::FinishRequest)
+    }
+}
+
+#[test]
+fn execute_takes_only_this_requests_clones_and_nested_clones_are_released_first() {
+    let server = TestServer::new(register::<RawRules>).unwrap();
+    let response = server.send(TestRequest::get("/"));
+    // ERROR_NOT_SUPPORTED for a context this request did not clone; ERROR_INVALID_PARAMETER
+    // (E_INVALIDARG) for a clone whose parent clone was released before it.
+    assert_eq!(response.body_str(), "not cloned 0x80070032 pending 0; release 0x0 then nested 0x80070057", "{}", response.transcript());
+    server.shutdown();
+}
