@@ -54,6 +54,7 @@ macro_rules! commethod {
 }
 
 pub mod bstr;
+pub mod timespan;
 
 // generated bindings: each field's doc gives its slot and C++ signature
 #[cfg(not(httpserv_regenerated))]

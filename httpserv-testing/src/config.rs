@@ -476,31 +476,12 @@ impl Prop {
                 }
                 Typed::I4(bits as i32)
             }
-            "timeSpan" => Typed::U8(parse_time_span(raw).ok_or_else(bad)?),
+            "timeSpan" => Typed::U8(httpserv_sys::timespan::parse_time_span(raw).ok_or_else(bad)?),
             _ => Typed::Str(raw),
         })
     }
 }
 
-/// `[-][d.]hh:mm:ss[.fffffff]` (the .NET `TimeSpan` text IIS schema defaults use) → ticks.
-pub(crate) fn parse_time_span(text: &str) -> Option<u64> {
-    let (days, clock) = match text.split_once('.') {
-        Some((d, rest)) if rest.contains(':') && !d.contains(':') => (d.parse::<u64>().ok()?, rest),
-        _ => (0, text),
-    };
-    let (clock, fraction) = match clock.rsplit_once('.') {
-        Some((c, f)) if c.matches(':').count() == 2 => (c, f),
-        _ => (clock, ""),
-    };
-    let parts: Vec<&str> = clock.split(':').collect();
-    let [h, m, s] = parts[..] else { return None };
-    let (h, m, s): (u64, u64, u64) = (h.parse().ok()?, m.parse().ok()?, s.parse().ok()?);
-    if m >= 60 || s >= 60 || fraction.len() > 7 || !fraction.chars().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let fraction_ticks = if fraction.is_empty() { 0 } else { fraction.parse::<u64>().ok()? * 10u64.pow(7 - fraction.len() as u32) };
-    Some((((days * 24 + h) * 60 + m) * 60 + s) * 10_000_000 + fraction_ticks)
-}
 
 // ---------------------------------------------------------------------------------------------
 // The COM objects. Each is a heap object whose first field is its vtable, reference counted as
@@ -1065,8 +1046,6 @@ mod tests {
         assert_eq!(typed("wait").as_deref(), Some("U8(900000000)"));
         assert!(root.property("style").is_none() && root.property("nope").is_none());
         assert_eq!(root.properties().len(), 5);
-        assert_eq!(parse_time_span("1.02:03:04.5"), Some(((26 * 60 + 3) * 60 + 4) * 10_000_000 + 5_000_000));
-        assert_eq!(parse_time_span("00:61:00"), None);
         // A duplicate key replaces the inherited entry.
         let dup = Config::new(r#"<configuration><system.webServer><greeting><add name="a" value="1"/></greeting></system.webServer>
             <location path="Default Web Site"><system.webServer><greeting><add name="a" value="9"/></greeting></system.webServer></location></configuration>"#)

@@ -266,7 +266,7 @@ impl<'de> de::Deserializer<'de> for ValueDe<'_> {
             let ticks = match self.value {
                 Value::Uint(n) => *n,
                 Value::Int(n) if *n >= 0 => *n as u64,
-                Value::Str(s) => super::parse_time_span(s).ok_or_else(|| self.wrong("a time span ([d.]hh:mm:ss[.fffffff])"))?,
+                Value::Str(s) => httpserv_sys::timespan::parse_time_span(s).ok_or_else(|| self.wrong("a time span ([d.]hh:mm:ss[.fffffff])"))?,
                 _ => return Err(self.wrong("a time span")),
             };
             return visitor.visit_u64(ticks);

@@ -76,7 +76,7 @@ impl<'de> serde::Deserialize<'de> for TimeSpan {
                 Ok(TimeSpan(Duration::from_nanos(ticks.saturating_mul(100))))
             }
             fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<TimeSpan, E> {
-                parse_time_span(text).map(|t| TimeSpan(Duration::from_nanos(t.saturating_mul(100)))).ok_or_else(|| E::custom(format!("{text:?} is not a time span")))
+                httpserv_sys::timespan::parse_time_span(text).map(|t| TimeSpan(Duration::from_nanos(t.saturating_mul(100)))).ok_or_else(|| E::custom(format!("{text:?} is not a time span")))
             }
         }
         deserializer.deserialize_newtype_struct(TIME_SPAN, Ticks)
@@ -89,26 +89,6 @@ impl serde::Serialize for TimeSpan {
     }
 }
 
-/// `[d.]hh:mm:ss[.fffffff]` → 100 ns ticks.
-pub(crate) fn parse_time_span(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let (days, clock) = match text.split_once('.') {
-        Some((d, rest)) if rest.contains(':') && !d.contains(':') => (d.parse::<u64>().ok()?, rest),
-        _ => (0, text),
-    };
-    let (clock, fraction) = match clock.rsplit_once('.') {
-        Some((c, f)) if c.matches(':').count() == 2 => (c, f),
-        _ => (clock, ""),
-    };
-    let parts: Vec<&str> = clock.split(':').collect();
-    let [h, m, s] = parts[..] else { return None };
-    let (h, m, s): (u64, u64, u64) = (h.parse().ok()?, m.parse().ok()?, s.parse().ok()?);
-    if m >= 60 || s >= 60 || fraction.len() > 7 || !fraction.chars().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let fraction_ticks = if fraction.is_empty() { 0 } else { fraction.parse::<u64>().ok()? * 10u64.pow(7 - fraction.len() as u32) };
-    Some((((days * 24 + h) * 60 + m) * 60 + s) * 10_000_000 + fraction_ticks)
-}
 
 pub(crate) fn format_time_span(d: Duration) -> String {
     let secs = d.as_secs();
@@ -443,10 +423,11 @@ mod tests {
     }
 
     #[test]
-    fn time_span_text() {
-        assert_eq!(parse_time_span("1.00:00:01.5"), Some((86_401 * 10 + 5) * 1_000_000));
-        assert_eq!(parse_time_span("00:60:00"), None);
-        assert_eq!(parse_time_span("abc"), None);
+    fn time_span_text_round_trips() {
+        for d in [Duration::from_millis(90_500), Duration::from_secs(86_400 * 2 + 3), Duration::ZERO] {
+            let text = format_time_span(d);
+            assert_eq!(httpserv_sys::timespan::parse_time_span(&text), Some((d.as_nanos() / 100) as u64), "{text}");
+        }
         assert_eq!(format_time_span(Duration::from_millis(90_500)), "00:01:30.5000000");
         assert_eq!(format_time_span(Duration::from_secs(86_400 * 2 + 3)), "2.00:00:03");
     }
