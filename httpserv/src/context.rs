@@ -390,52 +390,37 @@ impl<'a> HttpContext<'a> {
             .ok_or_else(|| invalid("IIS returned no IHttpContext4"))
     }
 
-    /// Stores the module's per-connection state in the connection's module context container
-    /// (`IHttpConnection::GetModuleContextContainer`, then `SetModuleContext`): it lives as long
-    /// as the client connection, across the requests it carries (keep-alive), and IIS calls
-    /// `CleanupStoredContext` when the connection closes, which drops `value`
+    /// Stores the module's per-connection state on the client connection: it lives as long as
+    /// the connection, across the requests it carries (keep-alive), and is dropped when IIS
+    /// cleans up the connection's stored contexts as the connection closes
     /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpconnection-getmodulecontextcontainer-method>).
-    /// One value per module and connection (`ERROR_ALREADY_ASSIGNED` otherwise); a module with
-    /// `async` handlers already keeps its disconnect watcher there, so it gets that error too.
-    /// `Sync`: requests of one connection may run on different threads.
+    /// One value per module and connection: a second is refused with `ERROR_ALREADY_ASSIGNED`
+    /// (and dropped). IIS keeps one stored context per module on a connection; the crate's
+    /// slot (`bridge/slot.rs`) holds this value and the disconnect
+    /// watch of the module's `async` handlers side by side. `Sync`: requests of one connection
+    /// may run on different threads, and at once.
     pub fn set_connection_stored_context<T: Send + Sync + 'static>(&self, value: T) -> Result<()> {
-        let module_id = self.registration.ok_or_else(|| invalid("the context belongs to no module: no stored context"))?.module_id();
-        let container = self.connection_container()?;
-        let stored = crate::bridge::stored::StoredContext::new(value);
-        // SAFETY: live container (IHttpConnectionModuleContextContainer starts with the slots of
-        // IHttpModuleContextContainer); on success IIS owns `stored` until CleanupStoredContext.
-        let hr = unsafe { ((*(*container).lpVtbl).base__.SetModuleContext)(container.cast(), stored, module_id) };
-        if hr < 0 {
-            // SAFETY: IIS refused it, so we still own `stored`.
-            unsafe { crate::bridge::stored::StoredContext::<T>::free(stored) };
+        let slot = self.connection_slot()?;
+        if slot.set_state(value) {
+            Ok(())
+        } else {
+            // HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED), as IIS answers a second SetModuleContext.
+            Err(crate::Error::from(crate::HRESULT(0x8007_0055_u32 as i32)))
         }
-        check(hr)
     }
 
     /// The state stored by [`set_connection_stored_context`](Self::set_connection_stored_context)
     /// for this module on this connection, if any and if it is a `T`.
     pub fn connection_stored_context<T: Send + Sync + 'static>(&self) -> Option<&'a T> {
-        let module_id = self.registration?.module_id();
-        let container = self.connection_container().ok()?;
-        // SAFETY: live container; returns what this module stored under its id, or null.
-        let stored = unsafe { ((*(*container).lpVtbl).base__.GetModuleContext)(container.cast(), module_id) };
-        if crate::bridge::disconnect::is_watcher(stored) {
-            return None;
-        }
-        // SAFETY: what this module stores under its id on a connection is a StoredContext made
-        // above or the disconnect watcher, excluded just now; the type is checked first. It
-        // lives until the connection ends, after this request ('a).
-        unsafe { crate::bridge::stored::StoredContext::<T>::get(stored, TypeId::of::<T>()) }
+        self.connection_slot().ok()?.state::<T>()
     }
 
-    fn connection_container(&self) -> Result<*mut IHttpConnectionModuleContextContainer> {
+    /// The module's slot on the request's connection.
+    fn connection_slot(&self) -> Result<&'a crate::bridge::slot::Slot> {
+        let module_id = self.registration.ok_or_else(|| invalid("the context belongs to no module: no stored context"))?.module_id();
         let connection = self.connection().ok_or_else(|| invalid("IIS returned no connection"))?;
-        // SAFETY: live connection of the request.
-        let container = unsafe { ((*(*connection.as_raw()).lpVtbl).GetModuleContextContainer)(connection.as_raw()) };
-        if container.is_null() {
-            return Err(invalid("IIS returned no connection context container"));
-        }
-        Ok(container)
+        // SAFETY: the request's live connection, which outlives the request ('a).
+        unsafe { crate::bridge::slot::Slot::of_connection(connection.as_raw(), module_id) }.ok_or_else(|| invalid("IIS keeps no stored context on this connection for the module"))
     }
 
     /// The configuration metadata of the request's URL (`IHttpContext::GetMetadata`): its

@@ -8,7 +8,6 @@
 //! a pointer borrowed for as long as the object it extends, with the methods of `T` wrapped
 //! safely; `as_raw` stays for calls not wrapped.
 
-use core::any::TypeId;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 
@@ -188,30 +187,29 @@ impl<'a> Metadata<'a> {
     /// same URL configuration, possibly at the same time on several threads (hence `Sync`), and
     /// dropped when IIS releases the configuration (`CleanupStoredContext`)
     /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/imetadatainfo-getmodulecontextcontainer-method>).
-    /// One value per module (`ERROR_ALREADY_ASSIGNED` for a second).
+    /// One value per module (`ERROR_ALREADY_ASSIGNED` for a second, which is dropped). It shares
+    /// the module's one stored context there with the configuration sections the crate caches
+    /// (`bridge/slot.rs`).
     pub fn set_stored_context<T: Send + Sync + 'static>(&self, value: T) -> Result<()> {
-        let module_id = self.registration.ok_or_else(|| invalid("the metadata belongs to no module: no stored context"))?.module_id();
-        let container = self.container()?;
-        let stored = crate::bridge::stored::StoredContext::new(value);
-        // SAFETY: live container; on success IIS owns `stored` until CleanupStoredContext.
-        let hr = unsafe { ((*(*container).lpVtbl).SetModuleContext)(container, stored, module_id) };
-        if hr < 0 {
-            // SAFETY: refused, so still ours.
-            unsafe { crate::bridge::stored::StoredContext::<T>::free(stored) };
+        if self.slot()?.set_state(value) {
+            Ok(())
+        } else {
+            // HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED), as IIS answers a second SetModuleContext.
+            Err(crate::Error::from(crate::HRESULT(0x8007_0055_u32 as i32)))
         }
-        check(hr)
     }
 
     /// What [`set_stored_context`](Self::set_stored_context) stored for this module, if it is a
     /// `T`.
     pub fn stored_context<T: Send + Sync + 'static>(&self) -> Option<&'a T> {
-        let module_id = self.registration?.module_id();
-        let container = self.container().ok()?;
-        // SAFETY: live container; what this module stored under its id, or null.
-        let stored = unsafe { ((*(*container).lpVtbl).GetModuleContext)(container, module_id) };
-        // SAFETY: all this module stores in a metadata container is a StoredContext made above;
-        // the type is checked first; it lives as long as the metadata, hence 'a.
-        unsafe { crate::bridge::stored::StoredContext::<T>::get(stored, TypeId::of::<T>()) }
+        self.slot().ok()?.state::<T>()
+    }
+
+    /// The module's slot in this metadata's container.
+    fn slot(&self) -> Result<&'a crate::bridge::slot::Slot> {
+        let module_id = self.registration.ok_or_else(|| invalid("the metadata belongs to no module: no stored context"))?.module_id();
+        // SAFETY: the metadata's live container, which lives as long as the metadata ('a).
+        unsafe { crate::bridge::slot::Slot::of_metadata(self.container()?, module_id) }.ok_or_else(|| invalid("IIS keeps no stored context in this metadata for the module"))
     }
 
     fn container(&self) -> Result<*mut IHttpModuleContextContainer> {

@@ -465,6 +465,41 @@ fn a_disconnect_wakes_the_future_and_fails_its_io() {
     server.shutdown();
 }
 
+/// Keeps its own state on the connection, then waits for the client in an async handler: the
+/// state and the tasks' disconnect watch share the module's one connection stored context.
+#[derive(Default)]
+struct KeepsConnectionState;
+
+#[http_module]
+impl HttpModule for KeepsConnectionState {
+    fn on_begin_request(&mut self, context: &HttpContext<'_>, _: &EventProvider<'_>) -> NotificationStatus {
+        note(format!("state set: {:?}", context.set_connection_stored_context([7u64; 8]).map_err(|e| e.code())));
+        NotificationStatus::Continue
+    }
+
+    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> NotificationStatus {
+        let outcome = race(delay(10_000, 1), context.disconnected()).await;
+        note(format!("stopped by the disconnect: {}", outcome.is_err()));
+        note(format!("state after: {:?}", context.connection_stored_context::<[u64; 8]>()));
+        note(format!("second state: {:?}", context.set_connection_stored_context(0u8).map_err(|e| e.code())));
+        NotificationStatus::FinishRequest
+    }
+}
+
+#[test]
+fn connection_state_and_the_disconnect_watch_share_the_connection() {
+    let server = TestServer::new(register::<KeepsConnectionState>).unwrap();
+    let response = server.send(TestRequest::get("/").disconnect_after(std::time::Duration::from_millis(20)));
+    assert_eq!(
+        seen(),
+        ["state set: Ok(())", "stopped by the disconnect: true", "state after: Some([7, 7, 7, 7, 7, 7, 7, 7])", "second state: Err(HRESULT(0x80070055))"],
+        "{}",
+        response.transcript()
+    );
+    assert_eq!(response.called("IHttpConnectionStoredContext::NotifyDisconnect"), 1, "{}", response.transcript());
+    server.shutdown();
+}
+
 /// `httpserv::yield_now` gives the thread back to IIS each time: the notification posts a
 /// completion as its last act and returns PENDING, and `OnAsyncCompletion` polls again (the
 /// round trip a C++ module makes by hand, simulator/modules/suspend_cpp.cpp).

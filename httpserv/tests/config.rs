@@ -103,6 +103,14 @@ impl HttpModule for Greeter {
         let body = match url.as_str() {
             u if u.starts_with("/absent") => format!("{}", context.config::<Absent>().unwrap_err()),
             u if u.starts_with("/number") => format!("{}", context.config::<GreetingAsNumber>().unwrap_err()),
+            // The module's own metadata state next to the sections the crate caches there.
+            u if u.starts_with("/state") => {
+                let greeting = context.config::<Greeting>().map(|g| g.text.clone()).unwrap_or_default();
+                let metadata = context.metadata().expect("the URL's metadata");
+                let set = metadata.set_stored_context(AtomicUsize::new(0)).map_err(|e| format!("{:#x}", e.code().0 as u32));
+                let seen = metadata.stored_context::<AtomicUsize>().map(|n| n.fetch_add(1, Ordering::SeqCst) + 1);
+                format!("{greeting}|{set:?}|{seen:?}")
+            }
             _ => match context.config::<Greeting>() {
                 Ok(g) => format!("{}|{}|{}|{:?}|{:?}|{}|{:?}", g.text, g.loud, g.times, g.mode, g.wait.0, g.extras.iter().map(|e| format!("{}={}", e.name, e.value)).collect::<Vec<_>>().join(","), g.style.color),
                 Err(e) => format!("error: {e}"),
@@ -191,6 +199,18 @@ fn one_read_per_meta_path_and_a_new_read_after_a_change() {
     assert_eq!(sections_read(&server).len(), before + 3);
     let report = server.shutdown();
     assert!(report.stored_contexts_cleaned >= 2, "the caches in the metadata containers are cleaned up: {report:?}");
+}
+
+#[test]
+fn the_modules_metadata_state_and_the_cached_sections_share_the_one_stored_context() {
+    let server = TestServer::with_config(RegisterModule, &config_with_schema()).unwrap();
+    let before = sections_read(&server).len();
+    // Read first, so the section is cached in the metadata before the module stores its state.
+    assert_eq!(text(&server, "/state/x"), "hello|Ok(())|Some(1)");
+    // HRESULT_FROM_WIN32(ERROR_ALREADY_ASSIGNED) for a second value; the first one is kept.
+    assert_eq!(text(&server, "/state/x"), "hello|Err(\"0x80070055\")|Some(2)");
+    assert_eq!(sections_read(&server).len(), before + 1, "the section stayed cached next to the state");
+    server.shutdown();
 }
 
 #[test]

@@ -27,7 +27,7 @@ pub mod outcome;
 pub(crate) mod panic;
 pub mod register;
 pub mod registration;
-pub(crate) mod disconnect;
+pub(crate) mod slot;
 pub(crate) mod stored;
 pub mod task;
 pub mod user;

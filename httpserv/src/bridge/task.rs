@@ -223,7 +223,7 @@ impl WakeState {
             return;
         }
         // SAFETY: called inside the task's poll, so the task (and its request) is alive.
-        let connected = unsafe { super::disconnect::watch(context, self.module_id.load(Ordering::Relaxed), self) };
+        let connected = unsafe { super::slot::watch(context, self.module_id.load(Ordering::Relaxed), self) };
         if !connected {
             self.disconnected.store(true, Ordering::Release);
         }

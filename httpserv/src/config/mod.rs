@@ -226,7 +226,8 @@ pub fn read_at_registration<T: ConfigSection>() -> Result<T, ConfigError> {
     unsafe { read_uncached::<T>(server, APPHOST_PATH) }
 }
 
-/// The values this module cached in one metadata object's container: one per section type.
+/// The configuration sections this module read for one metadata, one per section type (kept in
+/// the module's slot in the metadata's container, `bridge/slot.rs`).
 #[derive(Default)]
 pub(crate) struct Cache(Mutex<Vec<(TypeId, Arc<dyn Any + Send + Sync>)>>);
 
@@ -276,37 +277,15 @@ pub(crate) unsafe fn read_for_request<T: ConfigSection>(context: *mut IHttpConte
     let Some((path, container)) = (unsafe { metadata(context) }) else {
         return Err(ConfigError::Iis { section: T::NAME.to_owned(), path: String::new(), hresult: 0x8000_4005_u32 as i32, what: "IHttpContext::GetMetadata (no metadata or meta path)".into() });
     };
-    let cache = || -> Option<&Cache> {
-        if container.is_null() {
-            return None;
-        }
-        // SAFETY: the container is the metadata's, live while the metadata is; what this module
-        // stored under its id is a StoredContext made below, checked by type.
-        unsafe {
-            let stored = ((*(*container).lpVtbl).GetModuleContext)(container, module_id);
-            crate::bridge::stored::StoredContext::<Cache>::get(stored, TypeId::of::<Cache>())
-        }
-    };
-    if let Some(value) = cache().and_then(Cache::get::<T>) {
+    // SAFETY: the metadata's container, live while the metadata is (through this request).
+    let slot = unsafe { crate::bridge::slot::Slot::of_metadata(container, module_id) };
+    if let Some(value) = slot.and_then(|slot| slot.config().get::<T>()) {
         return Ok(value);
     }
     // SAFETY: forwarded from the caller.
     let value = Arc::new(unsafe { read_uncached::<T>(server, &path) }?);
-    if !container.is_null() {
-        if cache().is_none() {
-            let stored = crate::bridge::stored::StoredContext::new(Cache::default());
-            // SAFETY: live container; on success IIS owns `stored` (CleanupStoredContext frees
-            // it when the metadata goes away); on failure (another thread stored one first)
-            // it is still ours.
-            let hr = unsafe { ((*(*container).lpVtbl).SetModuleContext)(container, stored, module_id) };
-            if hr < 0 {
-                // SAFETY: refused, so still ours.
-                unsafe { crate::bridge::stored::StoredContext::<Cache>::free(stored) };
-            }
-        }
-        if let Some(cache) = cache() {
-            cache.insert(value.clone());
-        }
+    if let Some(slot) = slot {
+        slot.config().insert(value.clone());
     }
     Ok(value)
 }
