@@ -197,8 +197,12 @@ impl<'a> Future for Execute<'a> {
             };
             {
                 let mut io = state.io.lock().unwrap_or_else(|p| p.into_inner());
-                if !matches!(*io, Io::Idle) {
-                    return Poll::Ready(Err(Error::from_hresult(HRESULT(ERROR_BUSY_HRESULT))));
+                match &*io {
+                    Io::Idle => {}
+                    // An operation whose future was dropped is still in flight (IIS allows one):
+                    // wait for its completion, which polls the task again (IO is set).
+                    Io::Waiting { orphan: Some(_) } => return Poll::Pending,
+                    _ => return Poll::Ready(Err(Error::from_hresult(HRESULT(ERROR_BUSY_HRESULT)))),
                 }
                 // Marked before the call: IIS may complete it on another thread at once.
                 state.set_io(&mut io, Io::Waiting { orphan: None });

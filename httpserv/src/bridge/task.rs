@@ -186,6 +186,15 @@ impl WakeState {
         })
     }
 
+    /// The waker state of a finished task whose operation is still in flight, for the next task
+    /// of the same module object and request (see `Task::inflight`). Its I/O slot, chunk array,
+    /// disconnect flag and watch stay as they are: IIS may still use the operation's memory. A
+    /// late wake of the old task's wakers then wakes the new task: a spurious wake, harmless.
+    fn adopt(self: Arc<Self>, context: *mut IHttpContext) -> Arc<Self> {
+        self.context.store(context, Ordering::SeqCst);
+        self
+    }
+
     /// Back to a new task's state (exclusive access), keeping the chunk array's capacity.
     fn reset(&mut self, context: *mut IHttpContext, module_id: HTTP_MODULE_ID) {
         *self.state.get_mut() = POLLING;
@@ -327,8 +336,17 @@ pub(crate) struct Task {
     future: Option<NonNull<dyn Future<Output = NotificationStatus>>>,
     waker: Option<Arc<WakeState>>,
     /// The waker state of a finished future whose operation is still in flight: it keeps the
-    /// operation's buffer until the request ends (IIS may still read or write it).
+    /// operation's buffer until IIS completes it or the request ends (IIS may still read or
+    /// write it), and the next handler's task takes it over (see `start`), so that its I/O
+    /// slot still says "in flight".
     inflight: Option<Arc<WakeState>>,
+    /// The status of a future that finished while an operation it abandoned was still in
+    /// flight: the notification stays pending until IIS completes the operation (in
+    /// `OnAsyncCompletion`, which is the notification's), then returns it. Otherwise the next
+    /// notification's task would have a fresh I/O slot: its operation would be issued while the
+    /// first is in flight (IIS allows one), and the first's completion taken for it, its buffer
+    /// handed back to safe code while IIS still wrote into it.
+    held: Option<NotificationStatus>,
 }
 
 /// The largest room `GetHttpModule` reserves for futures: a bigger future always gets its own
@@ -337,7 +355,7 @@ pub(crate) const MAX_ROOM: usize = 16 * 1024;
 
 impl Task {
     pub(crate) const fn new() -> Self {
-        Self { context: None, future: None, waker: None, inflight: None }
+        Self { context: None, future: None, waker: None, inflight: None, held: None }
     }
 
     /// The request is over (Dispose): IIS has finished every operation, so a buffer kept for
@@ -346,9 +364,10 @@ impl Task {
         self.inflight = None;
     }
 
-    /// A handler's future is alive (the module stays busy).
+    /// A handler's future is alive, or its status is held for an operation still in flight
+    /// (the module stays busy).
     pub(crate) fn is_alive(&self) -> bool {
-        self.future.is_some()
+        self.future.is_some() || self.held.is_some()
     }
 
     /// Polls until the future finishes or suspends with no wake pending. `completion` is what
@@ -365,7 +384,7 @@ impl Task {
     pub(crate) unsafe fn resume(this: *mut Task, completion: *mut IHttpCompletionInfo) -> Step {
         // SAFETY: the caller's contract: alive, and only this busy holder accesses it now.
         let (future, waker) = unsafe { ((*this).future, (*this).waker.as_ref().map(Arc::as_ptr)) };
-        let (Some(future), Some(state_ptr)) = (future, waker) else { return Step::Ready(NotificationStatus::Continue) };
+        let Some(state_ptr) = waker else { return Step::Ready(NotificationStatus::Continue) };
         // SAFETY: the task's `waker` keeps the state alive until `finish`, which is the last use
         // of the task below; `state` is not used after it.
         let state = unsafe { &*state_ptr };
@@ -377,10 +396,29 @@ impl Task {
             if matches!(*io, Io::Waiting { .. }) {
                 // SAFETY: IIS's live completion info of this OnAsyncCompletion.
                 let (bytes, hr) = unsafe { (((*(*completion).lpVtbl).GetCompletionBytes)(completion), ((*(*completion).lpVtbl).GetCompletionStatus)(completion)) };
-                // An orphaned buffer is released here: IIS is done with it.
-                state.set_io(&mut io, Io::Done(bytes, hr));
+                // An orphaned buffer (or clone) is released here: IIS is done with it. No future
+                // waits for an orphan's result, so the slot is free again for the next
+                // operation (a `Done` nobody takes would refuse every later one as busy).
+                let next = match &*io {
+                    Io::Waiting { orphan: Some(_) } => Io::Idle,
+                    _ => Io::Done(bytes, hr),
+                };
+                state.set_io(&mut io, next);
             }
         }
+        let Some(future) = future else {
+            // The future finished earlier with an abandoned operation in flight (`held`).
+            if state.io_waiting.load(Ordering::Acquire) {
+                // Not its completion yet (none can be posted meanwhile: IO is set).
+                state.state.store(SUSPENDED | IO, Ordering::Release);
+                return Step::Pending;
+            }
+            // SAFETY: alive (held), and this thread has the task to itself.
+            let status = unsafe { (*this).held.take() }.unwrap_or(NotificationStatus::Continue);
+            // SAFETY: as above; the future is gone already.
+            unsafe { (*this).finish() };
+            return Step::Ready(status);
+        };
         // SAFETY: the task's Arc outlives the poll (see `state`); the waker is not kept, only
         // lent to the future as `&Waker` (clones own their counts).
         let waker = unsafe { borrowed_waker(state_ptr) };
@@ -395,6 +433,18 @@ impl Task {
             let poll = unsafe { Pin::new_unchecked(&mut *future.as_ptr()) }.poll(&mut cx);
             match poll {
                 Poll::Ready(status) => {
+                    if state.io_waiting.load(Ordering::Acquire) {
+                        // An operation the future abandoned (dropped its future) is still in
+                        // flight: the notification waits for its completion (see `held`).
+                        // SAFETY: alive, polled to completion: this thread has the task to
+                        // itself; the future is dropped once, here.
+                        unsafe { (*this).drop_future() };
+                        // SAFETY: as above.
+                        unsafe { (*this).held = Some(status) };
+                        // A wake from now on posts nothing (IO); the completion resumes.
+                        state.state.store(SUSPENDED | IO, Ordering::Release);
+                        return Step::Pending;
+                    }
                     // SAFETY: alive, polled to completion (so not suspended: this thread still
                     // has the task to itself); dropped once, here.
                     unsafe { (*this).finish() };
@@ -448,15 +498,27 @@ impl Task {
                 spare = Some(state);
             }
         }
+        self.held = None;
+        // SAFETY: the caller's contract.
+        unsafe { self.drop_future() };
+        if let Some(state) = spare {
+            recycle(state);
+        }
+    }
+
+    /// Drops the future (if any), then forgets the context it borrowed.
+    ///
+    /// # Safety
+    /// The caller holds the module's busy flag (or the module is being disposed), and the future
+    /// is not being polled.
+    unsafe fn drop_future(&mut self) {
         if let Some(future) = self.future.take() {
-            // SAFETY: the future was written in `start` and not dropped since; its memory is
+            // SAFETY: the future was written in `start` and not dropped since (taken out of the
+            // slot first, so a panic in its drop cannot lead to a second one); its memory is
             // the request's, which IIS frees itself.
             unsafe { core::ptr::drop_in_place(future.as_ptr()) };
         }
         self.context = None;
-        if let Some(state) = spare {
-            recycle(state);
-        }
     }
 }
 
@@ -647,7 +709,13 @@ where
     };
     let future: *mut (dyn Future<Output = NotificationStatus> + 'static) = slot;
     task.future = NonNull::new(future);
-    task.waker = Some(WakeState::take(context.as_raw(), context.module_id()));
+    task.waker = Some(match task.inflight.take() {
+        // An earlier future of this module object left an operation in flight (its handler
+        // panicked): IIS allows one per request, so this task shares its I/O slot, which says
+        // so until IIS completes it (io.rs waits for it, and the completion is routed to it).
+        Some(state) => state.adopt(context.as_raw()),
+        None => WakeState::take(context.as_raw(), context.module_id()),
+    });
     // SAFETY: alive, and the dispatcher holds the busy flag; no completion yet. `task` is not
     // used after a suspension.
     let (started, status) = match unsafe { Task::resume(task, core::ptr::null_mut()) } {
