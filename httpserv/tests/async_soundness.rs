@@ -134,3 +134,50 @@ fn abandoned_reads_of_several_handlers_stay_in_order() {
     }
     server.shutdown();
 }
+
+std::thread_local! {
+    static READ_LATER: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A handler abandons a read and then panics (its task is dropped with the read in flight); a
+/// later notification of the request reads the body.
+#[derive(Default)]
+struct OrphanThenPanic;
+
+#[http_module]
+impl HttpModule for OrphanThenPanic {
+    async fn on_begin_request(&mut self, context: &HttpContext<'_>) -> NotificationStatus {
+        start_and_drop_a_read(context, 3).await;
+        panic!("after abandoning a read");
+    }
+
+    async fn on_end_request(&mut self, context: &HttpContext<'_>) -> NotificationStatus {
+        let mut body = Vec::new();
+        let mut buffer = vec![0; 64];
+        loop {
+            let (read, back) = context.request().read_body_async(buffer).await;
+            buffer = back;
+            match read {
+                Ok(0) => break,
+                Ok(n) => body.extend_from_slice(&buffer[..n]),
+                Err(e) => {
+                    body.extend_from_slice(format!("[error {:?}]", e.code()).as_bytes());
+                    break;
+                }
+            }
+        }
+        READ_LATER.with(|r| *r.borrow_mut() = Some(String::from_utf8_lossy(&body).into_owned()));
+        NotificationStatus::Continue
+    }
+}
+
+/// Before the fix the later handler's fresh task issued a second read while the panicked
+/// task's was in flight and took that one's completion (3 bytes) for its own: "lo ".
+#[test]
+fn an_abandoned_read_of_a_panicked_handler_is_not_taken_for_a_later_read() {
+    let server = TestServer::new(register::<OrphanThenPanic>).unwrap();
+    let response = server.send(TestRequest::post("/", "hello world"));
+    assert_eq!(response.status, 500, "{}", response.transcript());
+    assert_eq!(READ_LATER.with(|r| r.borrow_mut().take()).as_deref(), Some("lo world"), "{}", response.transcript());
+    server.shutdown();
+}
