@@ -39,6 +39,12 @@ pub struct ModuleObject<M> {
     /// Set while a handler holds `&mut` to `module`: see [`dispatch`]. A suspended async
     /// handler keeps it set until its future finishes.
     busy: AtomicBool,
+    /// Held ([`PollerLock`]) by the thread that runs a handler of this object or polls its task,
+    /// until it lets go of the task: an `OnAsyncCompletion` that IIS runs on another thread for
+    /// an operation the poll has just issued, before that poll has suspended (the case the
+    /// ASP.NET Core Module takes a lock for in its `OnAsyncCompletion`), waits for it instead
+    /// of polling the same future at once on a second thread.
+    poller: AtomicBool,
     /// The bytes reserved for a future right after this object (see `task::FrameSlot`).
     room_len: u32,
     /// The future of a suspended async handler (see `bridge/task.rs`).
@@ -47,6 +53,58 @@ pub struct ModuleObject<M> {
 }
 
 struct VtableOf<M>(PhantomData<M>);
+
+/// How many nested poller locks a thread remembers (module objects of one request whose
+/// handlers run nested: IIS's synchronous notifications raised from inside a handler).
+const HELD_MAX: usize = 16;
+
+thread_local! {
+    /// The poller locks this thread holds, outermost first, and how many: to tell a completion
+    /// that IIS delivers on the poller's own thread, inside the call that issued the operation.
+    /// A fixed array: taking a lock allocates nothing.
+    static HELD: core::cell::RefCell<([usize; HELD_MAX], usize)> = const { core::cell::RefCell::new(([0; HELD_MAX], 0)) };
+}
+
+/// A module object's [`ModuleObject::poller`] lock, held until dropped.
+struct PollerLock<'a>(&'a AtomicBool);
+
+impl<'a> PollerLock<'a> {
+    /// Waits for the lock; `None` if this thread holds it already (a completion delivered
+    /// inside the poll that issued the operation: polling again there would alias the future
+    /// being polled up the stack).
+    fn acquire(flag: &'a AtomicBool) -> Option<Self> {
+        let key = flag as *const AtomicBool as usize;
+        if HELD.with(|h| {
+            let (held, depth) = &*h.borrow();
+            held[..*depth].contains(&key)
+        }) {
+            return None;
+        }
+        while flag.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            std::thread::yield_now();
+        }
+        HELD.with(|h| {
+            let (held, depth) = &mut *h.borrow_mut();
+            // Deeper nesting is not remembered (a reentrant completion there would wait).
+            if *depth < HELD_MAX {
+                held[*depth] = key;
+            }
+            *depth += 1;
+        });
+        Some(Self(flag))
+    }
+}
+
+impl Drop for PollerLock<'_> {
+    fn drop(&mut self) {
+        // Locks are released innermost first (each is a guard of one stack frame).
+        HELD.with(|h| {
+            let (_, depth) = &mut *h.borrow_mut();
+            *depth = depth.saturating_sub(1);
+        });
+        self.0.store(false, Ordering::Release);
+    }
+}
 
 /// Runs one handler of the module behind `this`.
 ///
@@ -72,11 +130,13 @@ unsafe fn dispatch<M: HttpModule>(
 ) -> REQUEST_NOTIFICATION_STATUS {
     let object = this.cast::<ModuleObject<M>>();
     // SAFETY: the caller's contract; only shared access to the flag and the registration here.
-    let (busy, registration) = unsafe { (&(*object).busy, &*(*object).registration) };
+    let (busy, poller, registration) = unsafe { (&(*object).busy, &(*object).poller, &*(*object).registration) };
     if busy.swap(true, Ordering::Acquire) {
         skip_nested(context, handler);
         return RQ_NOTIFICATION_CONTINUE;
     }
+    // Not held by this thread: `busy` was clear, so no handler of the object runs up the stack.
+    let locked = PollerLock::acquire(poller);
     struct Release<'f>(&'f AtomicBool);
     impl Drop for Release<'_> {
         fn drop(&mut self) {
@@ -110,6 +170,8 @@ unsafe fn dispatch<M: HttpModule>(
         Ok(_) if started != Started::None => {
             // The future holds the module: it stays busy until the future finishes.
             core::mem::forget(release);
+            // The task is let go of: its completion may now poll it on another thread.
+            drop(locked);
             if started == Started::Yielded {
                 // SAFETY: the future yielded; nothing above refers to the task or the module
                 // any more (`release` is forgotten, the guards only restore thread-locals).
@@ -119,8 +181,10 @@ unsafe fn dispatch<M: HttpModule>(
         }
         Ok(status) => status.unwrap_or_default().to_raw(),
         Err(message) => {
-            // SAFETY: the busy flag is still held; a future the panic left behind is dropped.
+            // SAFETY: the busy flag is still held; a future the panic left behind is dropped
+            // (the poller lock is still held: an early completion waits).
             abandon_task(unsafe { &mut (*object).task }, context);
+            drop(locked);
             fail_request(context, handler, &message)
         }
     }
@@ -191,10 +255,22 @@ member_fn! {
     ) -> REQUEST_NOTIFICATION_STATUS {
         let object = this.cast::<ModuleObject<M>>();
         // SAFETY: IIS calls this slot on the ModuleObject<M> our factory created.
+        let Some(locked) = PollerLock::acquire(unsafe { &(*object).poller }) else {
+            // Delivered inside the call that issued the operation, on the thread polling the
+            // task: not deliverable without polling the future reentrantly. IIS reports such a
+            // completion through the call itself (its `pfCompletionPending` is then FALSE), so
+            // this is not expected; the request stays pending rather than alias the future.
+            skip_nested(context, "HttpModule::on_async_completion");
+            return RQ_NOTIFICATION_PENDING;
+        };
+        // SAFETY: the object is live; the poller lock orders this read after the last poll's
+        // writes to the task.
         if unsafe { (*object).task.is_alive() } {
-            // SAFETY: the object is live; its suspended task holds the busy flag.
-            return unsafe { resume::<M>(object, context, completion) };
+            // SAFETY: the object is live; its suspended task holds the busy flag, the lock
+            // this thread holds.
+            return unsafe { resume::<M>(object, context, completion, locked) };
         }
+        drop(locked);
         // SAFETY: as for the other slots.
         unsafe {
             dispatch::<M>(this, context, "HttpModule::on_async_completion", |module, context| {
@@ -211,9 +287,9 @@ member_fn! {
 /// # Safety
 /// `object` is a live `ModuleObject<M>` whose task is alive (so its busy flag is held for it);
 /// `completion` is null or IIS's live completion info.
-unsafe fn resume<M: HttpModule>(object: *mut ModuleObject<M>, context: *mut IHttpContext, completion: *mut IHttpCompletionInfo) -> REQUEST_NOTIFICATION_STATUS {
+unsafe fn resume<M: HttpModule>(object: *mut ModuleObject<M>, context: *mut IHttpContext, completion: *mut IHttpCompletionInfo, locked: PollerLock<'_>) -> REQUEST_NOTIFICATION_STATUS {
     // SAFETY: the caller's contract.
-    match unsafe { poll_task(object, context, completion) } {
+    match unsafe { poll_task(object, context, completion, locked) } {
         Some(status) => status,
         // SAFETY: the future yielded; `poll_task` has let go of the object.
         None => unsafe { post_yield(object, context) },
@@ -224,27 +300,32 @@ unsafe fn resume<M: HttpModule>(object: *mut ModuleObject<M>, context: *mut IHtt
 /// yielded ([`crate::bridge::task::yield_now`]) and the caller must post its completion.
 ///
 /// # Safety
-/// As for [`resume`].
-unsafe fn poll_task<M: HttpModule>(object: *mut ModuleObject<M>, context: *mut IHttpContext, completion: *mut IHttpCompletionInfo) -> Option<REQUEST_NOTIFICATION_STATUS> {
+/// As for [`resume`]; `locked` is the object's poller lock, released once the task is let go
+/// of (before the busy flag).
+unsafe fn poll_task<M: HttpModule>(object: *mut ModuleObject<M>, context: *mut IHttpContext, completion: *mut IHttpCompletionInfo, locked: PollerLock<'_>) -> Option<REQUEST_NOTIFICATION_STATUS> {
     // SAFETY: the caller's contract.
     let (busy, registration, task) = unsafe { (&(*object).busy, &*(*object).registration, core::ptr::addr_of_mut!((*object).task)) };
     // SAFETY: the object's Arc keeps the registration alive past the guard.
     let _current = unsafe { Current::enter(registration) };
     // SAFETY: the task is alive and its busy flag held (the caller's contract); `completion`
     // is IIS's live completion info. After Pending or Yielded, `task` and `busy` are not used.
-    match catch(|| unsafe { Task::resume(task, completion) }) {
+    let polled = catch(|| unsafe { Task::resume(task, completion) });
+    if let Err(message) = &polled {
+        // SAFETY: the poll panicked before suspending: the task is still this thread's.
+        abandon_task(unsafe { &mut *task }, context);
+        drop(locked);
+        busy.store(false, Ordering::Release);
+        return Some(fail_request(context, "an async handler (resumed in OnAsyncCompletion)", message));
+    }
+    drop(locked);
+    match polled {
         Ok(Step::Pending) => Some(RQ_NOTIFICATION_PENDING),
         Ok(Step::Yielded) => None,
         Ok(Step::Ready(status)) => {
             busy.store(false, Ordering::Release);
             Some(status.to_raw())
         }
-        Err(message) => {
-            // SAFETY: the poll panicked before suspending: the task is still this thread's.
-            abandon_task(unsafe { &mut *task }, context);
-            busy.store(false, Ordering::Release);
-            Some(fail_request(context, "an async handler (resumed in OnAsyncCompletion)", &message))
-        }
+        Err(_) => unreachable!("handled above"),
     }
 }
 
@@ -267,8 +348,15 @@ unsafe fn post_yield<M: HttpModule>(object: *mut ModuleObject<M>, context: *mut 
         if hr >= 0 {
             return RQ_NOTIFICATION_PENDING;
         }
+        // No completion was posted, so the task is still this thread's: the lock is free.
+        // SAFETY: the object is live.
+        let Some(locked) = PollerLock::acquire(unsafe { &(*object).poller }) else {
+            // Not reached: post_yield runs after its caller let go of the lock. Left pending
+            // rather than polled reentrantly.
+            return RQ_NOTIFICATION_PENDING;
+        };
         // SAFETY: no completion was posted, so the task is still this thread's, alive, busy.
-        if let Some(status) = unsafe { poll_task(object, context, core::ptr::null_mut()) } {
+        if let Some(status) = unsafe { poll_task(object, context, core::ptr::null_mut(), locked) } {
             return status;
         }
     }
@@ -388,7 +476,7 @@ member_fn! {
             // SAFETY: `object` is aligned and has room for a ModuleObject<M> within `size`, and
             // `room_len` bytes after it, request memory for nothing else.
             unsafe {
-                object.write(ModuleObject { vtbl: &VtableOf::<M>::VTABLE, registration: registration.clone(), busy: AtomicBool::new(false), room_len, task: Task::new(), module })
+                object.write(ModuleObject { vtbl: &VtableOf::<M>::VTABLE, registration: registration.clone(), busy: AtomicBool::new(false), poller: AtomicBool::new(false), room_len, task: Task::new(), module })
             };
             Some(object)
         });
