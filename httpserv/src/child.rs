@@ -13,8 +13,9 @@
 //!   (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-releaseclonedcontext-method>),
 //!   once, and never while IIS still runs it. The execute future owns the clone: dropped while
 //!   the child runs, it leaves the clone in the task's I/O slot, released when the completion
-//!   arrives (or, if the handler finished meanwhile, when the request ends: `Task::inflight`).
-//!   Otherwise the clone goes back to the caller, released when it is dropped.
+//!   arrives (a handler that finishes meanwhile keeps its notification pending until then:
+//!   `Task::held`); a child started meanwhile waits for it. Otherwise the clone goes back to
+//!   the caller, released when it is dropped.
 
 use core::future::Future;
 use core::marker::PhantomData;

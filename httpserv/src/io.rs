@@ -4,8 +4,12 @@
 //! The buffers are owned (`Vec<u8>`) and handed back with the result, as IIS reads or writes
 //! them after the call returns: if the future is dropped while the operation is in flight, the
 //! buffer is kept until IIS completes it. IIS lets a request have one asynchronous operation
-//! outstanding; starting a second one while the first is in flight is refused with
-//! `HRESULT_FROM_WIN32(ERROR_BUSY)`. Outside an async handler these futures complete at once with
+//! outstanding; starting a second one while the first's future is waiting for it is refused with
+//! `HRESULT_FROM_WIN32(ERROR_BUSY)`, and one started while an abandoned one (its future dropped)
+//! is still in flight waits for that one's completion. A handler whose future finishes with an
+//! abandoned operation in flight keeps its notification pending until IIS completes it
+//! (`Task::held` in `bridge/task.rs`), so the next notification's I/O cannot be issued beside it
+//! or take its completion. Outside an async handler these futures complete at once with
 //! an error.
 //!
 //! Large writes are split as IIS requires: an `HTTP_DATA_CHUNK`'s `FromMemory.BufferLength` is a

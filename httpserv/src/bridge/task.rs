@@ -24,6 +24,13 @@
 //! loop sees it and polls again, so `OnAsyncCompletion` never races the notification that
 //! suspended.
 //!
+//! An operation whose future was dropped while IIS still runs it (a `select!`, a race) stays
+//! the request's one operation until IIS completes it: a later operation of the task waits for
+//! it, and a future that finishes meanwhile keeps its notification pending until that
+//! completion (`Task::held`), so that no other operation is issued beside it or takes its
+//! completion. A completion IIS delivers on another thread before the poll that issued the
+//! operation has suspended waits for that poll (the poller lock, `module.rs`).
+//!
 //! [`yield_now`] is the exception: it asks for the round trip itself (give the IIS thread back,
 //! be resumed on one of IIS's threads). The poll then ends with [`Step::Yielded`], the state is
 //! already `POSTED` (no other wake can post), and the dispatcher calls `PostCompletion` as the
