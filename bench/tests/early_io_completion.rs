@@ -84,7 +84,8 @@ unsafe extern "system" fn completion_status(_this: *mut IHttpCompletionInfo) -> 
 static COMPLETION_VTABLE: IHttpCompletionInfo_Vtbl = IHttpCompletionInfo_Vtbl { GetCompletionBytes: completion_bytes, GetCompletionStatus: completion_status };
 
 struct SendPtr(*mut IHttpCompletionInfo);
-// SAFETY: a pointer to a leaked, immutable fake object.
+// SAFETY: a pointer to the test's fake completion info, never written, alive until the thread
+// that uses it is joined.
 unsafe impl Send for SendPtr {}
 
 #[test]
@@ -98,7 +99,9 @@ fn a_read_completed_before_its_poll_suspends_is_not_polled_on_two_threads() {
         let vtbl = (*request).lpVtbl as *mut IHttpRequest_Vtbl;
         core::ptr::addr_of_mut!((*vtbl).ReadEntityBody).write(read_entity_body);
     }
-    let completion: *mut IHttpCompletionInfo = Box::into_raw(Box::new(IHttpCompletionInfo { lpVtbl: &COMPLETION_VTABLE }));
+    // Outlives the completer thread (joined below).
+    let mut completion_info = IHttpCompletionInfo { lpVtbl: &COMPLETION_VTABLE };
+    let completion: *mut IHttpCompletionInfo = &mut completion_info;
     let provider = fake::provider::<IHttpEventProvider>();
     let mut allocator = fake::Allocator::new();
     let completion = SendPtr(completion);
