@@ -182,8 +182,12 @@ impl Drop for Op {
         // Dropped in flight: IIS still owns the buffer's memory until the completion.
         if let (Some(state), Some(buffer)) = (&self.issued, self.buffer.take()) {
             let mut io = state.io.lock().unwrap_or_else(|p| p.into_inner());
-            if let Io::Waiting { orphan } = &mut *io {
-                *orphan = Some(crate::bridge::task::Orphan::Buffer(buffer));
+            match &mut *io {
+                Io::Waiting { orphan } => *orphan = Some(crate::bridge::task::Orphan::Buffer(buffer)),
+                // Completed but not taken (a race dropped it on the poll its completion came
+                // in): IIS is done with the buffer, and the slot is free for the next operation.
+                Io::Done(..) => state.set_io(&mut io, Io::Idle),
+                Io::Idle => {}
             }
         }
     }

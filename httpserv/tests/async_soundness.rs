@@ -181,3 +181,51 @@ fn an_abandoned_read_of_a_panicked_handler_is_not_taken_for_a_later_read() {
     assert_eq!(READ_LATER.with(|r| r.borrow_mut().take()).as_deref(), Some("lo world"), "{}", response.transcript());
     server.shutdown();
 }
+
+/// Ready on its second poll (without waking anyone: the read's completion polls again).
+struct SecondPoll(bool);
+
+impl Future for SecondPoll {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        Poll::Pending
+    }
+}
+
+/// A read whose completion arrived but whose future a race dropped before it looked (the
+/// other branch, polled first, was ready on the same poll): the request's next read goes ahead.
+#[derive(Default)]
+struct CompletedButDropped;
+
+#[http_module]
+impl HttpModule for CompletedButDropped {
+    async fn on_execute_request_handler(&mut self, context: &HttpContext<'_>) -> NotificationStatus {
+        {
+            let mut first = Box::pin(SecondPoll(false));
+            let mut read = Box::pin(context.request().read_body_async(vec![0; 3]));
+            std::future::poll_fn(|cx| {
+                if first.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(());
+                }
+                read.as_mut().poll(cx).map(|_| ())
+            })
+            .await;
+        }
+        echo_the_rest(context).await
+    }
+}
+
+/// Before the fix the completed result stayed in the task's I/O slot, and every later
+/// operation of the request was refused with ERROR_BUSY.
+#[test]
+fn a_completed_read_dropped_before_it_was_taken_frees_the_slot() {
+    let server = TestServer::new(register::<CompletedButDropped>).unwrap();
+    let response = server.send(TestRequest::post("/", "hello world"));
+    assert_eq!(response.status, 200, "{}", response.transcript());
+    assert_eq!(response.body_str(), "lo world", "{}", response.transcript());
+    server.shutdown();
+}
