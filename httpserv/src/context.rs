@@ -119,7 +119,8 @@ impl<'a> HttpContext<'a> {
 
     /// The authenticated user, if any.
     pub fn user(&self) -> Option<User<'a>> {
-        // SAFETY: live context for 'a; the user object lives as long as the request.
+        // SAFETY: live context for 'a; IIS returns the request's current user, live now (a later
+        // `set_user` may replace and release it: `User` takes its own reference).
         unsafe { User::from_raw((self.vtbl().GetUser)(self.as_raw())) }
     }
 

@@ -142,10 +142,18 @@ impl<'a> MapPathProvider<'a> {
         unsafe { WideStr::from_pcwstr((self.vtbl().GetUrl)(self.as_raw())) }
     }
 
-    /// The physical path IIS mapped it to.
-    pub fn physical_path(&self) -> Option<WideStr<'a>> {
-        // SAFETY: as in `url`.
-        unsafe { WideStr::from_pcwstr((self.vtbl().GetPhysicalPath)(self.as_raw())) }
+    /// The physical path IIS mapped it to (or a handler set), copied into the request memory of
+    /// `context` (the notification's context): [`set_physical_path`](Self::set_physical_path)
+    /// replaces the string IIS returned, whose lifetime Microsoft does not document
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/imappathprovider-getphysicalpath-method>),
+    /// so a borrow of it could be read after it is released. `None` when IIS has none or no
+    /// request memory is left.
+    pub fn physical_path(&self, context: &HttpContext<'a>) -> Option<WideStr<'a>> {
+        // SAFETY: live provider; a NUL-terminated string readable now, only read during the
+        // copy below.
+        let original = unsafe { WideStr::from_pcwstr((self.vtbl().GetPhysicalPath)(self.as_raw())) }?;
+        // SAFETY: `context` is a live context for 'a; its request memory lives as long.
+        unsafe { crate::strings::copy_to_request(context.as_raw(), original.as_slice()) }.map(WideStr::new)
     }
 
     /// Replaces the physical path.

@@ -22,9 +22,11 @@
 //! `Request::{header, known_header, headers, method, path, query, full_url, raw_url}`,
 //! `Response::{header, known_header, status().reason}`,
 //! `HttpContext::{server_variable, server_variable_wide, script_name, script_translated,
-//! physical_path}`, and every string of `Response::raw_response` and `SendResponseProvider::log_data`.
+//! physical_path}`, `MapPathProvider::physical_path` (`set_physical_path` replaces it), and every
+//! string of `Response::raw_response` and `SendResponseProvider::log_data`.
 //! Left borrowed, because no call can replace them while the borrow lives: the strings of
-//! `Site`, `Application`, `User` (fixed for the object), `MapPathProvider::url`,
+//! `Site`, `Application` (fixed for the object), `User` (borrowed from the handle, which holds a
+//! reference to the user: a second `SetUser` releases IIS's), `MapPathProvider::url`,
 //! `CustomNotificationProvider::notification_type`, `ReadEntityProvider::entity` and the
 //! global providers' paths (fixed for the notification, which is what their `'a` is).
 
