@@ -414,10 +414,11 @@ impl SendResponseProvider<'_> {
             crate::error::check_status(status)?;
             fields.ProtocolStatus = status;
         }
-        let copy = context.allocate_request_memory(core::mem::size_of::<HTTP_LOG_FIELDS_DATA>())?;
-        let copy = copy.as_mut_ptr().cast::<HTTP_LOG_FIELDS_DATA>();
-        // SAFETY: request memory is aligned for any type and large enough; it lives until the
-        // request ends, longer than IIS reads the entry.
+        // SAFETY: live context; request memory lives until the request ends.
+        let copy = unsafe { crate::strings::request_memory::<HTTP_LOG_FIELDS_DATA>(context.as_raw(), 1) }.ok_or_else(|| crate::error::invalid("out of request memory"))?;
+        // SAFETY: `request_memory` aligned it for the structure (IIS documents no alignment
+        // for request memory) with room for one; it lives until the request ends, longer than
+        // IIS reads the entry.
         unsafe { copy.write(fields) };
         // SAFETY: live provider; `copy` is a complete HTTP_LOG_FIELDS_DATA (Base.Type fields).
         check(unsafe { (self.vtbl().SetLogData)(self.as_raw(), copy.cast()) })

@@ -97,3 +97,64 @@ fn the_physical_path_survives_set_physical_path() {
     assert!(seen[0].0.ends_with("\\file.txt") && !seen[0].0.contains('\u{fffd}') && !seen[0].0.starts_with("D:"), "the path read before set_physical_path changed: {:?}", seen[0]);
     assert_eq!(seen[0].1.as_deref(), Some("D:\\elsewhere\\file.txt"));
 }
+
+/// Microsoft documents no alignment for `AllocateRequestMemory`; `map_path` took its buffer
+/// there and made a `&mut [u16]` of it as if it were 2-aligned (in debug builds the standard
+/// library's precondition check aborted the process; in release a misaligned slice is
+/// undefined behaviour). Request memory is now aligned by the crate.
+#[test]
+fn map_path_does_not_assume_aligned_request_memory() {
+    let ran = in_handler_with(TestRequest::get("/").odd_request_memory(), |context| {
+        let odd = context.allocate_request_memory(2).map(|m| m.as_ptr() as usize % 2);
+        (odd, context.map_path("/dir/file.txt").map_err(|e| e.to_string()))
+    });
+    assert_eq!(ran.value.0, Ok(1), "the simulator hands out odd request memory");
+    let mapped = ran.value.1.expect("map_path");
+    assert!(mapped.ends_with("dir\\file.txt"), "{mapped:?}");
+}
+
+/// As above, for `set_log_data`'s `HTTP_LOG_FIELDS_DATA` (pointers: 8-aligned), written to
+/// request memory as if it were aligned, and the getters' copies (`None` before for odd memory).
+#[derive(Default)]
+struct OddLogger;
+
+#[http_module]
+impl HttpModule for OddLogger {
+    fn on_execute_request_handler(&mut self, context: &HttpContext<'_>, _: &EventProvider<'_>) -> NotificationStatus {
+        let path = context.request().path().map(|p| p.to_string_lossy()).unwrap_or_else(|| "<none>".to_owned());
+        context.response().set_header("X-Path", &path).unwrap();
+        NotificationStatus::Continue
+    }
+
+    fn on_send_response(&mut self, context: &HttpContext<'_>, provider: &SendResponseProvider<'_>) -> NotificationStatus {
+        if provider.ready_to_log() {
+            let change = httpserv::LogDataChange { protocol_status: Some(299), ..Default::default() };
+            let result = provider.set_log_data(context, &change);
+            context.response().set_header("X-Set-Log-Data", &format!("{result:?}")).unwrap_or(());
+        }
+        NotificationStatus::Continue
+    }
+}
+
+/// # Safety
+/// Called as IIS calls `RegisterModule`.
+unsafe extern "system" fn register_odd_logger(version: u32, info: *mut httpserv::__private::IHttpModuleRegistrationInfo, server: *mut httpserv::__private::IHttpServer) -> httpserv::__private::HRESULT {
+    // SAFETY: the arguments are the test server's, passed through.
+    unsafe {
+        httpserv::__private::register_module(version, info, server, || None, |r| {
+            r.request_module::<OddLogger>()?;
+            // GetLogData answers only at First or High priority.
+            r.request_priority(httpserv::sys::RQ_SEND_RESPONSE, httpserv::Priority::High)
+        })
+    }
+}
+
+#[test]
+fn set_log_data_and_getters_do_not_assume_aligned_request_memory() {
+    let mut sim = Sim::with(register_odd_logger);
+    let response = sim.send(TestRequest::get("/some/path").odd_request_memory());
+    assert_eq!(response.header("X-Path"), Some("/some/path"), "{}", response.transcript());
+    assert_eq!(details(&response, "ISendResponseProvider::SetLogData").len(), 1, "{}", response.transcript());
+    assert_eq!(response.log.status, 299, "{}", response.transcript());
+    sim.shutdown();
+}
