@@ -360,6 +360,8 @@ impl TraceContext<'_> {
                 TraceValue::U64(v) => (HTTP_TRACE_TYPE_ULONGLONG, v.to_ne_bytes().to_vec()),
                 TraceValue::Bool(v) => (HTTP_TRACE_TYPE_BOOL, i32::from(v).to_ne_bytes().to_vec()),
             };
+            // cbData is a DWORD: a longer value is refused, not cut (a cut string loses its NUL).
+            u32::try_from(bytes.len()).map_err(|_| crate::error::invalid("trace item value larger than 4 GiB"))?;
             types.push(kind);
             values.push(bytes);
         }
@@ -371,6 +373,7 @@ impl TraceContext<'_> {
                 pszName: name.as_ptr(),
                 dwDataType: kind,
                 pbData: value.as_ptr() as *mut u8,
+                // Checked above: every value's length fits a u32.
                 cbData: value.len() as u32,
                 pszDataDescription: core::ptr::null(),
             })
