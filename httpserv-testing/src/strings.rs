@@ -171,11 +171,13 @@ pub(crate) unsafe fn put<T>(out: *mut T, value: T) {
 
 /// Which object's later mutations may release a string handed out: the request's (`SetHeader`,
 /// `DeleteHeader`, `SetUrl`, `SetHttpMethod`, `SetServerVariable`, `SetScriptName`) or the
-/// response's (`SetHeader`, `DeleteHeader`, `SetStatus`, `Redirect`, `Clear`, `ClearHeaders`).
+/// response's (`SetHeader`, `DeleteHeader`, `SetStatus`, `Redirect`, `Clear`, `ClearHeaders`),
+/// or the map-path provider's physical path (`IMapPathProvider::SetPhysicalPath`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Side {
     Request,
     Response,
+    MapPath,
 }
 
 /// The byte the simulator writes over a released string (`0xDD`, as the MSVC debug heap does),
