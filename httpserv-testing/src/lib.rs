@@ -658,6 +658,9 @@ pub struct TestRequest {
     /// [`TestRequest::disconnect_after`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) disconnect_after: Option<std::time::Duration>,
+    /// [`TestRequest::odd_request_memory`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) odd_request_memory: bool,
     /// [`TestRequest::websocket`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) websocket: Option<WebSocketClient>,
@@ -733,6 +736,7 @@ impl TestRequest {
             other_modules: Vec::new(),
             pieces: None,
             disconnect_after: None,
+            odd_request_memory: false,
             on_wire: None,
             websocket: None,
         }
@@ -744,6 +748,15 @@ impl TestRequest {
     /// `HRESULT_FROM_WIN32(ERROR_CONNECTION_ABORTED)`.
     pub fn disconnect_after(mut self, after: std::time::Duration) -> Self {
         self.disconnect_after = Some(after);
+        self
+    }
+
+    /// `AllocateRequestMemory` (and `IModuleAllocator::AllocateMemory`) return addresses one
+    /// byte past a 16-byte boundary. Microsoft documents no alignment for request memory
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-allocaterequestmemory-method>
+    /// says only "a pointer to VOID"), so a module must not assume one: this shows one that does.
+    pub fn odd_request_memory(mut self) -> Self {
+        self.odd_request_memory = true;
         self
     }
 

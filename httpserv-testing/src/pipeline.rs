@@ -406,7 +406,7 @@ impl RequestCtx {
             remote: SockAddr::new(request.remote),
             local: SockAddr::new(request.local),
             keep: Keep::default(),
-            arena: Arena::default(),
+            arena: Arena::new(request.odd_request_memory),
             factory: registration.factory,
             request_mask: registration.request_mask,
             post_mask: registration.post_mask,

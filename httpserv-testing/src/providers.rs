@@ -139,7 +139,9 @@ thunks! {
         let req = unsafe { req(this) };
         let path = req.st.borrow().map_path.1.clone();
         req.record("IMapPathProvider::GetPhysicalPath", format!("-> {path:?}"));
-        req.keep.wstr(&path).0
+        // Released by SetPhysicalPath, which replaces the string IIS handed out (Microsoft
+        // documents no lifetime for it), so a module still reading the old one sees the poison.
+        req.keep.volatile_wstr(Side::MapPath, &path).0
     }
 
     fn map_path_set_physical_path(this: *mut IMapPathProvider, path: PCWSTR, len: u32) -> HRESULT {
@@ -150,6 +152,7 @@ thunks! {
         };
         req.record("IMapPathProvider::SetPhysicalPath", format!("{path:?}"));
         req.st.borrow_mut().map_path.1 = path;
+        req.keep.release(Side::MapPath);
         S_OK
     }
 

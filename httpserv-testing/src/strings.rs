@@ -171,11 +171,13 @@ pub(crate) unsafe fn put<T>(out: *mut T, value: T) {
 
 /// Which object's later mutations may release a string handed out: the request's (`SetHeader`,
 /// `DeleteHeader`, `SetUrl`, `SetHttpMethod`, `SetServerVariable`, `SetScriptName`) or the
-/// response's (`SetHeader`, `DeleteHeader`, `SetStatus`, `Redirect`, `Clear`, `ClearHeaders`).
+/// response's (`SetHeader`, `DeleteHeader`, `SetStatus`, `Redirect`, `Clear`, `ClearHeaders`),
+/// or the map-path provider's physical path (`IMapPathProvider::SetPhysicalPath`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Side {
     Request,
     Response,
+    MapPath,
 }
 
 /// The byte the simulator writes over a released string (`0xDD`, as the MSVC debug heap does),
@@ -314,22 +316,31 @@ pub(crate) unsafe fn header_value(p: PCSTR, len: u16) -> Result<String, &'static
 #[repr(C, align(16))]
 struct Block([u8; 16]);
 
-/// Request memory (`AllocateRequestMemory`, `IModuleAllocator`): zeroed, 16-byte aligned, freed
-/// when the request ends.
+/// Request memory (`AllocateRequestMemory`, `IModuleAllocator`): zeroed, 16-byte aligned (or,
+/// for [`crate::TestRequest::odd_request_memory`], one byte past that), freed when the request
+/// ends.
 #[derive(Default)]
 pub(crate) struct Arena {
     keep: Keep,
     bytes: Cell<usize>,
+    odd: bool,
 }
 
 impl Arena {
-    /// `cb` bytes of zeroed memory, 16-byte aligned (a zero-byte request gets a distinct block).
+    /// An arena whose blocks start one byte past a 16-byte boundary when `odd`.
+    pub(crate) fn new(odd: bool) -> Self {
+        Self { odd, ..Self::default() }
+    }
+
+    /// `cb` bytes of zeroed memory, 16-byte aligned (a zero-byte request gets a distinct block);
+    /// 16-byte aligned plus one when the arena is odd.
     pub(crate) fn allocate(&self, cb: u32) -> *mut c_void {
-        let blocks = (cb as usize).div_ceil(16).max(1);
+        let extra = usize::from(self.odd);
+        let blocks = (cb as usize + extra).div_ceil(16).max(1);
         self.bytes.set(self.bytes.get() + cb as usize);
-        self.keep
-            .keep(vec![Block([0; 16]); blocks].into_boxed_slice()) as *mut Block
-            as *mut c_void
+        let start = self.keep.keep(vec![Block([0; 16]); blocks].into_boxed_slice()) as *mut Block as *mut u8;
+        // `extra` is 0 or 1 and the block holds `cb + extra` bytes.
+        start.wrapping_add(extra) as *mut c_void
     }
 
     /// The bytes requested so far.

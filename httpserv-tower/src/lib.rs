@@ -491,8 +491,8 @@ fn iis_request(context: &HttpContext<'_>, options: &Options, raw_url: Bytes) -> 
     let user = context.user();
     IisRequest {
         raw_url,
-        user: user.and_then(|u| u.name()).map(|n| n.to_string_lossy()).filter(|n| !n.is_empty()),
-        authentication_type: user.and_then(|u| u.authentication_type()).map(|n| n.to_string_lossy()).filter(|n| !n.is_empty()),
+        user: user.as_ref().and_then(|u| u.name()).map(|n| n.to_string_lossy()).filter(|n| !n.is_empty()),
+        authentication_type: user.as_ref().and_then(|u| u.authentication_type()).map(|n| n.to_string_lossy()).filter(|n| !n.is_empty()),
         remote_addr: None,
         local_addr: None,
         site_id: context.site().map(|s| s.id()),

@@ -119,7 +119,8 @@ impl<'a> HttpContext<'a> {
 
     /// The authenticated user, if any.
     pub fn user(&self) -> Option<User<'a>> {
-        // SAFETY: live context for 'a; the user object lives as long as the request.
+        // SAFETY: live context for 'a; IIS returns the request's current user, live now (a later
+        // `set_user` may replace and release it: `User` takes its own reference).
         unsafe { User::from_raw((self.vtbl().GetUser)(self.as_raw())) }
     }
 
@@ -211,11 +212,15 @@ impl<'a> HttpContext<'a> {
     /// Windows can name (32,767 UTF-16 units and the NUL, the extended-length path limit).
     pub fn map_path(&self, url: &str) -> Result<String> {
         const MAX_PATH_UNITS: usize = 32_768;
-        let memory = self.allocate_request_memory(MAX_PATH_UNITS * 2)?;
-        // SAFETY: request memory is 16-byte aligned (AllocateRequestMemory returns memory
-        // suitably aligned for any type), `MAX_PATH_UNITS * 2` bytes long and zeroed, so it is
-        // a valid `[u16; MAX_PATH_UNITS]`; `memory` is not used again.
-        let buffer = unsafe { core::slice::from_raw_parts_mut(memory.as_mut_ptr().cast::<u16>(), MAX_PATH_UNITS) };
+        // Aligned for u16 by `request_memory` (IIS documents no alignment for request memory).
+        // SAFETY: live context for 'a.
+        let memory = unsafe { crate::strings::request_memory::<u16>(self.as_raw(), MAX_PATH_UNITS) }.ok_or_else(out_of_memory)?;
+        // SAFETY: `memory` is aligned with room for MAX_PATH_UNITS units of request memory that
+        // nothing else refers to; zeroed here, it is a valid `[u16; MAX_PATH_UNITS]`.
+        let buffer = unsafe {
+            memory.write_bytes(0, MAX_PATH_UNITS);
+            core::slice::from_raw_parts_mut(memory, MAX_PATH_UNITS)
+        };
         let mut bytes = (MAX_PATH_UNITS * 2) as u32;
         let hr = with_wide_str("URL", url, |url, _| {
             // SAFETY: live context; `buffer` holds `bytes` bytes; IIS writes at most that.

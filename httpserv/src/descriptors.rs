@@ -62,26 +62,89 @@ impl Connection<'_> {
     }
 }
 
-handle! {
-    /// The authenticated user (`IHttpUser`).
-    User => IHttpUser, IHttpUser_Vtbl
+/// The authenticated user (`IHttpUser`), holding one reference to it for as long as the handle
+/// lives.
+///
+/// A user is not fixed for the request: a second `IAuthenticationProvider::SetUser` replaces
+/// it, and IIS then gives back the reference it held (`DereferenceUser`), which frees a user
+/// nobody else references. So `User` takes its own reference (`ReferenceUser`) when it is made
+/// or cloned and gives it back when dropped: "only when the reference count goes to 0 will the
+/// `IHttpUser` interface be removed from the heap", and both calls are thread-safe
+/// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpuser-referenceuser-method>,
+/// <https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpuser-dereferenceuser-method>).
+/// The strings and tokens it returns borrow the handle, not the request. Neither `Send` nor
+/// `Sync`, and bounded by the request (`'a`), like every handle.
+pub struct User<'a> {
+    raw: core::ptr::NonNull<httpserv_sys::IHttpUser>,
+    _borrow: core::marker::PhantomData<&'a httpserv_sys::IHttpUser>,
 }
 
 impl<'a> User<'a> {
+    /// Wraps a raw `IHttpUser` and takes a reference to it (`ReferenceUser`), given back when
+    /// the handle is dropped; `None` if it is null.
+    ///
+    /// # Safety
+    /// `raw` is null or a live `IHttpUser` (IIS's or a module's) of a request that lasts for
+    /// `'a`.
+    pub unsafe fn from_raw(raw: *mut httpserv_sys::IHttpUser) -> Option<Self> {
+        let raw = core::ptr::NonNull::new(raw)?;
+        // SAFETY: a live user per the caller; its first field points to its vtable.
+        unsafe { ((*(*raw.as_ptr()).lpVtbl).ReferenceUser)(raw.as_ptr()) };
+        Some(Self { raw, _borrow: core::marker::PhantomData })
+    }
+
+    /// The raw `IHttpUser`, for calls this crate does not wrap (live while the handle is).
+    #[inline]
+    pub fn as_raw(&self) -> *mut httpserv_sys::IHttpUser {
+        self.raw.as_ptr()
+    }
+
+    #[inline]
+    fn vtbl(&self) -> &httpserv_sys::IHttpUser_Vtbl {
+        // SAFETY: the handle holds a reference, so the user (and its vtable) is live while
+        // `self` is borrowed.
+        unsafe { &*(*self.raw.as_ptr()).lpVtbl }
+    }
+}
+
+impl Clone for User<'_> {
+    /// Another handle with its own reference (`ReferenceUser`).
+    fn clone(&self) -> Self {
+        // SAFETY: live user (this handle's reference).
+        unsafe { (self.vtbl().ReferenceUser)(self.as_raw()) };
+        Self { raw: self.raw, _borrow: core::marker::PhantomData }
+    }
+}
+
+impl Drop for User<'_> {
+    fn drop(&mut self) {
+        // SAFETY: gives back the reference this handle took; nothing uses it afterwards.
+        unsafe { (self.vtbl().DereferenceUser)(self.as_raw()) }
+    }
+}
+
+impl core::fmt::Debug for User<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "User({:p})", self.raw)
+    }
+}
+
+impl User<'_> {
     /// The user's name (`IHttpUser::GetUserName`).
-    pub fn name(&self) -> Option<WideStr<'a>> {
-        // SAFETY: live user; NUL-terminated string valid as long as the user.
+    pub fn name(&self) -> Option<WideStr<'_>> {
+        // SAFETY: live user (this handle's reference); a NUL-terminated string owned by the
+        // user, which lives while the handle is borrowed.
         unsafe { WideStr::from_pcwstr((self.vtbl().GetUserName)(self.as_raw())) }
     }
 
     /// The user name the client sent (`IHttpUser::GetRemoteUserName`).
-    pub fn remote_user_name(&self) -> Option<WideStr<'a>> {
+    pub fn remote_user_name(&self) -> Option<WideStr<'_>> {
         // SAFETY: as in `name`.
         unsafe { WideStr::from_pcwstr((self.vtbl().GetRemoteUserName)(self.as_raw())) }
     }
 
     /// The authentication scheme, e.g. `Basic` or `Negotiate` (`IHttpUser::GetAuthenticationType`).
-    pub fn authentication_type(&self) -> Option<WideStr<'a>> {
+    pub fn authentication_type(&self) -> Option<WideStr<'_>> {
         // SAFETY: as in `name`.
         unsafe { WideStr::from_pcwstr((self.vtbl().GetAuthenticationType)(self.as_raw())) }
     }
@@ -135,7 +198,8 @@ impl TraceContext<'_> {
 // ---------------------------------------------------------------------------------------------
 // Added for issue 12 (the missing methods).
 
-/// A Windows access token IIS lends for as long as `'a` (`IHttpUser::GetPrimaryToken`,
+/// A Windows access token IIS lends for as long as `'a`, the borrow of the [`User`] that owns
+/// it (`IHttpUser::GetPrimaryToken`,
 /// `GetImpersonationToken`): borrowed, never closed by the module. Pass [`as_raw`](Self::as_raw)
 /// to Win32 calls such as `ImpersonateLoggedOnUser` or `CreateProcessAsUserW`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,13 +215,13 @@ impl BorrowedToken<'_> {
     }
 }
 
-impl<'a> User<'a> {
+impl User<'_> {
     /// The user's primary token (`IHttpUser::GetPrimaryToken`), for starting processes as the
     /// user; `None` when the user has none (a custom user, anonymous). "The HANDLE returned is
-    /// owned by the `IHttpUser`": it lives as long as the user, which lives for the request
-    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpuser-getprimarytoken-method>).
-    pub fn primary_token(&self) -> Option<BorrowedToken<'a>> {
-        // SAFETY: live user.
+    /// owned by the `IHttpUser`": it lives as long as the user, which the handle keeps alive
+    /// while it is borrowed (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpuser-getprimarytoken-method>).
+    pub fn primary_token(&self) -> Option<BorrowedToken<'_>> {
+        // SAFETY: live user (this handle's reference).
         let raw = unsafe { (self.vtbl().GetPrimaryToken)(self.as_raw()) };
         (!raw.is_null()).then_some(BorrowedToken { raw, _borrow: core::marker::PhantomData })
     }
@@ -166,15 +230,15 @@ impl<'a> User<'a> {
     /// `ImpersonateLoggedOnUser`; `None` when the user has none, as
     /// [`primary_token`](Self::primary_token)
     /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpuser-getimpersonationtoken-method>).
-    pub fn impersonation_token(&self) -> Option<BorrowedToken<'a>> {
-        // SAFETY: live user.
+    pub fn impersonation_token(&self) -> Option<BorrowedToken<'_>> {
+        // SAFETY: live user (this handle's reference).
         let raw = unsafe { (self.vtbl().GetImpersonationToken)(self.as_raw()) };
         (!raw.is_null()).then_some(BorrowedToken { raw, _borrow: core::marker::PhantomData })
     }
 
     /// `true` when the user answers [`is_in_role`](Self::is_in_role) (`SupportsIsInRole`).
     pub fn supports_is_in_role(&self) -> bool {
-        // SAFETY: live user.
+        // SAFETY: live user (this handle's reference).
         unsafe { (self.vtbl().SupportsIsInRole)(self.as_raw()) != 0 }
     }
 
@@ -296,6 +360,8 @@ impl TraceContext<'_> {
                 TraceValue::U64(v) => (HTTP_TRACE_TYPE_ULONGLONG, v.to_ne_bytes().to_vec()),
                 TraceValue::Bool(v) => (HTTP_TRACE_TYPE_BOOL, i32::from(v).to_ne_bytes().to_vec()),
             };
+            // cbData is a DWORD: a longer value is refused, not cut (a cut string loses its NUL).
+            u32::try_from(bytes.len()).map_err(|_| crate::error::invalid("trace item value larger than 4 GiB"))?;
             types.push(kind);
             values.push(bytes);
         }
@@ -307,6 +373,7 @@ impl TraceContext<'_> {
                 pszName: name.as_ptr(),
                 dwDataType: kind,
                 pbData: value.as_ptr() as *mut u8,
+                // Checked above: every value's length fits a u32.
                 cbData: value.len() as u32,
                 pszDataDescription: core::ptr::null(),
             })

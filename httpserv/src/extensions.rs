@@ -64,7 +64,8 @@ impl<'a> HttpContext2<'a> {
     /// The user before any module replaced it with `SetUser` (`IHttpContext2::GetOriginalUser`)
     /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext2-getoriginaluser-method>).
     pub fn original_user(&self) -> Option<crate::User<'a>> {
-        // SAFETY: live context (the extension of one); the user lives as long as the request.
+        // SAFETY: live context (the extension of one); the user is live now, and `User` takes
+        // its own reference.
         unsafe { crate::User::from_raw(((*(*self.as_raw()).lpVtbl).GetOriginalUser)(self.as_raw())) }
     }
 }

@@ -142,10 +142,18 @@ impl<'a> MapPathProvider<'a> {
         unsafe { WideStr::from_pcwstr((self.vtbl().GetUrl)(self.as_raw())) }
     }
 
-    /// The physical path IIS mapped it to.
-    pub fn physical_path(&self) -> Option<WideStr<'a>> {
-        // SAFETY: as in `url`.
-        unsafe { WideStr::from_pcwstr((self.vtbl().GetPhysicalPath)(self.as_raw())) }
+    /// The physical path IIS mapped it to (or a handler set), copied into the request memory of
+    /// `context` (the notification's context): [`set_physical_path`](Self::set_physical_path)
+    /// replaces the string IIS returned, whose lifetime Microsoft does not document
+    /// (<https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/imappathprovider-getphysicalpath-method>),
+    /// so a borrow of it could be read after it is released. `None` when IIS has none or no
+    /// request memory is left.
+    pub fn physical_path(&self, context: &HttpContext<'a>) -> Option<WideStr<'a>> {
+        // SAFETY: live provider; a NUL-terminated string readable now, only read during the
+        // copy below.
+        let original = unsafe { WideStr::from_pcwstr((self.vtbl().GetPhysicalPath)(self.as_raw())) }?;
+        // SAFETY: `context` is a live context for 'a; its request memory lives as long.
+        unsafe { crate::strings::copy_to_request(context.as_raw(), original.as_slice()) }.map(WideStr::new)
     }
 
     /// Replaces the physical path.
@@ -406,10 +414,11 @@ impl SendResponseProvider<'_> {
             crate::error::check_status(status)?;
             fields.ProtocolStatus = status;
         }
-        let copy = context.allocate_request_memory(core::mem::size_of::<HTTP_LOG_FIELDS_DATA>())?;
-        let copy = copy.as_mut_ptr().cast::<HTTP_LOG_FIELDS_DATA>();
-        // SAFETY: request memory is aligned for any type and large enough; it lives until the
-        // request ends, longer than IIS reads the entry.
+        // SAFETY: live context; request memory lives until the request ends.
+        let copy = unsafe { crate::strings::request_memory::<HTTP_LOG_FIELDS_DATA>(context.as_raw(), 1) }.ok_or_else(|| crate::error::invalid("out of request memory"))?;
+        // SAFETY: `request_memory` aligned it for the structure (IIS documents no alignment
+        // for request memory) with room for one; it lives until the request ends, longer than
+        // IIS reads the entry.
         unsafe { copy.write(fields) };
         // SAFETY: live provider; `copy` is a complete HTTP_LOG_FIELDS_DATA (Base.Type fields).
         check(unsafe { (self.vtbl().SetLogData)(self.as_raw(), copy.cast()) })

@@ -22,9 +22,11 @@
 //! `Request::{header, known_header, headers, method, path, query, full_url, raw_url}`,
 //! `Response::{header, known_header, status().reason}`,
 //! `HttpContext::{server_variable, server_variable_wide, script_name, script_translated,
-//! physical_path}`, and every string of `Response::raw_response` and `SendResponseProvider::log_data`.
+//! physical_path}`, `MapPathProvider::physical_path` (`set_physical_path` replaces it), and every
+//! string of `Response::raw_response` and `SendResponseProvider::log_data`.
 //! Left borrowed, because no call can replace them while the borrow lives: the strings of
-//! `Site`, `Application`, `User` (fixed for the object), `MapPathProvider::url`,
+//! `Site`, `Application` (fixed for the object), `User` (borrowed from the handle, which holds a
+//! reference to the user: a second `SetUser` releases IIS's), `MapPathProvider::url`,
 //! `CustomNotificationProvider::notification_type`, `ReadEntityProvider::entity` and the
 //! global providers' paths (fixed for the notification, which is what their `'a` is).
 
@@ -133,16 +135,40 @@ pub(crate) unsafe fn copy_to_request<'a, T: Copy>(context: *mut httpserv_sys::IH
     }
 }
 
-/// Uninitialised request memory of `context` for `count` values of `T` (`None` when IIS has
-/// none left, returns memory not aligned for `T`, or the size overflows a `u32`).
+/// Uninitialised request memory of `context` for `count` values of `T`, aligned for `T` (`None`
+/// when IIS has none left or the size overflows a `u32`).
+///
+/// Microsoft documents no alignment for `AllocateRequestMemory` (its return value is "a pointer
+/// to VOID",
+/// <https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-allocaterequestmemory-method>),
+/// so a block that is not aligned for `T` is given up (IIS reclaims it with the request) and a
+/// block `align_of::<T>() - 1` bytes larger is aligned by hand. An aligned first block, what
+/// IIS hands out in practice, costs nothing extra.
 ///
 /// # Safety
 /// `context` is a live `IHttpContext`.
 pub(crate) unsafe fn request_memory<T>(context: *mut httpserv_sys::IHttpContext, count: usize) -> Option<*mut T> {
-    let size = u32::try_from(count.checked_mul(core::mem::size_of::<T>())?).ok()?;
+    let bytes = count.checked_mul(core::mem::size_of::<T>())?;
+    let size = u32::try_from(bytes).ok()?;
     // SAFETY: live context per the caller; IIS returns `size` writable bytes or null.
     let ptr = unsafe { ((*(*context).lpVtbl).AllocateRequestMemory)(context, size.max(1)) }.cast::<T>();
-    (!ptr.is_null() && ptr.is_aligned()).then_some(ptr)
+    if ptr.is_null() {
+        return None;
+    }
+    if ptr.is_aligned() {
+        return Some(ptr);
+    }
+    let align = core::mem::align_of::<T>();
+    let padded = u32::try_from(bytes.checked_add(align - 1)?).ok()?;
+    // SAFETY: as above.
+    let raw = unsafe { ((*(*context).lpVtbl).AllocateRequestMemory)(context, padded) }.cast::<u8>();
+    if raw.is_null() {
+        return None;
+    }
+    // At most `align - 1` for a byte pointer (`align_offset` on `u8` is exact), so the aligned
+    // start still has `bytes` bytes of the block after it.
+    let offset = raw.align_offset(align);
+    (offset < align).then(|| raw.wrapping_add(offset).cast::<T>())
 }
 
 /// # Safety

@@ -92,10 +92,10 @@ fn map_path_and_the_map_path_notification() {
     let mut sim = Sim::new();
     let seen = Rc::new(RefCell::new(Vec::new()));
     let log = seen.clone();
-    on(Stage::MapPath, move |_, provider| {
+    on(Stage::MapPath, move |context, provider| {
         let p = provider.map_path();
         let url = p.url().map(|u| u.to_string_lossy());
-        let physical = p.physical_path().map(|u| u.to_string_lossy());
+        let physical = p.physical_path(context).map(|u| u.to_string_lossy());
         log.borrow_mut().push((url.clone(), physical));
         if url.as_deref() == Some("/remapped/file.txt") {
             p.set_physical_path("D:\\elsewhere\\file.txt").unwrap();

@@ -69,7 +69,7 @@ fn greet(context: &HttpContext<'_>) -> httpserv::Result<()> {
     let variable = |name: &str| -> httpserv::Result<String> {
         Ok(context.server_variable(name)?.map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default())
     };
-    let name = context.user().and_then(|u| u.name()).map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = context.user().and_then(|u| u.name().map(|n| n.to_string_lossy())).unwrap_or_default();
     let body = format!(
         "Hello, {name}!\nAUTH_USER={}\nLOGON_USER={}\nAUTH_TYPE={}\n",
         variable("AUTH_USER")?,

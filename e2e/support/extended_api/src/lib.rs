@@ -87,7 +87,7 @@ fn user(context: &HttpContext<'_>, out: &mut String) -> httpserv::Result<()> {
             user.impersonation_token().is_some()
         );
     }
-    let original = context.context2(&server)?.original_user().and_then(|u| u.name()).map(|n| n.to_string_lossy());
+    let original = context.context2(&server)?.original_user().and_then(|u| u.name().map(|n| n.to_string_lossy()));
     let _ = writeln!(out, "original={original:?}");
     Ok(())
 }
