@@ -43,10 +43,10 @@ pub struct ModuleObject<M> {
     /// until it lets go of the task: an `OnAsyncCompletion` that IIS runs on another thread for
     /// an operation the poll has just issued, before that poll has suspended (the case the
     /// ASP.NET Core Module takes a lock for in its `OnAsyncCompletion`), waits for it instead
-    /// of polling the same future at once on a second thread. A mutex, so the waiting thread
-    /// sleeps rather than spins (the poll may be long; under valgrind a spinning waiter starved
-    /// the holder).
-    poller: std::sync::Mutex<()>,
+    /// of polling the same future at once on a second thread. An atomic flag, waited for with
+    /// `yield_now` (the wait lasts until the poll under way suspends): a `Mutex` would give the
+    /// module object a different size on each platform, which the DLL door's transcripts show.
+    poller: AtomicBool,
     /// The bytes reserved for a future right after this object (see `task::FrameSlot`).
     room_len: u32,
     /// The future of a suspended async handler (see `bridge/task.rs`).
@@ -68,22 +68,23 @@ thread_local! {
 }
 
 /// A module object's [`ModuleObject::poller`] lock, held until dropped.
-struct PollerLock<'a>(#[allow(dead_code)] std::sync::MutexGuard<'a, ()>);
+struct PollerLock<'a>(&'a AtomicBool);
 
 impl<'a> PollerLock<'a> {
     /// Waits for the lock; `None` if this thread holds it already (a completion delivered
     /// inside the poll that issued the operation: polling again there would alias the future
     /// being polled up the stack).
-    fn acquire(lock: &'a std::sync::Mutex<()>) -> Option<Self> {
-        let key = lock as *const std::sync::Mutex<()> as usize;
+    fn acquire(flag: &'a AtomicBool) -> Option<Self> {
+        let key = flag as *const AtomicBool as usize;
         if HELD.with(|h| {
             let (held, depth) = &*h.borrow();
-            held[..(*depth).min(HELD_MAX)].contains(&key)
+            held[..*depth].contains(&key)
         }) {
             return None;
         }
-        // Poisoning carries no meaning here: the lock guards no data, only who polls.
-        let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        while flag.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            std::thread::yield_now();
+        }
         HELD.with(|h| {
             let (held, depth) = &mut *h.borrow_mut();
             // Deeper nesting is not remembered (a reentrant completion there would wait).
@@ -92,18 +93,18 @@ impl<'a> PollerLock<'a> {
             }
             *depth += 1;
         });
-        Some(Self(guard))
+        Some(Self(flag))
     }
 }
 
 impl Drop for PollerLock<'_> {
     fn drop(&mut self) {
-        // Locks are released innermost first (each is a guard of one stack frame); the guard
-        // itself unlocks after this.
+        // Locks are released innermost first (each is a guard of one stack frame).
         HELD.with(|h| {
             let (_, depth) = &mut *h.borrow_mut();
             *depth = depth.saturating_sub(1);
         });
+        self.0.store(false, Ordering::Release);
     }
 }
 
@@ -477,7 +478,7 @@ member_fn! {
             // SAFETY: `object` is aligned and has room for a ModuleObject<M> within `size`, and
             // `room_len` bytes after it, request memory for nothing else.
             unsafe {
-                object.write(ModuleObject { vtbl: &VtableOf::<M>::VTABLE, registration: registration.clone(), busy: AtomicBool::new(false), poller: std::sync::Mutex::new(()), room_len, task: Task::new(), module })
+                object.write(ModuleObject { vtbl: &VtableOf::<M>::VTABLE, registration: registration.clone(), busy: AtomicBool::new(false), poller: AtomicBool::new(false), room_len, task: Task::new(), module })
             };
             Some(object)
         });
