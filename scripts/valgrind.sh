@@ -58,7 +58,7 @@ fi
 
 # --fair-sched=yes: valgrind runs one thread at a time, and its default lock lets a thread that
 # spins without a system call (the completer threads of the bench tests) keep it for long
-# stretches; early_yield took over 10 minutes that way once a module lock was added, 32 s with
+# stretches; early_yield took over 10 minutes that way once a module lock was added, 4 s with
 # the fair (ticket) lock.
 VALGRIND=(valgrind --tool=memcheck --error-exitcode=1 --leak-check=full
     --errors-for-leak-kinds=definite --show-leak-kinds=definite --track-origins=no
