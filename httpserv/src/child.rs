@@ -27,10 +27,9 @@ use std::sync::Arc;
 use httpserv_sys::*;
 
 use crate::bridge::task::{polled, Io, Orphan, WakeState};
-use crate::error::{check, invalid, Error, Result, HRESULT};
+use crate::error::{check, invalid, Result};
 use crate::{HttpContext, Request, Response};
 
-const ERROR_BUSY_HRESULT: i32 = 0x8007_00AA_u32 as i32;
 
 /// What [`HttpContext::clone_context`] copies into the clone (`CLONE_FLAG_*`,
 /// <https://learn.microsoft.com/en-us/iis/web-development-reference/native-code-api-reference/ihttpcontext-clonecontext-method>).
@@ -196,17 +195,9 @@ impl<'a> Future for Execute<'a> {
             let Some(state) = polled() else {
                 return Poll::Ready(Err(invalid("a child request runs only inside an async fn handler (ExecuteRequest is asynchronous only)")));
             };
-            {
-                let mut io = state.io.lock().unwrap_or_else(|p| p.into_inner());
-                match &*io {
-                    Io::Idle => {}
-                    // An operation whose future was dropped is still in flight (IIS allows one):
-                    // wait for its completion, which polls the task again (IO is set).
-                    Io::Waiting { orphan: Some(_) } => return Poll::Pending,
-                    _ => return Poll::Ready(Err(Error::from_hresult(HRESULT(ERROR_BUSY_HRESULT)))),
-                }
-                // Marked before the call: IIS may complete it on another thread at once.
-                state.set_io(&mut io, Io::Waiting { orphan: None });
+            // The task's one operation: waits for an abandoned one, refuses a second.
+            if let Err(busy) = core::task::ready!(state.claim_io()) {
+                return Poll::Ready(Err(busy));
             }
             let parent = clone.parent.as_raw();
             let mut pending = 0;

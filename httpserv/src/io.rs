@@ -34,7 +34,6 @@ use crate::error::{check, invalid, Error, Result, HRESULT};
 use crate::{Request, Response};
 
 const ERROR_HANDLE_EOF_HRESULT: i32 = 0x8007_0026_u32 as i32;
-const ERROR_BUSY_HRESULT: i32 = 0x8007_00AA_u32 as i32;
 const ERROR_CONNECTION_ABORTED_HRESULT: i32 = 0x8007_04D4_u32 as i32;
 
 /// The most bytes one memory chunk holds (`HTTP_DATA_CHUNK::FromMemory.BufferLength`, a ULONG).
@@ -125,17 +124,9 @@ impl Op {
             if state.disconnected.load(core::sync::atomic::Ordering::Acquire) {
                 return Poll::Ready(Err(Error::from_hresult(HRESULT(ERROR_CONNECTION_ABORTED_HRESULT))));
             }
-            {
-                let mut io = state.io.lock().unwrap_or_else(|p| p.into_inner());
-                match &*io {
-                    Io::Idle => {}
-                    // An operation whose future was dropped is still in flight (IIS allows one):
-                    // wait for its completion, which polls the task again (IO is set).
-                    Io::Waiting { orphan: Some(_) } => return Poll::Pending,
-                    _ => return Poll::Ready(Err(Error::from_hresult(HRESULT(ERROR_BUSY_HRESULT)))),
-                }
-                // Marked before the call: IIS may complete it on another thread at once.
-                state.set_io(&mut io, Io::Waiting { orphan: None });
+            // The task's one operation: waits for an abandoned one, refuses a second.
+            if let Err(busy) = core::task::ready!(state.claim_io()) {
+                return Poll::Ready(Err(busy));
             }
             let buffer = self.buffer.as_mut().expect("the buffer is ours until issued");
             let (hr, started) = start(buffer, &state);

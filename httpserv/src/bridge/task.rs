@@ -227,6 +227,23 @@ impl WakeState {
         *io = next;
     }
 
+    /// Takes the task's one asynchronous operation (IIS allows one in flight) for a read, write,
+    /// flush or child request about to be issued: marked `Waiting` before the call, since IIS may
+    /// complete it on another thread at once. `Pending` while an operation whose future was
+    /// dropped is still in flight (its completion polls the task again: IO is set);
+    /// `ERROR_BUSY` while another is.
+    pub(crate) fn claim_io(&self) -> Poll<crate::Result<()>> {
+        let mut io = self.io.lock().unwrap_or_else(|p| p.into_inner());
+        match &*io {
+            Io::Idle => {}
+            Io::Waiting { orphan: Some(_) } => return Poll::Pending,
+            // HRESULT_FROM_WIN32(ERROR_BUSY).
+            _ => return Poll::Ready(Err(crate::Error::from_hresult(crate::HRESULT(0x8007_00AA_u32 as i32)))),
+        }
+        self.set_io(&mut io, Io::Waiting { orphan: None });
+        Poll::Ready(Ok(()))
+    }
+
     /// Sets up the connection's disconnect watcher for this task, once (called by the futures
     /// that ask about the client: body I/O and `disconnected()`, inside the task's poll). A
     /// client already gone then (`IHttpConnection::IsConnected`) marks the task disconnected.
